@@ -1,0 +1,1 @@
+//! CLIProxyAPI releases: finding, downloading, verifying and installing them.
