@@ -50,3 +50,40 @@ impl ConfigError {
         text
     }
 }
+
+impl ConfigError {
+    /// An error at a line and column of `path`.
+    pub(crate) fn at(
+        kind: ErrorKind,
+        path: &std::path::Path,
+        line: usize,
+        column: usize,
+        message: String,
+    ) -> Self {
+        ConfigError {
+            kind,
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            message,
+            source: None,
+        }
+    }
+
+    /// An error about the whole file, optionally caused by an I/O error.
+    pub(crate) fn file(
+        kind: ErrorKind,
+        path: &std::path::Path,
+        message: String,
+        source: Option<std::io::Error>,
+    ) -> Self {
+        ConfigError {
+            kind,
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message,
+            source,
+        }
+    }
+}

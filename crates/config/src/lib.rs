@@ -11,12 +11,18 @@
 //!
 //! This crate is the only code in the workspace that writes `config.yaml`.
 
+mod edit;
 mod error;
+mod resolve;
 pub mod secret;
+mod store;
+mod tree;
+mod view;
 
 pub use error::{ConfigError, ErrorKind};
+pub use store::{RECOVERY_SUFFIX, check_writable, load, update, write};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The layout a file uses, by the rule of CLIProxyAPI v8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +86,11 @@ impl ServerView {
 /// A parsed config file: its exact bytes plus the node tree with byte spans.
 #[derive(Debug, Clone)]
 pub struct ConfigDocument {
-    // Filled in by the implementation: the original bytes, the origin path for
-    // error messages, and the span-carrying node tree.
-    _private: (),
+    bytes: Vec<u8>,
+    origin: PathBuf,
+    /// Length of the UTF-8 byte order mark at the start (0 or 3).
+    bom: usize,
+    tree: tree::Tree,
 }
 
 impl ConfigDocument {
@@ -92,13 +100,80 @@ impl ConfigDocument {
     /// escapes, a `config-version` other than the integer 8, a root that is not a
     /// mapping) with the line and column. An empty file is an empty mapping.
     pub fn parse(bytes: Vec<u8>, origin: &Path) -> Result<Self, ConfigError> {
-        let _ = (bytes, origin);
-        unimplemented!("cpa-config: parser")
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let text = match std::str::from_utf8(&bytes[bom..]) {
+            Ok(text) => text,
+            Err(err) => {
+                let (line, column) = tree::line_col(&bytes, bom + err.valid_up_to());
+                return Err(ConfigError::at(
+                    ErrorKind::Syntax,
+                    origin,
+                    line,
+                    column,
+                    "invalid UTF-8 byte; save the file as UTF-8".to_string(),
+                ));
+            }
+        };
+        let built = tree::build(&bytes, text, bom).map_err(|err| tree_error(origin, err))?;
+        let tree::Built { tree, duplicate } = built;
+        let skip = tree::multiline_ranges(&tree, &bytes);
+        if let Some(err) = tree::check_tabs(&bytes, bom, &skip) {
+            return Err(tree_error(origin, err));
+        }
+        if let Some(err) = duplicate {
+            return Err(tree_error(origin, err));
+        }
+        let document = ConfigDocument {
+            origin: origin.to_path_buf(),
+            bom,
+            tree,
+            bytes,
+        };
+        document.check_shape()?;
+        Ok(document)
+    }
+
+    /// Checks what the server checks after parsing: a mapping root and
+    /// `config-version` absent or the integer 8.
+    fn check_shape(&self) -> Result<(), ConfigError> {
+        let Some(root) = self.tree.root else {
+            return Ok(());
+        };
+        let node = &self.tree.nodes[root];
+        if !matches!(node.kind, tree::Kind::Mapping { .. }) {
+            return Err(self.error_at(
+                ErrorKind::Invalid,
+                root,
+                "config must be a mapping (a list of `key: value` lines)".to_string(),
+            ));
+        }
+        if let Some(version) = self.lookup(root, "config-version") {
+            let ok = matches!(&self.tree.nodes[version].kind, tree::Kind::Scalar { value, .. } if value == "8")
+                && resolve::node_tag(&self.tree.nodes[version]) == "!!int";
+            if !ok {
+                return Err(self.error_at(
+                    ErrorKind::Invalid,
+                    version,
+                    "unsupported config-version (expected 8); write `config-version: 8` or remove the line"
+                        .to_string(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Returns the file's bytes exactly as read.
     pub fn bytes(&self) -> &[u8] {
-        unimplemented!("cpa-config: bytes")
+        &self.bytes
+    }
+
+    /// Returns the path named in errors.
+    pub fn origin(&self) -> &Path {
+        &self.origin
     }
 
     /// Resolves the manager-relevant fields with the v8 presence rule.
@@ -106,12 +181,15 @@ impl ConfigDocument {
     /// Fails like the server when a present value has the wrong type (for
     /// example `port: "${PORT}"`).
     pub fn view(&self) -> Result<ServerView, ConfigError> {
-        unimplemented!("cpa-config: view")
+        view::server_view(self)
     }
 
     /// Converts the whole document to JSON, aliases and merge keys resolved.
     pub fn to_json(&self) -> serde_json::Value {
-        unimplemented!("cpa-config: to_json")
+        match self.tree.root {
+            Some(root) => view::to_json(&self.tree, root, 0),
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        }
     }
 
     /// Returns new file bytes with the management key set to `value`.
@@ -121,55 +199,55 @@ impl ConfigDocument {
     /// parent when missing. The result is re-parsed and checked before it is
     /// returned.
     pub fn with_secret_key(&self, value: &str) -> Result<Vec<u8>, ConfigError> {
-        let _ = value;
-        unimplemented!("cpa-config: with_secret_key")
+        edit::set_leaf(
+            self,
+            ["management", "secret-key"],
+            ["remote-management", "secret-key"],
+            &edit::NewValue::Str(value.to_string()),
+        )
     }
 
     /// Returns new file bytes with `allow-remote` set, at the path the server reads.
     pub fn with_allow_remote(&self, value: bool) -> Result<Vec<u8>, ConfigError> {
-        let _ = value;
-        unimplemented!("cpa-config: with_allow_remote")
+        edit::set_leaf(
+            self,
+            ["management", "allow-remote"],
+            ["remote-management", "allow-remote"],
+            &edit::NewValue::Bool(value),
+        )
     }
 
     /// Returns new file bytes with the client API keys replaced by `keys`
     /// (`access.api-keys` in a v8 file, else the top-level `api-keys` list).
     pub fn with_client_api_keys(&self, keys: &[String]) -> Result<Vec<u8>, ConfigError> {
-        let _ = keys;
-        unimplemented!("cpa-config: with_client_api_keys")
+        edit::set_client_api_keys(self, keys)
+    }
+
+    /// Follows one key of a mapping (aliases and `<<` merges resolved), the
+    /// way the server's lookup does.
+    fn lookup(&self, mapping: tree::NodeId, key: &str) -> Option<tree::NodeId> {
+        view::lookup_key(&self.tree, mapping, key)
+    }
+
+    fn error_at(&self, kind: ErrorKind, node: tree::NodeId, message: String) -> ConfigError {
+        let node = &self.tree.nodes[node];
+        ConfigError::at(kind, &self.origin, node.line, node.column, message)
     }
 }
 
-/// Loads and parses `path`, first repairing an interrupted write.
-pub fn load(path: &Path) -> Result<ConfigDocument, ConfigError> {
-    let _ = path;
-    unimplemented!("cpa-config: load")
-}
-
-/// Applies `edit` to the current content of `path` and writes the result.
-///
-/// The file is re-read right before writing; if it changed while `edit` ran,
-/// the edit is applied again to the new content. Returns the document as
-/// written.
-pub fn update<F>(path: &Path, edit: F) -> Result<ConfigDocument, ConfigError>
-where
-    F: Fn(&ConfigDocument) -> Result<Vec<u8>, ConfigError>,
-{
-    let _ = (path, edit);
-    unimplemented!("cpa-config: update")
-}
-
-/// Replaces the content of `path` in place, crash-safely.
-///
-/// Keeps the inode, owner, mode and hard links. A recovery copy beside the
-/// file holds the old content until the new content is durable, so at every
-/// instant one of the two is complete; [`load`] repairs an interrupted write.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let _ = (path, bytes);
-    unimplemented!("cpa-config: write")
-}
-
-/// Checks that `path` is a regular file this process can write, without changing it.
-pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
-    let _ = path;
-    unimplemented!("cpa-config: check_writable")
+fn tree_error(origin: &Path, err: tree::TreeError) -> ConfigError {
+    let (kind, message) = if err.duplicate {
+        (
+            ErrorKind::DuplicateKey,
+            format!("{}; remove one of the duplicate keys", err.message),
+        )
+    } else if err.message.contains("cannot start any token") || err.message.contains("tab") {
+        (
+            ErrorKind::Syntax,
+            format!("{}; use spaces, not tabs, for indentation", err.message),
+        )
+    } else {
+        (ErrorKind::Syntax, err.message)
+    };
+    ConfigError::at(kind, origin, err.line, err.column, message)
 }
