@@ -1,1 +1,72 @@
 //! CLIProxyAPI releases: finding, downloading, verifying and installing them.
+//!
+//! Everything here is blocking and meant for a worker thread. Nothing here
+//! starts or stops processes or writes settings: the caller (CLI or tray)
+//! records the chosen version and asks the supervisor to restart the server.
+//!
+//! # How the commands map to this API
+//!
+//! Build a [`ReleaseSource`] once from settings and environment:
+//! `api_base` from [`ReleaseSource::resolve_api_base`] (environment variable
+//! [`API_BASE_ENV`] over the `releasesApi` setting over [`DEFAULT_API_BASE`]),
+//! `mirrors` from `downloadMirrors`, `proxy` from
+//! [`ProxySetting::from_proxy_url`] with config.yaml's `proxy-url`, and an
+//! optional token. Open the store with [`VersionStore::new`]`(home/versions)`.
+//!
+//! - `update --check`: [`check`] → print [`UpdateCheck::status`]
+//!   (`Already latest: <tag>` for [`UpdateStatus::UpToDate`]).
+//! - `update [--yes]`: [`check`], confirm, then [`install`] with the release
+//!   from the check (no second API request), a progress callback and a cancel
+//!   flag. On success, restart the server with
+//!   [`InstallOutcome::installed`]`.binary`. When it does not become ready,
+//!   restart [`InstallOutcome::previous_active`] and keep the old recorded
+//!   version; otherwise record `installed.tag` in settings.
+//! - `install [--from FILE] [--allow-unverified]`: [`check`] + [`install`], or
+//!   [`install_from_file`] for an archive already on disk.
+//! - `versions list`: [`VersionStore::list`] (newest first, `active` marked).
+//! - `versions use <tag>`: [`VersionStore::use_version`], then record the tag.
+//! - `versions prune --keep N`: [`VersionStore::prune`] (never the active one).
+//! - Start: [`VersionStore::resolve_active`] gives the binary to run.
+//!
+//! Errors print as `error: {err}`, then each `source()` as `Caused by:`, then
+//! `hint: {err.hint()}` when there is one.
+//!
+//! # Guarantees
+//!
+//! - Tags are validated before becoming folder names ([`validate_tag`]).
+//! - The asset name must match exactly ([`select_asset`]).
+//! - Downloads use a fixed buffer; size, magic number and SHA-256 are checked
+//!   before anything is extracted. A checksum comes from `checksums.txt` or
+//!   GitHub's asset digest; without either, [`InstallOptions::allow_unverified`]
+//!   must be set.
+//! - On any failure `versions/` holds what it held before (temporary entries
+//!   are deleted) and the previous versions stay untouched.
+
+mod asset;
+mod checksums;
+mod download;
+mod error;
+mod extract;
+mod github;
+mod install;
+mod store;
+mod temp;
+mod version;
+
+pub use asset::{Arch, ArchiveKind, Os, Platform, select_asset};
+pub use checksums::Checksums;
+pub use download::Progress;
+pub use error::{MissingChecksum, ReleaseError};
+pub use github::{
+    API_BASE_ENV, Asset, DEFAULT_API_BASE, DEFAULT_REPOSITORY, LatestRelease, ProxySetting,
+    ReleaseSource, Timeouts, fetch_latest,
+};
+pub use install::{
+    InstallOptions, InstallOutcome, UpdateCheck, UpdateStatus, Verification, check, install,
+    install_from_file, parse_asset_name,
+};
+pub use store::{
+    ActiveSource, ActiveVersion, InstalledVersion, ListedVersion, PruneReport, VersionStore,
+};
+pub use temp::{TEMP_PREFIX, WriterWrapper};
+pub use version::{Version, validate_tag};
