@@ -1,1 +1,193 @@
-fn main() {}
+//! `cpa-test-server`: a stand-in for CLIProxyAPI that misbehaves on request.
+//!
+//! The supervisor tests start it like the real server (`--config FILE`) and
+//! choose its behaviour with flags, or with the environment variable
+//! `CPA_TEST_SERVER` holding the same flags separated by spaces (for starts
+//! through `cpa-tray`, which passes only `--config`):
+//!
+//! - `--config FILE`: reads `port:` and `host:` from the file's top-level lines;
+//! - `--port N`: listens on port N instead;
+//! - `--listen-after-ms N`: waits N ms before binding the port;
+//! - `--never-listen`: never binds, and runs until killed;
+//! - `--crash-after-ms N`: exits with status 3 after N ms;
+//! - `--ignore-sigterm`: ignores SIGTERM, so only SIGKILL stops it (Unix);
+//! - `--bad-config`: prints upstream's `failed to load config` line and exits
+//!   with status 0, as CLIProxyAPI does on a config it cannot load.
+//!
+//! When listening it answers `GET /healthz` with 200 and everything else with
+//! 404, and prints upstream's `API server started successfully on:` line.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct Options {
+    config: Option<PathBuf>,
+    port: Option<u16>,
+    listen_after_ms: u64,
+    never_listen: bool,
+    crash_after_ms: Option<u64>,
+    ignore_sigterm: bool,
+    bad_config: bool,
+}
+
+fn parse(args: Vec<String>) -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.trim_start_matches('-').to_string();
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("--{name} needs a value"));
+        match arg.as_str() {
+            "config" => options.config = Some(PathBuf::from(value("config")?)),
+            "port" => options.port = Some(number(&value("port")?)?),
+            "listen-after-ms" => options.listen_after_ms = number(&value("listen-after-ms")?)?,
+            "never-listen" => options.never_listen = true,
+            "crash-after-ms" => options.crash_after_ms = Some(number(&value("crash-after-ms")?)?),
+            "ignore-sigterm" => options.ignore_sigterm = true,
+            "bad-config" => options.bad_config = true,
+            "" => {}
+            other => return Err(format!("unknown flag --{other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|_| format!("invalid number: {text}"))
+}
+
+/// Reads the top-level `host:` and `port:` lines of a config file.
+fn read_config(path: &PathBuf) -> (String, Option<u16>) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut host = String::new();
+    let mut port = None;
+    for line in text.lines() {
+        let line = line.trim_start_matches('\u{feff}');
+        let value = |rest: &str| {
+            rest.split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_string()
+        };
+        if let Some(rest) = line.strip_prefix("port:") {
+            port = value(rest).parse().ok();
+        } else if let Some(rest) = line.strip_prefix("host:") {
+            host = value(rest);
+        }
+    }
+    (host, port)
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(extra) = std::env::var("CPA_TEST_SERVER") {
+        args.extend(extra.split_whitespace().map(str::to_string));
+    }
+    let options = match parse(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("cpa-test-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("CLIProxyAPI Version: test-server, Commit: none, BuiltAt: unknown");
+    println!("cpa-test-server: pid {}", std::process::id());
+
+    if options.bad_config {
+        let path = options
+            .config
+            .as_ref()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default();
+        println!(
+            "[2026-01-02 03:04:05] [--------] [error] [main.go:531] failed to load config: failed to parse config file {path}: yaml: line 3: found character that cannot start any token"
+        );
+        return ExitCode::SUCCESS;
+    }
+
+    if options.ignore_sigterm {
+        ignore_sigterm();
+    }
+    if let Some(delay) = options.crash_after_ms {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay));
+            println!("cpa-test-server: crashing on purpose after {delay} ms");
+            std::process::exit(3);
+        });
+    }
+
+    if options.never_listen {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+
+    let (host, config_port) = options.config.as_ref().map(read_config).unwrap_or_default();
+    let Some(port) = options.port.or(config_port) else {
+        println!("failed to load config: no port in the config file");
+        return ExitCode::SUCCESS;
+    };
+    std::thread::sleep(Duration::from_millis(options.listen_after_ms));
+    let bind_host = if host.is_empty() {
+        "0.0.0.0"
+    } else {
+        host.as_str()
+    };
+    let listener = match TcpListener::bind((bind_host, port)) {
+        Ok(listener) => listener,
+        Err(err) => {
+            println!("proxy service exited with error: listen tcp {bind_host}:{port}: {err}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    println!("API server started successfully on: {host}:{port}");
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || serve(stream));
+    }
+    ExitCode::SUCCESS
+}
+
+fn serve(stream: TcpStream) {
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(clone) => clone,
+        Err(_) => return,
+    });
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+        line.clear();
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) = if path == "/healthz" {
+        ("200 OK", r#"{"status":"ok"}"#)
+    } else {
+        ("404 Not Found", "404 page not found")
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = stream;
+    let _ = stream.write_all(response.as_bytes());
+}
+
+#[cfg(unix)]
+fn ignore_sigterm() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
+}
+
+#[cfg(not(unix))]
+fn ignore_sigterm() {
+    // Windows has no SIGTERM; the supervisor's console event is not ignored here.
+}

@@ -1,0 +1,177 @@
+//! The home folder and the files in it.
+//!
+//! Layout (every path relative to the home folder):
+//! - `config.yaml`: the server configuration (unless `--config` names another file);
+//! - `settings.json`: the tray's own settings, compatible with the original tray;
+//! - `versions/<tag>/`: installed CLIProxyAPI releases;
+//! - `logs/engine.log`: the server's stdout and stderr;
+//! - `run/engine.json`: the record of the running server (see [`crate::supervisor`]).
+//!
+//! The home folder is chosen in this order: an explicit folder (`--home` or
+//! `CPA_TRAY_HOME`), portable mode (the executable's own folder when it holds a
+//! `config.yaml` or `settings.json`, as the original tray did), then
+//! `~/.cli-proxy-api-tray`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Name of the default home folder inside the user's home directory.
+pub const DEFAULT_DIR_NAME: &str = ".cli-proxy-api-tray";
+
+/// Folder name of the settings fallback inside the per-user data directory,
+/// the same as the original tray's.
+pub const FALLBACK_DIR_NAME: &str = "CLIProxyAPI_Tray";
+
+/// How the home folder was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeSource {
+    /// `--home` or `CPA_TRAY_HOME`.
+    Explicit,
+    /// The executable's folder holds `config.yaml` or `settings.json`.
+    Portable,
+    /// `~/.cli-proxy-api-tray`.
+    Default,
+}
+
+/// The home folder and the paths derived from it.
+#[derive(Debug, Clone)]
+pub struct Home {
+    root: PathBuf,
+    config: PathBuf,
+    source: HomeSource,
+}
+
+impl Home {
+    /// Resolves the home folder.
+    ///
+    /// `explicit` is the folder from `--home`/`CPA_TRAY_HOME`; `config` is a
+    /// config file from `--config`, used instead of `<home>/config.yaml`.
+    /// Relative paths are made absolute against the current directory, because
+    /// the server runs with the home folder as its working directory.
+    pub fn resolve(explicit: Option<&Path>, config: Option<&Path>) -> io::Result<Home> {
+        let (root, source) = match explicit {
+            Some(dir) => (absolute(dir)?, HomeSource::Explicit),
+            None => match portable_root() {
+                Some(dir) => (dir, HomeSource::Portable),
+                None => (default_root()?, HomeSource::Default),
+            },
+        };
+        let config = match config {
+            Some(file) => absolute(file)?,
+            None => root.join("config.yaml"),
+        };
+        Ok(Home {
+            root,
+            config,
+            source,
+        })
+    }
+
+    /// Uses `root` as the home folder as it is (for tests and embedding).
+    pub fn at(root: &Path) -> io::Result<Home> {
+        Home::resolve(Some(root), None)
+    }
+
+    /// Creates the home folder and its `logs/` and `run/` subfolders.
+    pub fn create_dirs(&self) -> io::Result<()> {
+        for dir in [self.root.clone(), self.logs_dir(), self.run_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|err| with_path(err, &dir))?;
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn source(&self) -> HomeSource {
+        self.source
+    }
+
+    /// The config file the server is started with (absolute).
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.root.join("settings.json")
+    }
+
+    /// The settings fallback used when the primary location is not writable.
+    pub fn settings_fallback_path(&self) -> Option<PathBuf> {
+        user_data_dir().map(|dir| dir.join(FALLBACK_DIR_NAME).join("settings.json"))
+    }
+
+    pub fn versions_dir(&self) -> PathBuf {
+        self.root.join("versions")
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    pub fn engine_log_path(&self) -> PathBuf {
+        self.logs_dir().join("engine.log")
+    }
+
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// The record of the server this tray started.
+    pub fn pid_file_path(&self) -> PathBuf {
+        self.run_dir().join("engine.json")
+    }
+}
+
+/// Adds `path` to an I/O error's message, keeping its kind.
+pub(crate) fn with_path(err: io::Error, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{}: {err}", path.display()))
+}
+
+fn absolute(path: &Path) -> io::Result<PathBuf> {
+    std::path::absolute(path)
+}
+
+fn portable_root() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let marked = dir.join("config.yaml").is_file() || dir.join("settings.json").is_file();
+    marked.then(|| dir.to_path_buf())
+}
+
+fn default_root() -> io::Result<PathBuf> {
+    user_home()
+        .map(|home| home.join(DEFAULT_DIR_NAME))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "cannot find the user's home directory (HOME or USERPROFILE is not set); pass --home DIR",
+            )
+        })
+}
+
+fn user_home() -> Option<PathBuf> {
+    let variable = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    std::env::var_os(variable)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The per-user data directory: `%LOCALAPPDATA%` (then `%APPDATA%`) on Windows,
+/// `~/Library/Application Support` on macOS, `$XDG_DATA_HOME` or
+/// `~/.local/share` elsewhere.
+pub fn user_data_dir() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    if cfg!(windows) {
+        non_empty("LOCALAPPDATA")
+            .or_else(|| non_empty("APPDATA"))
+            .map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        user_home().map(|home| home.join("Library/Application Support"))
+    } else {
+        non_empty("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| user_home().map(|home| home.join(".local/share")))
+    }
+}

@@ -1,0 +1,649 @@
+//! Every user-visible text of cpa-tray, in English and Simplified Chinese.
+//!
+//! One typed catalogue: each message is a variant of [`Msg`] with its
+//! parameters (paths, ports, versions), and [`Msg::text`] matches exhaustively
+//! per language, so a missing translation is a compile error.
+
+use std::fmt;
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    ZhCn,
+}
+
+impl Lang {
+    /// Parses a language tag: `en*` is English; `zh`, `zh-Hans*`, `zh-CN` and
+    /// `zh-SG` (also with `_`, as in `LANG=zh_CN.UTF-8`) are Simplified
+    /// Chinese. Returns `None` for anything else.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().split('.').next().unwrap_or("").replace('_', "-");
+        let lower = tag.to_ascii_lowercase();
+        if lower == "en" || lower.starts_with("en-") {
+            return Some(Lang::En);
+        }
+        let simplified = lower == "zh"
+            || lower.starts_with("zh-hans")
+            || lower == "zh-cn"
+            || lower.starts_with("zh-cn-")
+            || lower == "zh-sg"
+            || lower.starts_with("zh-sg-");
+        simplified.then_some(Lang::ZhCn)
+    }
+
+    /// Chooses the language: the explicit choice (`--lang`), then the
+    /// `language` setting, then the system locale; English when none matches.
+    pub fn resolve(explicit: Option<Lang>, setting: Option<&str>) -> Lang {
+        explicit
+            .or_else(|| setting.and_then(Lang::from_tag))
+            .or_else(|| sys_locale::get_locale().and_then(|tag| Lang::from_tag(&tag)))
+            .unwrap_or(Lang::En)
+    }
+
+    /// The tag written to settings and accepted by `--lang`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// A message with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg<'a> {
+    // Configuration and home folder.
+    ConfigCreated {
+        path: &'a str,
+    },
+    ConfigUnusable {
+        detail: &'a str,
+    },
+    ConfigNotWritable {
+        path: &'a str,
+        detail: &'a str,
+    },
+    ConfigCreateFailed {
+        path: &'a str,
+        detail: &'a str,
+    },
+    HomeUnusable {
+        detail: &'a str,
+    },
+    PortNotSet {
+        path: &'a str,
+    },
+    PortInvalid {
+        path: &'a str,
+        port: i64,
+    },
+    SettingsUnreadable {
+        path: &'a str,
+        reason: &'a str,
+    },
+    SettingsWrongType {
+        path: &'a str,
+        field: &'a str,
+    },
+    SettingsSaveFailed {
+        detail: &'a str,
+    },
+
+    // Password entry and rules.
+    PasswordPrompt,
+    PasswordConfirmPrompt,
+    PasswordVerifyPrompt,
+    PasswordRules,
+    PasswordTooShort {
+        bytes: usize,
+    },
+    PasswordTooLong {
+        bytes: usize,
+    },
+    PasswordNotPrintableAscii,
+    PasswordSurroundingSpace,
+    PasswordLooksLikeHash,
+    PasswordMismatch,
+    PasswordTryAgain,
+    PasswordNoTerminal,
+    PasswordStdinFailed {
+        detail: &'a str,
+    },
+    PasswordNotSetStartCancelled,
+    PasswordNotSetNothingChanged,
+    PasswordSaved {
+        path: &'a str,
+    },
+    PasswordWriteFailed {
+        detail: &'a str,
+    },
+    PasswordRestartHint,
+    PasswordNotRunningNoRestart,
+    PasswordActive,
+    PasswordRejected {
+        config: &'a str,
+        env_password: bool,
+    },
+    ManagementBanned,
+    ManagementForbidden {
+        body: &'a str,
+    },
+    ManagementDisabled,
+    PasswordCheckFailed {
+        detail: &'a str,
+    },
+    PasswordCheckSkippedTls,
+    PasswordMatches {
+        path: &'a str,
+    },
+    PasswordDoesNotMatch {
+        path: &'a str,
+    },
+    PasswordNotConfigured {
+        path: &'a str,
+    },
+    EnvPasswordKept,
+
+    // Start.
+    StoppedPrevious {
+        pid: u32,
+    },
+    StartedServer {
+        pid: u32,
+        port: u16,
+        engine: &'a str,
+        version: &'a str,
+        millis: u128,
+    },
+    StartedNotReady {
+        port: u16,
+        log: &'a str,
+    },
+    WebUiAt {
+        url: &'a str,
+    },
+    ManagementApiAt {
+        url: &'a str,
+    },
+    OpenWebUiFailed {
+        detail: &'a str,
+    },
+    PortInUse {
+        port: u16,
+        config: &'a str,
+    },
+    PortInUseBy {
+        port: u16,
+        pid: u32,
+        name: &'a str,
+        config: &'a str,
+    },
+    PortUnavailable {
+        port: u16,
+        reason: &'a str,
+    },
+    SpawnFailed {
+        program: &'a str,
+        detail: &'a str,
+    },
+    EngineNotFound {
+        path: &'a str,
+    },
+    ExitedEarly {
+        status: &'a str,
+        log: &'a str,
+    },
+    BadConfigLine {
+        line: &'a str,
+    },
+    StartFailed {
+        detail: &'a str,
+    },
+    ForegroundWaiting,
+    ServerExited {
+        status: &'a str,
+        log: &'a str,
+    },
+    AutoRestarting {
+        seconds: u64,
+        attempt: u32,
+    },
+    AutoRestartGaveUp {
+        attempts: u32,
+    },
+
+    // Stop.
+    Stopped {
+        pid: u32,
+    },
+    StoppedForced {
+        pid: u32,
+        seconds: u64,
+    },
+    NotRunning,
+    StaleRecordRemoved {
+        pid: u32,
+    },
+    PidReusedLeftAlone {
+        pid: u32,
+    },
+    StopFailed {
+        detail: &'a str,
+    },
+    RecordUnreadable {
+        detail: &'a str,
+    },
+
+    // Status.
+    StatusRunning {
+        pid: u32,
+        port: u16,
+        engine: &'a str,
+        version: &'a str,
+    },
+    StatusNotServing,
+    StatusNotRunning,
+    StatusHome {
+        path: &'a str,
+    },
+    StatusConfig {
+        path: &'a str,
+    },
+    StatusLog {
+        path: &'a str,
+    },
+    StatusApiKey {
+        key: &'a str,
+    },
+    StatusNoApiKey,
+
+    // Remote management.
+    RemoteEnabled {
+        path: &'a str,
+    },
+    RemoteDisabled {
+        path: &'a str,
+    },
+    RemoteNeedsLongKey,
+    RemoteWarning {
+        port: u16,
+    },
+
+    // Command line.
+    InvalidLanguage {
+        value: &'a str,
+    },
+}
+
+impl Msg<'_> {
+    /// Renders the message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.english(),
+            Lang::ZhCn => self.chinese(),
+        }
+    }
+
+    fn english(&self) -> String {
+        use Msg::*;
+        match self {
+            ConfigCreated { path } => format!("Created {path} from the built-in template."),
+            ConfigUnusable { detail } => {
+                format!("Cannot use the config file: {detail}. Fix the file and try again.")
+            }
+            ConfigNotWritable { path, detail } => format!(
+                "Cannot write the password to {path}: {detail}. Make the file writable, or copy it to a folder you own and pass --config FILE."
+            ),
+            ConfigCreateFailed { path, detail } => format!(
+                "Failed to create {path}: {detail}. Choose a writable home folder with --home DIR."
+            ),
+            HomeUnusable { detail } => format!(
+                "Cannot use the home folder: {detail}. Choose a writable folder with --home DIR or CPA_TRAY_HOME."
+            ),
+            PortNotSet { path } => format!(
+                "{path} sets no port (or port 0), so the server would pick a random one. Add a line such as `port: 8317`."
+            ),
+            PortInvalid { path, port } => {
+                format!("{path} sets port {port}, which is not a valid TCP port (1-65535).")
+            }
+            SettingsUnreadable { path, reason } => format!(
+                "Ignoring {path}: {reason}. It is kept as a .corrupt copy when settings are next saved."
+            ),
+            SettingsWrongType { path, field } => {
+                format!("Ignoring `{field}` in {path}: wrong type; the default is used.")
+            }
+            SettingsSaveFailed { detail } => format!("Failed to save settings: {detail}"),
+
+            PasswordPrompt => "New management password: ".to_string(),
+            PasswordConfirmPrompt => "Type the password again: ".to_string(),
+            PasswordVerifyPrompt => "Management password: ".to_string(),
+            PasswordRules => "The management password protects the WebUI and the management API. It needs 8 to 72 printable ASCII characters (letters, digits, punctuation, inner spaces).".to_string(),
+            PasswordTooShort { bytes } => format!(
+                "The password is too short ({bytes} characters): use at least 8."
+            ),
+            PasswordTooLong { bytes } => format!(
+                "The password is too long ({bytes} bytes): bcrypt uses at most 72 bytes, and the server refuses to start with a longer key."
+            ),
+            PasswordNotPrintableAscii => "The password contains characters other than printable ASCII: browsers cannot send them in the header the WebUI uses, so you could not log in.".to_string(),
+            PasswordSurroundingSpace => "The password starts or ends with a space: HTTP strips spaces around header values, so such a key could never match.".to_string(),
+            PasswordLooksLikeHash => "The password starts with $2a$, $2b$ or $2y$: the server would take it for a bcrypt hash and never accept it.".to_string(),
+            PasswordMismatch => "The two passwords differ.".to_string(),
+            PasswordTryAgain => "Try again.".to_string(),
+            PasswordNoTerminal => "There is no terminal to ask for the password. Pass --password-stdin and write the password to standard input.".to_string(),
+            PasswordStdinFailed { detail } => format!("Failed to read the password from standard input: {detail}"),
+            PasswordNotSetStartCancelled => "Password not set. Start cancelled.".to_string(),
+            PasswordNotSetNothingChanged => "Password not set. Nothing was changed.".to_string(),
+            PasswordSaved { path } => format!(
+                "Password saved to {path} as a bcrypt hash (the password itself is not stored)."
+            ),
+            PasswordWriteFailed { detail } => format!("Failed to write the password: {detail}"),
+            PasswordRestartHint => "The running server keeps the old password until it restarts. Run `cpa-tray password set --restart` next time, or `cpa-tray restart` now.".to_string(),
+            PasswordNotRunningNoRestart => "The server is not running; it uses the new password at its next start.".to_string(),
+            PasswordActive => "Password active".to_string(),
+            PasswordRejected { config, env_password } => {
+                let mut text = format!(
+                    "The server rejected the new password (401). It may be running with another config file than {config}"
+                );
+                if *env_password {
+                    text.push_str(", or MANAGEMENT_PASSWORD is set in its environment");
+                }
+                text.push_str(". Check with `cpa-tray status`. The password was not retried.");
+                text
+            }
+            ManagementBanned => "The server refuses management requests from this address (403) after too many failed attempts. Restarting the server clears the ban; the password was not retried.".to_string(),
+            ManagementForbidden { body } => format!("The server refused the management request (403): {body}"),
+            ManagementDisabled => "The server answered 404 for the management API: it did not load a management key. Check that it runs with the config file shown by `cpa-tray status`.".to_string(),
+            PasswordCheckFailed { detail } => format!("Failed to check the new password: {detail}"),
+            PasswordCheckSkippedTls => "The server uses TLS; the password was not checked with a request.".to_string(),
+            PasswordMatches { path } => format!("The password matches the key in {path}."),
+            PasswordDoesNotMatch { path } => format!("The password does not match the key in {path}."),
+            PasswordNotConfigured { path } => format!(
+                "No management password is set in {path}. Set one with `cpa-tray password set`."
+            ),
+            EnvPasswordKept => "MANAGEMENT_PASSWORD is passed to the server: it is a second management key, and it forces remote management on.".to_string(),
+
+            StoppedPrevious { pid } => format!("Stopped the previous server (pid {pid})."),
+            StartedServer { pid, port, engine, version, millis } => format!(
+                "Started CLIProxyAPI ({engine} {version}, pid {pid}) on port {port}; ready after {millis} ms."
+            ),
+            StartedNotReady { port, log } => format!(
+                "Started, but port not ready yet: nothing answered on port {port} within the wait. The server keeps starting; see {log} and `cpa-tray status`."
+            ),
+            WebUiAt { url } => format!("WebUI:          {url}"),
+            ManagementApiAt { url } => format!("Management API: {url}"),
+            OpenWebUiFailed { detail } => format!("Failed to open the WebUI in a browser: {detail}"),
+            PortInUse { port, config } => format!(
+                "Port {port} is already in use by another program. Stop it, or change `port` in {config}."
+            ),
+            PortInUseBy { port, pid, name, config } => format!(
+                "Port {port} is already in use by {name} (pid {pid}). Stop it, or change `port` in {config}."
+            ),
+            PortUnavailable { port, reason } => format!(
+                "Port {port} cannot be used ({reason}). Choose another port in the config file."
+            ),
+            SpawnFailed { program, detail } => format!("Start failed: cannot run {program}: {detail}"),
+            EngineNotFound { path } => format!(
+                "Start failed: the server program {path} does not exist. Check the `engine` setting or CPA_TRAY_ENGINE_PROGRAM."
+            ),
+            ExitedEarly { status, log } => format!(
+                "The server exited during start-up ({status}). Last lines of {log}:"
+            ),
+            BadConfigLine { line } => format!("The server could not load its config: {line}"),
+            StartFailed { detail } => format!("Start failed: {detail}"),
+            ForegroundWaiting => "Running in the foreground; press Ctrl+C to stop the server.".to_string(),
+            ServerExited { status, log } => format!("The server exited ({status}). Last lines of {log}:"),
+            AutoRestarting { seconds, attempt } => {
+                format!("Restarting the server in {seconds} s (attempt {attempt}).")
+            }
+            AutoRestartGaveUp { attempts } => format!(
+                "The server kept exiting; gave up after {attempts} restarts."
+            ),
+
+            Stopped { pid } => format!("Stopped (pid {pid})."),
+            StoppedForced { pid, seconds } => format!(
+                "Stopped (pid {pid}); it ignored the request to shut down for {seconds} s and was killed."
+            ),
+            NotRunning => "Not running: no server started by cpa-tray is recorded in this home folder.".to_string(),
+            StaleRecordRemoved { pid } => format!(
+                "Not running: the recorded server (pid {pid}) had already exited."
+            ),
+            PidReusedLeftAlone { pid } => format!(
+                "Not running: pid {pid} now belongs to another program, which was left alone."
+            ),
+            StopFailed { detail } => format!("Failed to stop the server: {detail}"),
+            RecordUnreadable { detail } => format!("Failed to read the server record: {detail}"),
+
+            StatusRunning { pid, port, engine, version } => format!(
+                "Running: pid {pid}, port {port}, {engine} {version}"
+            ),
+            StatusNotServing => "The server does not answer HTTP yet.".to_string(),
+            StatusNotRunning => "Not running".to_string(),
+            StatusHome { path } => format!("Home:    {path}"),
+            StatusConfig { path } => format!("Config:  {path}"),
+            StatusLog { path } => format!("Log:     {path}"),
+            StatusApiKey { key } => format!("API key: {key}"),
+            StatusNoApiKey => "API key: none in the config file".to_string(),
+
+            RemoteEnabled { path } => format!("Remote management enabled in {path}."),
+            RemoteDisabled { path } => format!("Remote management disabled in {path}."),
+            RemoteNeedsLongKey => "Remote management needs a password of at least 12 characters. Set one with `cpa-tray password set` first.".to_string(),
+            RemoteWarning { port } => format!(
+                "Other computers can now reach the management API if port {port} is open to them. Use TLS or a reverse proxy, and restart the server."
+            ),
+
+            InvalidLanguage { value } => {
+                format!("Unknown language `{value}`: use en or zh-CN.")
+            }
+        }
+    }
+
+    fn chinese(&self) -> String {
+        use Msg::*;
+        match self {
+            ConfigCreated { path } => format!("已根据内置模板创建 {path}。"),
+            ConfigUnusable { detail } => format!("无法使用配置文件：{detail}。请修正该文件后重试。"),
+            ConfigNotWritable { path, detail } => format!(
+                "无法把密码写入 {path}：{detail}。请让该文件可写，或把它复制到你有权限的文件夹并使用 --config FILE。"
+            ),
+            ConfigCreateFailed { path, detail } => {
+                format!("无法创建 {path}：{detail}。请用 --home DIR 指定一个可写的主文件夹。")
+            }
+            HomeUnusable { detail } => format!(
+                "无法使用主文件夹：{detail}。请用 --home DIR 或 CPA_TRAY_HOME 指定一个可写的文件夹。"
+            ),
+            PortNotSet { path } => format!(
+                "{path} 没有设置端口（或端口为 0），服务会随机选择端口。请添加一行，例如 `port: 8317`。"
+            ),
+            PortInvalid { path, port } => {
+                format!("{path} 中的端口 {port} 不是有效的 TCP 端口（1-65535）。")
+            }
+            SettingsUnreadable { path, reason } => format!(
+                "已忽略 {path}：{reason}。下次保存设置时会将其保留为 .corrupt 副本。"
+            ),
+            SettingsWrongType { path, field } => {
+                format!("已忽略 {path} 中的 `{field}`：类型错误，改用默认值。")
+            }
+            SettingsSaveFailed { detail } => format!("保存设置失败：{detail}"),
+
+            PasswordPrompt => "新的管理密码：".to_string(),
+            PasswordConfirmPrompt => "再次输入密码：".to_string(),
+            PasswordVerifyPrompt => "管理密码：".to_string(),
+            PasswordRules => "管理密码用于保护 WebUI 和管理 API，需要 8 到 72 个可打印 ASCII 字符（字母、数字、标点，中间可有空格）。".to_string(),
+            PasswordTooShort { bytes } => format!("密码太短（{bytes} 个字符）：至少需要 8 个。"),
+            PasswordTooLong { bytes } => format!(
+                "密码太长（{bytes} 字节）：bcrypt 最多使用 72 字节，密钥更长时服务无法启动。"
+            ),
+            PasswordNotPrintableAscii => "密码包含可打印 ASCII 以外的字符：浏览器无法在 WebUI 使用的请求头中发送这些字符，你将无法登录。".to_string(),
+            PasswordSurroundingSpace => "密码以空格开头或结尾：HTTP 会去掉请求头值两端的空格，这样的密钥永远无法匹配。".to_string(),
+            PasswordLooksLikeHash => "密码以 $2a$、$2b$ 或 $2y$ 开头：服务会把它当作 bcrypt 哈希，永远不会接受它。".to_string(),
+            PasswordMismatch => "两次输入的密码不一致。".to_string(),
+            PasswordTryAgain => "请重试。".to_string(),
+            PasswordNoTerminal => "没有可用于输入密码的终端。请使用 --password-stdin 并通过标准输入提供密码。".to_string(),
+            PasswordStdinFailed { detail } => format!("从标准输入读取密码失败：{detail}"),
+            PasswordNotSetStartCancelled => "未设置密码，已取消启动。".to_string(),
+            PasswordNotSetNothingChanged => "未设置密码，未做任何更改。".to_string(),
+            PasswordSaved { path } => format!("密码已以 bcrypt 哈希形式保存到 {path}（不保存密码本身）。"),
+            PasswordWriteFailed { detail } => format!("写入密码失败：{detail}"),
+            PasswordRestartHint => "正在运行的服务在重启前仍使用旧密码。下次请运行 `cpa-tray password set --restart`，或现在运行 `cpa-tray restart`。".to_string(),
+            PasswordNotRunningNoRestart => "服务未在运行；下次启动时将使用新密码。".to_string(),
+            PasswordActive => "密码已生效".to_string(),
+            PasswordRejected { config, env_password } => {
+                let mut text = format!(
+                    "服务拒绝了新密码（401）。它可能使用的是 {config} 以外的配置文件"
+                );
+                if *env_password {
+                    text.push_str("，或其环境中设置了 MANAGEMENT_PASSWORD");
+                }
+                text.push_str("。请用 `cpa-tray status` 检查。未重试该密码。");
+                text
+            }
+            ManagementBanned => "由于失败次数过多，服务拒绝来自本地址的管理请求（403）。重启服务即可解除封禁；未重试该密码。".to_string(),
+            ManagementForbidden { body } => format!("服务拒绝了管理请求（403）：{body}"),
+            ManagementDisabled => "服务对管理 API 返回 404：它没有加载管理密钥。请确认它使用的是 `cpa-tray status` 显示的配置文件。".to_string(),
+            PasswordCheckFailed { detail } => format!("检查新密码失败：{detail}"),
+            PasswordCheckSkippedTls => "服务使用 TLS；未通过请求检查密码。".to_string(),
+            PasswordMatches { path } => format!("密码与 {path} 中的密钥匹配。"),
+            PasswordDoesNotMatch { path } => format!("密码与 {path} 中的密钥不匹配。"),
+            PasswordNotConfigured { path } => {
+                format!("{path} 中没有设置管理密码。请用 `cpa-tray password set` 设置。")
+            }
+            EnvPasswordKept => "MANAGEMENT_PASSWORD 会传给服务：它是第二个管理密钥，并会强制开启远程管理。".to_string(),
+
+            StoppedPrevious { pid } => format!("已停止之前的服务（pid {pid}）。"),
+            StartedServer { pid, port, engine, version, millis } => format!(
+                "已启动 CLIProxyAPI（{engine} {version}，pid {pid}），端口 {port}；{millis} 毫秒后就绪。"
+            ),
+            StartedNotReady { port, log } => format!(
+                "已启动，但端口尚未就绪：端口 {port} 在等待时间内没有响应。服务仍在启动中；请查看 {log} 和 `cpa-tray status`。"
+            ),
+            WebUiAt { url } => format!("WebUI：   {url}"),
+            ManagementApiAt { url } => format!("管理 API：{url}"),
+            OpenWebUiFailed { detail } => format!("无法在浏览器中打开 WebUI：{detail}"),
+            PortInUse { port, config } => format!(
+                "端口 {port} 已被其他程序占用。请停止该程序，或修改 {config} 中的 `port`。"
+            ),
+            PortInUseBy { port, pid, name, config } => format!(
+                "端口 {port} 已被 {name}（pid {pid}）占用。请停止该程序，或修改 {config} 中的 `port`。"
+            ),
+            PortUnavailable { port, reason } => {
+                format!("无法使用端口 {port}（{reason}）。请在配置文件中换一个端口。")
+            }
+            SpawnFailed { program, detail } => format!("启动失败：无法运行 {program}：{detail}"),
+            EngineNotFound { path } => format!(
+                "启动失败：服务程序 {path} 不存在。请检查 `engine` 设置或 CPA_TRAY_ENGINE_PROGRAM。"
+            ),
+            ExitedEarly { status, log } => format!("服务在启动过程中退出（{status}）。{log} 的最后几行："),
+            BadConfigLine { line } => format!("服务无法加载配置：{line}"),
+            StartFailed { detail } => format!("启动失败：{detail}"),
+            ForegroundWaiting => "正在前台运行；按 Ctrl+C 停止服务。".to_string(),
+            ServerExited { status, log } => format!("服务已退出（{status}）。{log} 的最后几行："),
+            AutoRestarting { seconds, attempt } => {
+                format!("将在 {seconds} 秒后重启服务（第 {attempt} 次）。")
+            }
+            AutoRestartGaveUp { attempts } => format!("服务反复退出；重启 {attempts} 次后放弃。"),
+
+            Stopped { pid } => format!("已停止（pid {pid}）。"),
+            StoppedForced { pid, seconds } => {
+                format!("已停止（pid {pid}）；它在 {seconds} 秒内未响应关闭请求，已被强制结束。")
+            }
+            NotRunning => "未在运行：此主文件夹中没有 cpa-tray 启动的服务记录。".to_string(),
+            StaleRecordRemoved { pid } => format!("未在运行：记录的服务（pid {pid}）已经退出。"),
+            PidReusedLeftAlone { pid } => {
+                format!("未在运行：pid {pid} 现在属于另一个程序，未对其做任何操作。")
+            }
+            StopFailed { detail } => format!("停止服务失败：{detail}"),
+            RecordUnreadable { detail } => format!("读取服务记录失败：{detail}"),
+
+            StatusRunning { pid, port, engine, version } => {
+                format!("运行中：pid {pid}，端口 {port}，{engine} {version}")
+            }
+            StatusNotServing => "服务尚未响应 HTTP 请求。".to_string(),
+            StatusNotRunning => "未在运行".to_string(),
+            StatusHome { path } => format!("主文件夹：{path}"),
+            StatusConfig { path } => format!("配置文件：{path}"),
+            StatusLog { path } => format!("日志：    {path}"),
+            StatusApiKey { key } => format!("API 密钥：{key}"),
+            StatusNoApiKey => "API 密钥：配置文件中没有".to_string(),
+
+            RemoteEnabled { path } => format!("已在 {path} 中启用远程管理。"),
+            RemoteDisabled { path } => format!("已在 {path} 中禁用远程管理。"),
+            RemoteNeedsLongKey => "远程管理需要至少 12 个字符的密码。请先用 `cpa-tray password set` 设置。".to_string(),
+            RemoteWarning { port } => format!(
+                "如果端口 {port} 对其他计算机开放，它们现在可以访问管理 API。请使用 TLS 或反向代理，并重启服务。"
+            ),
+
+            InvalidLanguage { value } => format!("未知语言 `{value}`：请使用 en 或 zh-CN。"),
+        }
+    }
+}
+
+/// A message bound to a language, for `{}` formatting.
+pub struct Localized<'a>(pub &'a Msg<'a>, pub Lang);
+
+impl fmt::Display for Localized<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.text(self.1))
+    }
+}
+
+/// Returns the message for a password rule violation.
+pub fn password_problem(problem: crate::password::PasswordProblem) -> Msg<'static> {
+    use crate::password::PasswordProblem as P;
+    match problem {
+        P::TooShort { bytes } => Msg::PasswordTooShort { bytes },
+        P::TooLong { bytes } => Msg::PasswordTooLong { bytes },
+        P::NotPrintableAscii => Msg::PasswordNotPrintableAscii,
+        P::SurroundingSpace => Msg::PasswordSurroundingSpace,
+        P::LooksLikeHash => Msg::PasswordLooksLikeHash,
+        P::Mismatch => Msg::PasswordMismatch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_map_to_languages() {
+        for tag in [
+            "zh",
+            "zh-CN",
+            "zh_CN.UTF-8",
+            "zh-Hans",
+            "zh-Hans-CN",
+            "zh-SG",
+        ] {
+            assert_eq!(Lang::from_tag(tag), Some(Lang::ZhCn), "{tag}");
+        }
+        for tag in ["en", "en-US", "en_GB.UTF-8"] {
+            assert_eq!(Lang::from_tag(tag), Some(Lang::En), "{tag}");
+        }
+        for tag in ["C", "POSIX", "zh-TW", "zh-Hant-HK", "fr-FR", ""] {
+            assert_eq!(Lang::from_tag(tag), None, "{tag}");
+        }
+    }
+
+    #[test]
+    fn explicit_language_wins() {
+        assert_eq!(Lang::resolve(Some(Lang::ZhCn), Some("en")), Lang::ZhCn);
+        assert_eq!(Lang::resolve(None, Some("zh-CN")), Lang::ZhCn);
+    }
+
+    #[test]
+    fn cancel_message_is_literal() {
+        assert_eq!(
+            Msg::PasswordNotSetStartCancelled.text(Lang::En),
+            "Password not set. Start cancelled."
+        );
+        assert_eq!(
+            Msg::PasswordNotSetStartCancelled.text(Lang::ZhCn),
+            "未设置密码，已取消启动。"
+        );
+        assert!(
+            Msg::StartedNotReady { port: 1, log: "x" }
+                .text(Lang::En)
+                .starts_with("Started, but port not ready yet")
+        );
+    }
+}

@@ -1,0 +1,439 @@
+//! The one owner of the server process: start, readiness, stop and status.
+//!
+//! A start checks the port, spawns the server in its own process group with
+//! the home folder as working directory and its output appended to
+//! `logs/engine.log`, records it in `run/engine.json`, and waits until it
+//! answers HTTP. A stop signals only a process whose pid, start time and
+//! executable all match the record, first gracefully and then by force.
+//!
+//! Only this module spawns or kills processes.
+
+pub mod http;
+pub mod logfile;
+pub mod port;
+pub mod process;
+pub mod readiness;
+pub mod record;
+
+use std::ffi::OsString;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::home::Home;
+pub use port::{PortOwner, PortProblem};
+pub use record::{EngineRecord, Liveness};
+
+/// Default time a started server has to answer before `start` gives up waiting.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// Default time a stopping server has between the graceful signal and the kill.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Number of log lines shown when the server exits during start-up.
+pub const LOG_TAIL_LINES: usize = 20;
+
+/// The environment variable that gives CLIProxyAPI a second management key and
+/// forces remote management on; removed from the child's environment by default.
+pub const MANAGEMENT_PASSWORD_ENV: &str = "MANAGEMENT_PASSWORD";
+
+/// The line upstream CLIProxyAPI logs (then exits with status 0) when it cannot
+/// load its config.
+pub const BAD_CONFIG_MARKER: &str = "failed to load config";
+
+/// Which server program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The engine built into cpa-tray (`cpa-tray engine ...`).
+    Builtin,
+    /// A CLIProxyAPI-compatible binary.
+    External,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Builtin => "builtin",
+            EngineKind::External => "external",
+        }
+    }
+}
+
+/// The program to run and the arguments that come before `--config`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub program: PathBuf,
+    pub leading_args: Vec<OsString>,
+    pub kind: EngineKind,
+    pub version: String,
+}
+
+/// Where the server listens, as read from its config.
+#[derive(Debug, Clone)]
+pub struct ServerAddress {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl ServerAddress {
+    /// The loopback (or configured) address used for probes.
+    pub fn probe(&self) -> SocketAddr {
+        port::probe_address(&self.host, self.port)
+    }
+
+    /// The base URL a browser on this computer uses, e.g. `http://127.0.0.1:8317`.
+    pub fn local_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.probe())
+    }
+}
+
+/// Knobs of [`start`].
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub ready_timeout: Duration,
+    /// Pass `MANAGEMENT_PASSWORD` through to the server.
+    pub keep_management_password_env: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions {
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            keep_management_password_env: false,
+        }
+    }
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct Started {
+    /// The child; dropping it leaves the server running.
+    pub child: Child,
+    pub record: EngineRecord,
+    /// Time until the server answered, or `None` when the deadline passed
+    /// first (the server keeps running and may still come up).
+    pub ready_after: Option<Duration>,
+}
+
+/// Why a start failed. Nothing keeps running after any of these.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {port} is already in use")]
+    PortInUse { port: u16, owner: Option<PortOwner> },
+    #[error("port {port} cannot be used: {reason}")]
+    PortUnavailable { port: u16, reason: String },
+    #[error("failed to run {}: {source}", program.display())]
+    Spawn { program: PathBuf, source: io::Error },
+    #[error("the server exited during start-up ({status})")]
+    ExitedEarly {
+        status: ExitStatus,
+        /// The last lines the server wrote in this run.
+        log_tail: Vec<String>,
+        /// The server's `failed to load config` line, when it printed one.
+        bad_config: Option<String>,
+        log_path: PathBuf,
+    },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Starts the server and waits until it answers or `options.ready_timeout` passes.
+///
+/// The caller stops a previous instance first (see [`stop`]); a port that is
+/// still taken is reported at once as [`StartError::PortInUse`].
+pub fn start(
+    home: &Home,
+    engine: &Engine,
+    address: &ServerAddress,
+    options: &StartOptions,
+) -> Result<Started, StartError> {
+    home.create_dirs()?;
+    match port::check_free(&address.host, address.port) {
+        Ok(()) => {}
+        Err(PortProblem::InUse { owner }) => {
+            return Err(StartError::PortInUse {
+                port: address.port,
+                owner,
+            });
+        }
+        Err(PortProblem::Unavailable { reason }) => {
+            return Err(StartError::PortUnavailable {
+                port: address.port,
+                reason,
+            });
+        }
+    }
+
+    let config = home.config_path();
+    let log_path = home.engine_log_path();
+    let header = format!(
+        "cpa-tray: starting {} --config {} at unix time {}",
+        engine.program.display(),
+        config.display(),
+        unix_seconds()
+    );
+    let log = logfile::open_for_run(&log_path, &header)?;
+    let stderr = log.file.try_clone()?;
+
+    let mut command = Command::new(&engine.program);
+    command
+        .args(&engine.leading_args)
+        .arg("--config")
+        .arg(config)
+        .current_dir(home.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.file))
+        .stderr(Stdio::from(stderr));
+    if !options.keep_management_password_env {
+        command.env_remove(MANAGEMENT_PASSWORD_ENV);
+    }
+    process::configure_command(&mut command);
+
+    let mut child = command.spawn().map_err(|source| StartError::Spawn {
+        program: engine.program.clone(),
+        source,
+    })?;
+    let pid = child.id();
+
+    let Some(info) = process::inspect(pid) else {
+        // The child exited before it could be inspected.
+        let status = child.wait()?;
+        return Err(exited_early(status, &log_path, log.start_offset));
+    };
+    let record = EngineRecord {
+        pid,
+        start_time: info.start_time,
+        exe: record::canonical_or_same(&engine.program),
+        config: config.to_path_buf(),
+        port: address.port,
+        engine: engine.kind.as_str().to_string(),
+        version: engine.version.clone(),
+        probe: address.probe().to_string(),
+        tls: address.tls,
+        started_at: unix_seconds(),
+    };
+    let pid_file = home.pid_file_path();
+    if let Err(err) = record::write(&pid_file, &record) {
+        // Without a record nothing could stop this server later.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(err.into());
+    }
+
+    match readiness::wait(
+        &mut child,
+        address.probe(),
+        address.tls,
+        options.ready_timeout,
+    ) {
+        readiness::Readiness::Ready { elapsed } => Ok(Started {
+            child,
+            record,
+            ready_after: Some(elapsed),
+        }),
+        readiness::Readiness::TimedOut => Ok(Started {
+            child,
+            record,
+            ready_after: None,
+        }),
+        readiness::Readiness::Exited(status) => {
+            let _ = record::remove(&pid_file);
+            Err(exited_early(status, &log_path, log.start_offset))
+        }
+    }
+}
+
+fn exited_early(status: ExitStatus, log_path: &Path, offset: u64) -> StartError {
+    let output = logfile::read_since(log_path, offset);
+    let bad_config = output
+        .lines()
+        .find(|line| line.contains(BAD_CONFIG_MARKER))
+        .map(|line| line.trim().to_string());
+    StartError::ExitedEarly {
+        status,
+        log_tail: logfile::last_lines(&output, LOG_TAIL_LINES),
+        bad_config,
+        log_path: log_path.to_path_buf(),
+    }
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// Our server stopped; `forced` when it ignored the graceful signal.
+    Stopped { pid: u32, forced: bool },
+    /// No server of ours was recorded.
+    NotRunning,
+    /// The recorded server had already exited; the record was removed.
+    AlreadyExited { pid: u32 },
+    /// The recorded pid now belongs to another process, which was left alone.
+    PidReused { pid: u32 },
+}
+
+/// Why a stop failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("the server (pid {pid}) is still running after it was killed")]
+    StillRunning { pid: u32 },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Stops the server recorded in the home folder, if it is still ours.
+///
+/// Sends the graceful signal to its process group, waits up to `timeout`, then
+/// kills the group. A record whose process is gone or was replaced by another
+/// process (pid reuse) is removed without signalling anything.
+pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
+    let pid_file = home.pid_file_path();
+    let Some(record) = record::read(&pid_file)? else {
+        return Ok(StopOutcome::NotRunning);
+    };
+    match record.liveness() {
+        Liveness::Gone => {
+            record::remove(&pid_file)?;
+            return Ok(StopOutcome::AlreadyExited { pid: record.pid });
+        }
+        Liveness::Foreign => {
+            record::remove(&pid_file)?;
+            return Ok(StopOutcome::PidReused { pid: record.pid });
+        }
+        Liveness::Ours => {}
+    }
+
+    let pid = record.pid;
+    let mut forced = false;
+    if !(process::request_stop(pid) && wait_until_gone(&record, timeout)) {
+        // The graceful signal failed or was ignored. The identity is checked
+        // again right before the kill, so a pid freed meanwhile is not hit.
+        if record.liveness() == Liveness::Ours {
+            forced = true;
+            process::force_kill(pid);
+        }
+        if !wait_until_gone(&record, Duration::from_secs(2)) {
+            return Err(StopError::StillRunning { pid });
+        }
+    }
+    record::remove(&pid_file)?;
+    Ok(StopOutcome::Stopped { pid, forced })
+}
+
+/// Polls every 10 ms until the recorded process is no longer ours.
+fn wait_until_gone(record: &EngineRecord, timeout: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        if record.liveness() != Liveness::Ours {
+            return true;
+        }
+        if started.elapsed() >= timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The server's state as seen from the home folder.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The record of a server of ours that is alive.
+    pub running: Option<EngineRecord>,
+    /// Whether the running server answered a health probe.
+    pub serving: bool,
+    /// A record left behind by a server that exited, or whose pid was reused.
+    pub stale: Option<EngineRecord>,
+}
+
+/// Reads the record, checks the process identity and probes the server once.
+pub fn status(home: &Home) -> io::Result<Status> {
+    let Some(record) = record::read(&home.pid_file_path())? else {
+        return Ok(Status {
+            running: None,
+            serving: false,
+            stale: None,
+        });
+    };
+    if record.liveness() != Liveness::Ours {
+        return Ok(Status {
+            running: None,
+            serving: false,
+            stale: Some(record),
+        });
+    }
+    let serving = record
+        .probe
+        .parse::<SocketAddr>()
+        .is_ok_and(|addr| readiness::probe(addr, record.tls));
+    Ok(Status {
+        running: Some(record),
+        serving,
+        stale: None,
+    })
+}
+
+/// Blocks until `child` exits and returns its status.
+///
+/// Waiting on the child is event-driven (no polling), so a crash is noticed at
+/// once. The record is removed when the child exits.
+pub fn wait_for_exit(home: &Home, child: &mut Child) -> io::Result<ExitStatus> {
+    let status = child.wait()?;
+    if let Ok(Some(record)) = record::read(&home.pid_file_path())
+        && record.pid == child.id()
+    {
+        let _ = record::remove(&home.pid_file_path());
+    }
+    Ok(status)
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Returns whether [`forward_interrupts`] has forwarded a Ctrl+C or SIGTERM.
+pub fn interrupt_received() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Forwards Ctrl+C and SIGTERM received by this process to the server's
+/// process group as SIGTERM, so a foreground `start` stops the server it runs
+/// instead of leaving it behind. The server runs in its own process group, so
+/// the terminal's Ctrl+C does not reach it directly.
+#[cfg(unix)]
+pub fn forward_interrupts(pid: u32) {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    static TARGET: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn forward(_signal: libc::c_int) {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let pid = TARGET.load(Ordering::SeqCst);
+        if pid > 1 {
+            // SAFETY: kill is async-signal-safe and has no memory preconditions.
+            unsafe { libc::kill(-pid, libc::SIGTERM) };
+        }
+    }
+
+    TARGET.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+    let handler = forward as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only reads an atomic and calls kill, both
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// Forwards Ctrl+C to the server (Windows: not implemented yet).
+#[cfg(not(unix))]
+pub fn forward_interrupts(_pid: u32) {
+    // TODO: a console control handler that calls process::request_stop; until
+    // then Ctrl+C ends `start --foreground` and the server keeps running,
+    // recorded in the pid file for the next `stop`.
+}
