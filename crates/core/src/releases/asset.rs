@@ -174,10 +174,7 @@ impl fmt::Display for Platform {
 ///
 /// Fails with [`ReleaseError::AssetNotFound`], which names the version, OS
 /// and architecture and lists every asset name the release has.
-pub fn select_asset<'a>(
-    release: &'a LatestRelease,
-    platform: Platform,
-) -> Result<&'a Asset, ReleaseError> {
+pub fn select_asset(release: &LatestRelease, platform: Platform) -> Result<&Asset, ReleaseError> {
     let expected = platform.asset_name(&release.version);
     release
         .assets
