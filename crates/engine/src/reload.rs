@@ -1,0 +1,104 @@
+//! Hot reload of `config.yaml`.
+//!
+//! The watcher observes the file's directory and filters on the file name, so
+//! both in-place writes and editors that save by renaming a new file over the
+//! old one are seen (upstream v7 watches the file itself and misses the
+//! latter). Events are debounced for 150 ms, an empty file is ignored, and
+//! content whose SHA-256 equals the applied version is skipped, as upstream.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use crate::settings;
+use crate::state::Shared;
+
+/// Quiet time after the last event before the file is read (upstream value).
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Starts watching the config file's directory. The returned watcher must be
+/// kept alive for as long as events are wanted.
+pub fn start(
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<notify::RecommendedWatcher, String> {
+    let path = shared.config_path.clone();
+    let directory = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new(".").to_path_buf());
+    let file_name: OsString = path
+        .file_name()
+        .map(OsString::from)
+        .ok_or_else(|| format!("config path {} has no file name", path.display()))?;
+
+    let (sender, mut receiver) = mpsc::unbounded_channel::<()>();
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(event) => {
+                let relevant = event
+                    .paths
+                    .iter()
+                    .any(|changed| changed.file_name() == Some(file_name.as_os_str()));
+                if relevant && !event.kind.is_access() {
+                    let _ = sender.send(());
+                }
+            }
+            Err(err) => tracing::warn!("config watcher error: {err}"),
+        })
+        .map_err(|err| format!("failed to start the config watcher: {err}"))?;
+    watcher
+        .watch(&directory, RecursiveMode::NonRecursive)
+        .map_err(|err| format!("failed to watch {}: {err}", directory.display()))?;
+
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                event = receiver.recv() => {
+                    if event.is_none() {
+                        return;
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+            // Debounce: wait until no event arrived for DEBOUNCE.
+            while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, receiver.recv()).await {}
+            reload_if_changed(&shared).await;
+        }
+    });
+    tracing::info!(
+        "file watcher started for config changes: {}",
+        path.display()
+    );
+    Ok(watcher)
+}
+
+/// Reads the file and applies it when its content changed.
+pub async fn reload_if_changed(shared: &Shared) {
+    let _guard = shared.write_lock.lock().await;
+    let path = shared.config_path.clone();
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::warn!("failed to read config file {}: {err}", path.display());
+            return;
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        tracing::debug!("ignoring empty config file {}", path.display());
+        return;
+    }
+    if settings::content_hash(&bytes) == shared.current().content_hash {
+        return;
+    }
+    tracing::info!("config file changed, reloading: {}", path.display());
+    match shared.reload_now().await {
+        Ok(()) => tracing::info!("configuration reloaded"),
+        Err(err) => tracing::error!("failed to reload config: {err}"),
+    }
+}

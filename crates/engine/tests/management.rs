@@ -1,0 +1,341 @@
+//! Management plane conformance with upstream CLIProxyAPI v7.2.140: public
+//! routes, CORS, the 404 rule, the key check's replies and headers.
+
+mod common;
+
+use common::*;
+
+const KEY: &str = "correct-horse-battery";
+
+fn keyed_server() -> Server {
+    Server::start(&legacy_config(
+        &fast_hash(KEY),
+        "api-keys:\n  - client-key-1\ndebug: true\n",
+    ))
+}
+
+fn assert_cors(response: &Response) {
+    assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        response.header("access-control-allow-methods"),
+        Some("GET, POST, PUT, PATCH, DELETE, OPTIONS")
+    );
+    assert_eq!(response.header("access-control-allow-headers"), Some("*"));
+    assert!(
+        response
+            .header("access-control-expose-headers")
+            .is_some_and(|value| value.starts_with("X-CPA-TRACE-ID, X-CPA-VERSION")),
+        "{:?}",
+        response.headers
+    );
+}
+
+fn assert_cpa_headers(response: &Response) {
+    assert_eq!(
+        response.header("x-cpa-version"),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(response.header("x-cpa-commit"), Some("none"));
+    assert_eq!(response.header("x-cpa-build-date"), Some("unknown"));
+    assert_eq!(response.header("x-cpa-support-plugin"), Some("0"));
+}
+
+#[test]
+fn healthz_root_and_cors() {
+    // Upstream: GET /healthz {"status":"ok"}, HEAD 200 empty, GET / fixed JSON, CORS everywhere.
+    let server = Server::start(&legacy_config("", ""));
+    let health = server.get("/healthz", &[]);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.text(), r#"{"status":"ok"}"#);
+    assert_eq!(
+        health.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(health.header("x-cpa-version"), None);
+    assert_cors(&health);
+
+    let head = server.send("HEAD", "/healthz", &[], b"");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+
+    let root = server.get("/", &[]);
+    assert_eq!(root.status, 200);
+    assert_eq!(
+        root.text(),
+        r#"{"endpoints":["POST /v1/chat/completions","POST /v1/completions","GET /v1/models"],"message":"CLI Proxy API Server"}"#
+    );
+    assert_cors(&root);
+
+    let unknown = server.get("/nope", &[]);
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.is_empty());
+}
+
+#[test]
+fn options_is_204_on_any_path() {
+    // Upstream: every OPTIONS request is 204 with CORS headers and no auth.
+    let server = keyed_server();
+    for path in [
+        "/",
+        "/v0/management/config",
+        "/v1/chat/completions",
+        "/anything",
+    ] {
+        let response = server.send("OPTIONS", path, &[], b"");
+        assert_eq!(response.status, 204, "{path}");
+        assert!(response.body.is_empty(), "{path}");
+        assert_cors(&response);
+    }
+}
+
+#[test]
+fn no_key_means_empty_404_on_both_prefixes() {
+    // Upstream: with no secret-key and no MANAGEMENT_PASSWORD every management
+    // path is 404, empty body, no Content-Type, no X-CPA headers, CORS kept.
+    let server = Server::start(&legacy_config("", ""));
+    let paths = [
+        ("GET", "/v0/management/config"),
+        ("GET", "/v0/management/config.yaml"),
+        ("PUT", "/v0/management/api-keys"),
+        ("GET", "/v0/management/does-not-exist"),
+        ("GET", "/v0/management"),
+        ("GET", "/v8/management/config"),
+        ("DELETE", "/v8/management/config/x"),
+    ];
+    for _ in 0..3 {
+        for (method, path) in paths {
+            for auth in [None, Some("Bearer anything")] {
+                let headers: Vec<(&str, &str)> = auth
+                    .map(|value| vec![("Authorization", value)])
+                    .unwrap_or_default();
+                let response = server.send(method, path, &headers, b"");
+                assert_eq!(response.status, 404, "{method} {path}");
+                assert!(response.body.is_empty(), "{method} {path}");
+                assert_eq!(response.header("content-type"), None, "{method} {path}");
+                assert_eq!(response.header("x-cpa-version"), None, "{method} {path}");
+                assert_cors(&response);
+            }
+        }
+    }
+}
+
+#[test]
+fn key_check_replies_match_upstream() {
+    // Upstream decision rows: missing key 401, wrong key 401, right key passes;
+    // X-CPA headers on every reply of the middleware, 401 included.
+    let server = keyed_server();
+
+    let missing = server.get("/v0/management/config", &[]);
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.text(), r#"{"error":"missing management key"}"#);
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_cpa_headers(&missing);
+
+    let wrong = server.get(
+        "/v0/management/config",
+        &[("Authorization", "Bearer wrong")],
+    );
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.text(), r#"{"error":"invalid management key"}"#);
+    assert_cpa_headers(&wrong);
+
+    // A non-bearer Authorization hides a correct X-Management-Key (upstream rule).
+    let hidden = server.get(
+        "/v0/management/config",
+        &[("Authorization", "Basic abc"), ("X-Management-Key", KEY)],
+    );
+    assert_eq!(hidden.status, 401);
+
+    // The success below resets the three failures above.
+    let bearer_key = bearer(KEY);
+    for headers in [
+        vec![("Authorization", bearer_key.as_str())],
+        vec![("Authorization", KEY)],
+        vec![("X-Management-Key", KEY)],
+        vec![("authorization", "bearer correct-horse-battery")],
+    ] {
+        let ok = server.get("/v0/management/config", &headers);
+        assert_eq!(ok.status, 200, "{headers:?}: {}", ok.text());
+        assert_cpa_headers(&ok);
+        assert_cors(&ok);
+    }
+}
+
+#[test]
+fn unknown_management_path_checks_key_then_404() {
+    // Upstream: unknown paths and wrong methods pass the key check, then empty 404.
+    let server = keyed_server();
+    let unauthorised = server.get("/v0/management/does-not-exist", &[]);
+    assert_eq!(unauthorised.status, 401);
+    assert_cpa_headers(&unauthorised);
+
+    let key = bearer(KEY);
+    for (method, path) in [
+        ("GET", "/v0/management/does-not-exist"),
+        ("POST", "/v0/management/config"),
+        ("GET", "/v8/management/debug"),
+        ("GET", "/v8/management/api-keys"),
+    ] {
+        let response = server.send(method, path, &[("Authorization", &key)], b"");
+        assert_eq!(response.status, 404, "{method} {path}");
+        assert!(response.body.is_empty(), "{method} {path}");
+        assert_cpa_headers(&response);
+    }
+}
+
+#[test]
+fn config_json_leaves_out_server_and_key_fields() {
+    // Upstream GET /v0/management/config omits host, port, remote-management and auth-dir.
+    let server = Server::start(&legacy_config(
+        &fast_hash(KEY),
+        "auth-dir: \"~/.cli-proxy-api\"\napi-keys:\n  - client-key-1\ndebug: true\ntls:\n  enable: false\n",
+    ));
+    let response = server.get("/v0/management/config", &[("Authorization", &bearer(KEY))]);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let json = response.json();
+    assert_eq!(json["api-keys"], serde_json::json!(["client-key-1"]));
+    assert_eq!(json["debug"], true);
+    assert_eq!(json["tls"]["enable"], false);
+    for hidden in ["host", "port", "remote-management", "auth-dir"] {
+        assert!(
+            json.get(hidden).is_none(),
+            "{hidden} must not be shown: {json}"
+        );
+    }
+    assert!(!response.text().contains("$2"), "no hash in the body");
+}
+
+#[test]
+fn v8_layout_hides_server_and_management() {
+    let config = format!(
+        "config-version: 8\nserver:\n  host: \"127.0.0.1\"\n  port: 0\nmanagement:\n  secret-key: \"{}\"\naccess:\n  api-keys:\n    - k1\n",
+        fast_hash(KEY)
+    );
+    let server = Server::start(&config);
+    let key = bearer(KEY);
+    let v0 = server.get("/v0/management/config", &[("Authorization", &key)]);
+    assert_eq!(v0.status, 200);
+    let json = v0.json();
+    assert!(json.get("server").is_none(), "{json}");
+    assert!(json.get("management").is_none(), "{json}");
+    assert_eq!(json["access"]["api-keys"], serde_json::json!(["k1"]));
+
+    // Upstream v8 returns the stored hash here; the engine redacts it.
+    let v8 = server.get("/v8/management/config", &[("Authorization", &key)]);
+    assert_eq!(v8.status, 200);
+    assert_eq!(v8.header("cache-control"), Some("no-store"));
+    let json = v8.json();
+    assert_eq!(json["management"]["secret-key"], "[redacted]");
+    assert!(!v8.text().contains("$2a$"), "{}", v8.text());
+    assert_eq!(json["server"]["port"], 0);
+}
+
+#[test]
+fn plaintext_key_is_hashed_and_accepted() {
+    // Upstream hashes a plaintext secret-key with bcrypt cost 10 ($2a$) at load
+    // and writes the hash back at the same path, keeping the quoting.
+    let plaintext = "plain-secret-123";
+    let server = Server::start(&legacy_config(plaintext, "# trailing comment\n"));
+    let text = std::fs::read_to_string(&server.config).unwrap();
+    assert!(!text.contains(plaintext), "plaintext left on disk:\n{text}");
+    assert!(text.contains("  secret-key: \"$2a$10$"), "{text}");
+    assert!(
+        text.ends_with("# trailing comment\n"),
+        "the rest of the file is kept:\n{text}"
+    );
+    let response = server.get(
+        "/v0/management/config",
+        &[("Authorization", &bearer(plaintext))],
+    );
+    assert_eq!(response.status, 200);
+    assert!(
+        !server.stdout().contains(plaintext),
+        "the key never reaches the log"
+    );
+}
+
+#[test]
+fn plaintext_key_works_when_write_back_fails() {
+    // Upstream keeps running with the in-memory hash when the write-back fails.
+    let plaintext = "plain-secret-456";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, legacy_config(plaintext, "")).unwrap();
+    let mut permissions = std::fs::metadata(&config).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&config, permissions).unwrap();
+    let server = Server::start_at(dir, config.clone(), Launch::default());
+    let response = server.get(
+        "/v0/management/config",
+        &[("Authorization", &bearer(plaintext))],
+    );
+    assert_eq!(response.status, 200);
+    let writable_by_root = std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("$2a$10$");
+    if !writable_by_root {
+        assert!(
+            server
+                .stdout()
+                .contains("failed to write the hashed management key back"),
+            "{}",
+            server.stdout()
+        );
+    }
+    assert!(!server.stdout().contains(plaintext));
+}
+
+#[test]
+fn management_password_env_enables_routes() {
+    // Upstream: MANAGEMENT_PASSWORD registers the routes and is accepted as a key.
+    let server = Server::start_with(
+        &legacy_config("", ""),
+        Launch {
+            env: vec![("MANAGEMENT_PASSWORD".into(), "  env-pass-1  ".into())],
+            ..Launch::default()
+        },
+    );
+    let ok = server.get(
+        "/v0/management/config",
+        &[("X-Management-Key", "env-pass-1")],
+    );
+    assert_eq!(ok.status, 200);
+    let wrong = server.get("/v0/management/config", &[("X-Management-Key", "nope")]);
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.text(), r#"{"error":"invalid management key"}"#);
+}
+
+#[test]
+fn request_log_masks_secrets() {
+    let server = keyed_server();
+    let _ = server.get("/v0/management/config", &[("Authorization", &bearer(KEY))]);
+    let _ = server.get(
+        "/v0/management/config",
+        &[("X-Management-Key", "wrong-secret-xyz")],
+    );
+    let _ = server.get(
+        "/v1/models?key=query-secret-abc&auth_token=tok-secret-def",
+        &[],
+    );
+    let stdout = server.stdout();
+    assert!(stdout.contains("GET \"/v0/management/config\""), "{stdout}");
+    assert!(
+        stdout.contains("/v1/models?key=***&auth_token=***"),
+        "{stdout}"
+    );
+    for secret in [
+        KEY,
+        "wrong-secret-xyz",
+        "query-secret-abc",
+        "tok-secret-def",
+    ] {
+        assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
+    }
+}
