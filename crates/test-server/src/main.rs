@@ -11,6 +11,7 @@
 //! - `--never-listen`: never binds, and runs until killed;
 //! - `--crash-after-ms N`: exits with status 3 after N ms;
 //! - `--ignore-sigterm`: ignores SIGTERM, so only SIGKILL stops it (Unix);
+//! - `--report-env NAME`: prints whether the variable NAME is set (never its value);
 //! - `--bad-config`: prints upstream's `failed to load config` line and exits
 //!   with status 0, as CLIProxyAPI does on a config it cannot load.
 //!
@@ -32,6 +33,7 @@ struct Options {
     crash_after_ms: Option<u64>,
     ignore_sigterm: bool,
     bad_config: bool,
+    report_env: Vec<String>,
 }
 
 fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -48,6 +50,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             "crash-after-ms" => options.crash_after_ms = Some(number(&value("crash-after-ms")?)?),
             "ignore-sigterm" => options.ignore_sigterm = true,
             "bad-config" => options.bad_config = true,
+            "report-env" => options.report_env.push(value("report-env")?),
             "" => {}
             other => return Err(format!("unknown flag --{other}")),
         }
@@ -97,6 +100,17 @@ fn main() -> ExitCode {
     };
     println!("CLIProxyAPI Version: test-server, Commit: none, BuiltAt: unknown");
     println!("cpa-test-server: pid {}", std::process::id());
+    if let Ok(cwd) = std::env::current_dir() {
+        println!("cpa-test-server: cwd {}", cwd.display());
+    }
+    for name in &options.report_env {
+        let state = if std::env::var_os(name).is_some() {
+            "set"
+        } else {
+            "unset"
+        };
+        println!("cpa-test-server: env {name} {state}");
+    }
 
     if options.bad_config {
         let path = options

@@ -1,1 +1,57 @@
-fn main() {}
+//! `cpa-tray`: install, run and password-protect CLIProxyAPI from the command line.
+//!
+//! The binary also contains the built-in engine: `cpa-tray engine ARGS...` runs
+//! it with CLIProxyAPI's own flags. The supervisor starts the server that way,
+//! so no separate build step or binary is needed.
+
+mod cli;
+mod commands;
+mod context;
+mod prompt;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, PasswordCommand};
+use context::Context;
+
+/// Hidden first argument that runs the built-in engine.
+pub const ENGINE_SUBCOMMAND: &str = "engine";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let program = args.next();
+    let rest: Vec<OsString> = args.collect();
+    // The engine takes Go-style flags (`-config`), which clap would reject,
+    // so it is dispatched before parsing.
+    if rest.first().is_some_and(|first| first == ENGINE_SUBCOMMAND) {
+        return cpa_engine::run_cli(rest[1..].to_vec());
+    }
+
+    let cli = Cli::parse_from(program.into_iter().chain(rest));
+    let result = Context::new(&cli).and_then(|ctx| run(&ctx, &cli.command));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let mut stderr = std::io::stderr().lock();
+            for line in &failure.lines {
+                let _ = writeln!(stderr, "{line}");
+            }
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+fn run(ctx: &Context, command: &Command) -> context::CommandResult {
+    match command {
+        Command::Start(args) => commands::start::run(ctx, args),
+        Command::Restart(args) => commands::start::run(ctx, args),
+        Command::Stop(args) => commands::stop::run(ctx, args),
+        Command::Status(args) => commands::status::run(ctx, args),
+        Command::Password(PasswordCommand::Set(args)) => commands::password::set(ctx, args),
+        Command::Password(PasswordCommand::Verify(args)) => commands::password::verify(ctx, args),
+    }
+}

@@ -235,6 +235,64 @@ pub fn install(
     })
 }
 
+/// A downloaded asset in a temporary file inside the target folder. The file
+/// is deleted when this value is dropped.
+#[derive(Debug)]
+pub struct DownloadedAsset {
+    file: temp::TempEntry,
+    /// Lowercase hex SHA-256 of the content.
+    pub sha256: String,
+    /// The URL the content came from (a mirror or the plain URL).
+    pub url: String,
+}
+
+impl DownloadedAsset {
+    /// Returns the temporary file's path.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+/// Downloads one asset into a temporary file in `dir`, with the same checks
+/// as [`install`] except the checksum file: size against the listed size,
+/// magic number for `.zip`/`.tar.gz` names, and GitHub's digest when listed.
+/// [`install`] is the normal entry point; this serves benchmarks and callers
+/// that only need the file.
+pub fn download_asset(
+    source: &ReleaseSource,
+    asset: &super::Asset,
+    dir: &Path,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<DownloadedAsset, ReleaseError> {
+    let agent = source.agent()?;
+    let digests: Vec<String> = asset.sha256_digest().into_iter().collect();
+    let expected = Expected {
+        name: &asset.name,
+        size: Some(asset.size),
+        kind: ArchiveKind::from_file_name(&asset.name),
+        sha256: &digests,
+    };
+    let mut sink = Sink {
+        dir,
+        progress,
+        cancel,
+        wrapper: None,
+    };
+    let downloaded = download::download(
+        source,
+        &agent,
+        &asset.browser_download_url,
+        &expected,
+        &mut sink,
+    )?;
+    Ok(DownloadedAsset {
+        file: downloaded.file,
+        sha256: downloaded.sha256,
+        url: downloaded.url,
+    })
+}
+
 /// Installs a release archive the user already has (offline machines).
 ///
 /// The file name must be the original asset name,

@@ -62,8 +62,8 @@ pub use github::{
     ReleaseSource, Timeouts, fetch_latest,
 };
 pub use install::{
-    InstallOptions, InstallOutcome, UpdateCheck, UpdateStatus, Verification, check, install,
-    install_from_file, parse_asset_name,
+    DownloadedAsset, InstallOptions, InstallOutcome, UpdateCheck, UpdateStatus, Verification,
+    check, download_asset, install, install_from_file, parse_asset_name,
 };
 pub use store::{
     ActiveSource, ActiveVersion, InstalledVersion, ListedVersion, PruneReport, VersionStore,

@@ -1,0 +1,340 @@
+//! The supervisor against real child processes: the workspace's
+//! `cpa-test-server`, which misbehaves on request.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cpa_core::home::Home;
+use cpa_core::supervisor::{
+    self, Engine, EngineKind, EngineRecord, ServerAddress, StartError, StartOptions, StopOutcome,
+    process, record,
+};
+
+/// Returns the test server binary, building it when this test run did not.
+fn test_server() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        // Test executables live in <target>/<profile>/deps/.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("<target>/<profile>/deps layout");
+        let path = profile_dir.join(format!("cpa-test-server{}", std::env::consts::EXE_SUFFIX));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "cpa-test-server"]);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build -p cpa-test-server");
+        assert!(status.success(), "cargo build -p cpa-test-server failed");
+        assert!(path.is_file(), "{} missing after the build", path.display());
+        path
+    })
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    home: Home,
+    port: u16,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path()).unwrap();
+    let port = cpa_testkit::free_port();
+    std::fs::write(
+        home.config_path(),
+        format!("host: \"127.0.0.1\"\nport: {port}\n"),
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        home,
+        port,
+    }
+}
+
+impl Fixture {
+    fn address(&self) -> ServerAddress {
+        ServerAddress {
+            host: "127.0.0.1".to_string(),
+            port: self.port,
+            tls: false,
+        }
+    }
+
+    fn engine(&self, flags: &[&str]) -> Engine {
+        Engine {
+            program: test_server().to_path_buf(),
+            leading_args: flags.iter().map(Into::into).collect(),
+            kind: EngineKind::External,
+            version: "test".to_string(),
+        }
+    }
+
+    fn start(
+        &self,
+        flags: &[&str],
+        ready_timeout: Duration,
+    ) -> Result<supervisor::Started, StartError> {
+        let options = StartOptions {
+            ready_timeout,
+            keep_management_password_env: false,
+        };
+        supervisor::start(&self.home, &self.engine(flags), &self.address(), &options)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.home.engine_log_path()).unwrap_or_default()
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    process::inspect(pid).is_some()
+}
+
+#[test]
+fn late_listener_is_ready_then_stops_gracefully() {
+    let fixture = fixture();
+    let mut started = fixture
+        .start(&["--listen-after-ms", "300"], Duration::from_secs(12))
+        .unwrap();
+    let elapsed = started.ready_after.expect("ready before the deadline");
+    assert!(
+        elapsed >= Duration::from_millis(300),
+        "ready too early: {elapsed:?}"
+    );
+
+    let pid = started.child.id();
+    let saved = record::read(&fixture.home.pid_file_path())
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.pid, pid);
+    assert_eq!(saved.port, fixture.port);
+    assert_eq!(saved.liveness(), supervisor::Liveness::Ours);
+    let log = fixture.log();
+    let cwd = format!("cwd {}", fixture.home.root().display());
+    assert!(
+        log.contains(&cwd),
+        "working directory is the home folder:\n{log}"
+    );
+
+    let outcome = supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
+    assert_eq!(outcome, StopOutcome::Stopped { pid, forced: false });
+    started.child.wait().unwrap();
+    assert!(!fixture.home.pid_file_path().exists(), "record removed");
+}
+
+#[test]
+fn never_listening_server_times_out_and_keeps_running() {
+    let fixture = fixture();
+    let mut started = fixture
+        .start(&["--never-listen"], Duration::from_millis(400))
+        .unwrap();
+    assert_eq!(started.ready_after, None);
+    let pid = started.child.id();
+    assert!(alive(pid));
+    assert!(matches!(
+        supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap(),
+        StopOutcome::Stopped { forced: false, .. }
+    ));
+    started.child.wait().unwrap();
+    assert!(!alive(pid));
+}
+
+#[test]
+fn crash_during_startup_reports_status_and_log() {
+    let fixture = fixture();
+    let err = fixture
+        .start(
+            &["--never-listen", "--crash-after-ms", "100"],
+            Duration::from_secs(12),
+        )
+        .unwrap_err();
+    let StartError::ExitedEarly {
+        status,
+        log_tail,
+        bad_config,
+        log_path,
+    } = err
+    else {
+        panic!("expected ExitedEarly, got {err:?}");
+    };
+    assert_eq!(status.code(), Some(3));
+    assert_eq!(bad_config, None);
+    assert_eq!(log_path, fixture.home.engine_log_path());
+    assert!(
+        log_tail
+            .iter()
+            .any(|line| line.contains("crashing on purpose")),
+        "{log_tail:?}"
+    );
+    assert!(!fixture.home.pid_file_path().exists(), "no record left");
+}
+
+#[test]
+fn bad_config_exit_zero_is_a_failure() {
+    let fixture = fixture();
+    let err = fixture
+        .start(&["--bad-config"], Duration::from_secs(12))
+        .unwrap_err();
+    let StartError::ExitedEarly {
+        status, bad_config, ..
+    } = err
+    else {
+        panic!("expected ExitedEarly, got {err:?}");
+    };
+    assert!(status.success(), "upstream exits 0 on a bad config");
+    let line = bad_config.expect("the failed to load config line is detected");
+    assert!(line.contains("failed to load config"), "{line}");
+}
+
+#[test]
+fn stubborn_server_is_killed_after_the_timeout() {
+    let fixture = fixture();
+    let mut started = fixture
+        .start(&["--ignore-sigterm"], Duration::from_secs(12))
+        .unwrap();
+    assert!(started.ready_after.is_some());
+    let pid = started.child.id();
+    let outcome = supervisor::stop(&fixture.home, Duration::from_millis(300)).unwrap();
+    assert_eq!(outcome, StopOutcome::Stopped { pid, forced: true });
+    started.child.wait().unwrap();
+    assert!(!alive(pid));
+}
+
+#[test]
+fn port_conflict_is_reported_before_spawning() {
+    let fixture = fixture();
+    let listener = TcpListener::bind(("127.0.0.1", fixture.port)).unwrap();
+    let err = fixture.start(&[], Duration::from_secs(12)).unwrap_err();
+    let StartError::PortInUse { port, owner } = err else {
+        panic!("expected PortInUse, got {err:?}");
+    };
+    assert_eq!(port, fixture.port);
+    if cfg!(target_os = "linux") {
+        let owner = owner.expect("the listening process is found on Linux");
+        assert_eq!(owner.pid, std::process::id());
+    }
+    assert!(
+        !fixture.home.engine_log_path().exists(),
+        "nothing was spawned"
+    );
+    assert!(!fixture.home.pid_file_path().exists());
+    drop(listener);
+}
+
+#[test]
+fn foreign_process_with_recorded_pid_is_left_alone() {
+    let fixture = fixture();
+    fixture.home.create_dirs().unwrap();
+    let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
+    let pid = sleeper.id();
+    let info = process::inspect(pid).unwrap();
+
+    // Same pid, different start time: a reused pid.
+    let mut foreign = EngineRecord {
+        pid,
+        start_time: info.start_time + 1,
+        exe: info.exe.clone().unwrap(),
+        config: fixture.home.config_path().to_path_buf(),
+        port: fixture.port,
+        engine: "external".to_string(),
+        version: "test".to_string(),
+        probe: format!("127.0.0.1:{}", fixture.port),
+        tls: false,
+        started_at: 0,
+    };
+    record::write(&fixture.home.pid_file_path(), &foreign).unwrap();
+    let outcome = supervisor::stop(&fixture.home, Duration::from_secs(1)).unwrap();
+    assert_eq!(outcome, StopOutcome::PidReused { pid });
+    assert!(alive(pid), "a foreign process was signalled");
+
+    // Same pid and start time, another executable.
+    foreign.start_time = info.start_time;
+    foreign.exe = test_server().to_path_buf();
+    record::write(&fixture.home.pid_file_path(), &foreign).unwrap();
+    let outcome = supervisor::stop(&fixture.home, Duration::from_secs(1)).unwrap();
+    assert_eq!(outcome, StopOutcome::PidReused { pid });
+    assert!(alive(pid), "a foreign process was signalled");
+    assert!(supervisor::status(&fixture.home).unwrap().running.is_none());
+
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+}
+
+#[test]
+fn stale_record_is_removed() {
+    let fixture = fixture();
+    fixture.home.create_dirs().unwrap();
+    let mut exited = Command::new(test_server())
+        .arg("--bad-config")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = exited.id();
+    exited.wait().unwrap();
+    let stale = EngineRecord {
+        pid,
+        start_time: 1,
+        exe: test_server().to_path_buf(),
+        config: fixture.home.config_path().to_path_buf(),
+        port: fixture.port,
+        engine: "external".to_string(),
+        version: "test".to_string(),
+        probe: format!("127.0.0.1:{}", fixture.port),
+        tls: false,
+        started_at: 0,
+    };
+    record::write(&fixture.home.pid_file_path(), &stale).unwrap();
+    let status = supervisor::status(&fixture.home).unwrap();
+    assert!(status.running.is_none());
+    assert_eq!(status.stale.map(|record| record.pid), Some(pid));
+    let outcome = supervisor::stop(&fixture.home, Duration::from_secs(1)).unwrap();
+    assert_eq!(outcome, StopOutcome::AlreadyExited { pid });
+    assert!(!fixture.home.pid_file_path().exists());
+}
+
+#[test]
+fn large_log_is_rotated_before_start() {
+    let fixture = fixture();
+    fixture.home.create_dirs().unwrap();
+    let old = vec![b'x'; (supervisor::logfile::ROTATE_BYTES + 1) as usize];
+    std::fs::write(fixture.home.engine_log_path(), &old).unwrap();
+    let mut started = fixture.start(&[], Duration::from_secs(12)).unwrap();
+    let rotated = fixture.home.logs_dir().join("engine.log.1");
+    assert_eq!(std::fs::metadata(&rotated).unwrap().len(), old.len() as u64);
+    assert!(
+        std::fs::metadata(fixture.home.engine_log_path())
+            .unwrap()
+            .len()
+            < 4096
+    );
+    supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
+    started.child.wait().unwrap();
+}
+
+#[test]
+fn status_probes_the_running_server() {
+    let fixture = fixture();
+    let mut started = fixture.start(&[], Duration::from_secs(12)).unwrap();
+    let status = supervisor::status(&fixture.home).unwrap();
+    assert_eq!(
+        status.running.map(|record| record.pid),
+        Some(started.child.id())
+    );
+    assert!(status.serving);
+    supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
+    started.child.wait().unwrap();
+    let status = supervisor::status(&fixture.home).unwrap();
+    assert!(status.running.is_none());
+    assert!(!status.serving);
+}

@@ -1,0 +1,109 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Install, run and password-protect CLIProxyAPI.
+#[derive(Debug, Parser)]
+#[command(name = "cpa-tray", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Home folder holding config.yaml, settings.json, versions/, logs/ and run/
+    /// [default: ~/.cli-proxy-api-tray]
+    #[arg(long, global = true, env = "CPA_TRAY_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Config file to use instead of <home>/config.yaml
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Language of messages: en or zh-CN [default: the `language` setting, then the system locale]
+    #[arg(long, global = true, env = "CPA_TRAY_LANG", value_name = "LANG")]
+    pub lang: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server, asking for a management password first if none is set
+    Start(StartArgs),
+    /// Stop the server this tray started
+    Stop(StopArgs),
+    /// Stop the server if it runs, then start it
+    Restart(StartArgs),
+    /// Show whether the server runs, with pid, port, engine and version
+    Status(StatusArgs),
+    /// Set or check the management password
+    #[command(subcommand)]
+    Password(PasswordCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Server program: `builtin`, or the path of a CLIProxyAPI-compatible binary
+    /// [default: the `engine` setting, then builtin]
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Read the password (one line) from standard input instead of the terminal
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Do not open the WebUI in a browser
+    #[arg(long)]
+    pub no_open: bool,
+
+    /// Stay attached: report when the server exits, stop it on Ctrl+C
+    #[arg(long)]
+    pub foreground: bool,
+
+    /// Seconds to wait for the server to answer before giving up waiting
+    #[arg(long, value_name = "SECONDS", default_value_t = 12.0)]
+    pub ready_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds between the request to shut down and the forced kill
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as one JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also show the client API keys from the config file
+    #[arg(long)]
+    pub show_api_key: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Set a new management password (stored as a bcrypt hash)
+    Set(PasswordSetArgs),
+    /// Check a password against the stored management key
+    Verify(PasswordVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordSetArgs {
+    /// Read the password (one line) from standard input instead of the terminal
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Restart a running server and check that it accepts the new password
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordVerifyArgs {
+    /// Read the password (one line) from standard input instead of the terminal
+    #[arg(long)]
+    pub password_stdin: bool,
+}

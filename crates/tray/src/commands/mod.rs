@@ -1,0 +1,312 @@
+//! The commands, and the steps several of them share.
+
+pub mod password;
+pub mod start;
+pub mod status;
+pub mod stop;
+
+use std::path::Path;
+use std::time::Duration;
+
+use cpa_config::{ConfigDocument, ServerView};
+use cpa_core::messages::Msg;
+use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
+use cpa_core::template;
+
+use crate::context::{Context, Failure, display};
+
+/// Environment variable naming the server program; overrides the `engine`
+/// setting (tests point it at a stand-in server).
+pub const ENGINE_PROGRAM_ENV: &str = "CPA_TRAY_ENGINE_PROGRAM";
+
+/// Environment variable that, set to `1`, passes `MANAGEMENT_PASSWORD` on to
+/// the server instead of removing it.
+pub const KEEP_ENV_PASSWORD_ENV: &str = "CPA_TRAY_KEEP_MANAGEMENT_PASSWORD";
+
+/// Creates the home folder and, when missing, the config file from the
+/// template; then loads the config.
+pub fn prepare_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
+    if let Err(err) = ctx.home.create_dirs() {
+        let detail = err.to_string();
+        return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
+    }
+    let path = ctx.home.config_path();
+    match template::create_config(path) {
+        Ok(true) => ctx.say(Msg::ConfigCreated {
+            path: &display(path),
+        }),
+        Ok(false) => {}
+        Err(err) => {
+            let detail = err.to_string();
+            return Err(ctx.fail(Msg::ConfigCreateFailed {
+                path: &display(path),
+                detail: &detail,
+            }));
+        }
+    }
+    load_config(ctx)
+}
+
+/// Loads the config file, which must exist.
+pub fn load_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
+    cpa_config::load(ctx.home.config_path()).map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::ConfigUnusable { detail: &detail })
+    })
+}
+
+pub fn view(ctx: &Context, doc: &ConfigDocument) -> Result<ServerView, Failure> {
+    doc.view().map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::ConfigUnusable { detail: &detail })
+    })
+}
+
+/// Reads where the server will listen; a missing or zero port is an error,
+/// because the server would then pick a random port nobody can find.
+pub fn server_address(ctx: &Context, view: &ServerView) -> Result<ServerAddress, Failure> {
+    let path = ctx.config_display();
+    let port = match view.port.value {
+        None | Some(0) => return Err(ctx.fail(Msg::PortNotSet { path: &path })),
+        Some(port) => {
+            u16::try_from(port).map_err(|_| ctx.fail(Msg::PortInvalid { path: &path, port }))?
+        }
+    };
+    Ok(ServerAddress {
+        host: view.host.value.clone().unwrap_or_default(),
+        port,
+        tls: view.tls_enable.value.unwrap_or(false),
+    })
+}
+
+/// Whether `MANAGEMENT_PASSWORD` is passed on to the server.
+pub fn keep_env_password() -> bool {
+    std::env::var(KEEP_ENV_PASSWORD_ENV).is_ok_and(|value| value == "1")
+}
+
+/// Whether the server will see a non-empty `MANAGEMENT_PASSWORD`.
+pub fn env_password_active() -> bool {
+    keep_env_password()
+        && std::env::var(supervisor::MANAGEMENT_PASSWORD_ENV)
+            .is_ok_and(|value| !value.trim().is_empty())
+}
+
+/// Checks that the config file can be written, before any prompt.
+pub fn ensure_writable(ctx: &Context) -> Result<(), Failure> {
+    cpa_config::check_writable(ctx.home.config_path()).map_err(|err| {
+        let detail = err.message.clone();
+        ctx.fail(Msg::ConfigNotWritable {
+            path: &ctx.config_display(),
+            detail: &detail,
+        })
+    })
+}
+
+/// Hashes `password` (bcrypt, cost 10, `$2a$`) and writes the hash as the
+/// management key. The plaintext never reaches the file.
+pub fn store_password(ctx: &Context, password: &str) -> Result<(), Failure> {
+    let hash = cpa_config::secret::hash_password(password).map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::PasswordWriteFailed { detail: &detail })
+    })?;
+    cpa_config::update(ctx.home.config_path(), |doc| doc.with_secret_key(&hash)).map_err(
+        |err| {
+            let detail = err.to_string();
+            ctx.fail(Msg::PasswordWriteFailed { detail: &detail })
+        },
+    )?;
+    ctx.say(Msg::PasswordSaved {
+        path: &ctx.config_display(),
+    });
+    Ok(())
+}
+
+/// Chooses the server program: `--engine`, then `CPA_TRAY_ENGINE_PROGRAM`,
+/// then the `engine` setting, then the built-in engine.
+pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failure> {
+    let env = std::env::var(ENGINE_PROGRAM_ENV)
+        .ok()
+        .filter(|value| !value.is_empty());
+    let choice = flag
+        .map(str::to_string)
+        .or(env)
+        .or_else(|| ctx.settings.engine().map(str::to_string));
+    match choice.as_deref() {
+        None | Some("builtin") => builtin_engine(ctx),
+        Some(path) => external_engine(ctx, Path::new(path)),
+    }
+}
+
+fn builtin_engine(ctx: &Context) -> Result<Engine, Failure> {
+    let program = std::env::current_exe().map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::StartFailed { detail: &detail })
+    })?;
+    Ok(Engine {
+        program,
+        leading_args: vec![crate::ENGINE_SUBCOMMAND.into()],
+        kind: EngineKind::Builtin,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+fn external_engine(ctx: &Context, path: &Path) -> Result<Engine, Failure> {
+    let program = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if !program.is_file() {
+        return Err(ctx.fail(Msg::EngineNotFound {
+            path: &display(&program),
+        }));
+    }
+    Ok(Engine {
+        version: version_from_path(ctx, &program),
+        program,
+        leading_args: Vec::new(),
+        kind: EngineKind::External,
+    })
+}
+
+/// The release tag of a binary installed as `<home>/versions/<tag>/...`,
+/// else `unknown`.
+fn version_from_path(ctx: &Context, program: &Path) -> String {
+    let versions = ctx.home.versions_dir();
+    program
+        .strip_prefix(&versions)
+        .ok()
+        .and_then(|rest| rest.components().next())
+        .map(|tag| tag.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The engine a recorded server ran, so a restart keeps engine and version.
+pub fn engine_from_record(record: &EngineRecord) -> Engine {
+    let builtin = record.engine == EngineKind::Builtin.as_str();
+    Engine {
+        program: record.exe.clone(),
+        leading_args: if builtin {
+            vec![crate::ENGINE_SUBCOMMAND.into()]
+        } else {
+            Vec::new()
+        },
+        kind: if builtin {
+            EngineKind::Builtin
+        } else {
+            EngineKind::External
+        },
+        version: record.version.clone(),
+    }
+}
+
+/// Stops the recorded server if it is ours; prints what happened to a
+/// previous instance only when one was stopped.
+pub fn stop_previous(ctx: &Context) -> Result<(), Failure> {
+    match supervisor::stop(&ctx.home, supervisor::DEFAULT_STOP_TIMEOUT) {
+        Ok(StopOutcome::Stopped { pid, .. }) => {
+            ctx.say(Msg::StoppedPrevious { pid });
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let detail = err.to_string();
+            Err(ctx.fail(Msg::StopFailed { detail: &detail }))
+        }
+    }
+}
+
+/// Starts the server and reports the outcome; returns the started child.
+pub fn start_server(
+    ctx: &Context,
+    engine: &Engine,
+    address: &ServerAddress,
+    ready_timeout: Duration,
+) -> Result<supervisor::Started, Failure> {
+    let options = supervisor::StartOptions {
+        ready_timeout,
+        keep_management_password_env: keep_env_password(),
+    };
+    if env_password_active() {
+        ctx.warn(Msg::EnvPasswordKept);
+    }
+    let started = supervisor::start(&ctx.home, engine, address, &options)
+        .map_err(|err| start_failure(ctx, err))?;
+    match started.ready_after {
+        Some(elapsed) => ctx.say(Msg::StartedServer {
+            pid: started.record.pid,
+            port: address.port,
+            engine: engine.kind.as_str(),
+            version: &engine.version,
+            millis: elapsed.as_millis(),
+        }),
+        None => ctx.warn(Msg::StartedNotReady {
+            port: address.port,
+            log: &display(&ctx.home.engine_log_path()),
+        }),
+    }
+    let base = address.local_url();
+    ctx.say(Msg::WebUiAt {
+        url: &format!("{base}/management.html"),
+    });
+    ctx.say(Msg::ManagementApiAt {
+        url: &format!("{base}/v0/management"),
+    });
+    Ok(started)
+}
+
+fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
+    use supervisor::StartError;
+    let config = ctx.config_display();
+    match err {
+        StartError::PortInUse { port, owner } => match owner {
+            Some(owner) => ctx.fail(Msg::PortInUseBy {
+                port,
+                pid: owner.pid,
+                name: &owner.name,
+                config: &config,
+            }),
+            None => ctx.fail(Msg::PortInUse {
+                port,
+                config: &config,
+            }),
+        },
+        StartError::PortUnavailable { port, reason } => ctx.fail(Msg::PortUnavailable {
+            port,
+            reason: &reason,
+        }),
+        StartError::Spawn { program, source } => {
+            let detail = source.to_string();
+            ctx.fail(Msg::SpawnFailed {
+                program: &display(&program),
+                detail: &detail,
+            })
+        }
+        StartError::ExitedEarly {
+            status,
+            log_tail,
+            bad_config,
+            log_path,
+        } => {
+            let status = status.to_string();
+            let mut lines = Vec::new();
+            if let Some(line) = bad_config {
+                lines.push(ctx.text(Msg::BadConfigLine { line: &line }));
+            }
+            lines.push(ctx.text(Msg::ExitedEarly {
+                status: &status,
+                log: &display(&log_path),
+            }));
+            lines.extend(log_tail.into_iter().map(|line| format!("  {line}")));
+            Failure {
+                lines,
+                exit_code: 1,
+            }
+        }
+        StartError::Io(err) => {
+            let detail = err.to_string();
+            ctx.fail(Msg::StartFailed { detail: &detail })
+        }
+    }
+}
+
+/// Converts a number of seconds from the command line to a duration.
+pub fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+}

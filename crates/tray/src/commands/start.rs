@@ -1,0 +1,122 @@
+//! `cpa-tray start` and `cpa-tray restart`.
+//!
+//! Order: config (created from the template when missing) → management key
+//! set? otherwise check the file is writable, ask for a password and write its
+//! hash → stop our previous server → start → wait until it answers → print
+//! where the WebUI and the management API are → optionally open the WebUI.
+//! A failure at any step leaves nothing half done: the password is written
+//! only after it passed the rules, and a server that exits during start-up
+//! leaves no record behind.
+
+use std::time::{Duration, Instant};
+
+use cpa_core::desktop;
+use cpa_core::messages::Msg;
+use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
+
+use super::{
+    ensure_writable, env_password_active, prepare_config, select_engine, server_address,
+    start_server, stop_previous, store_password, view,
+};
+use crate::cli::StartArgs;
+use crate::context::{CommandResult, Context, Failure, display};
+use crate::prompt;
+
+/// Restarts after a crash wait 1, 2, 4, 8 and 16 s, then give up.
+const MAX_AUTO_RESTARTS: u32 = 5;
+
+/// A server that ran this long before exiting resets the restart counter.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
+pub fn run(ctx: &Context, args: &StartArgs) -> CommandResult {
+    let doc = prepare_config(ctx)?;
+    let view = view(ctx, &doc)?;
+    if view.secret().is_empty() && !env_password_active() {
+        ensure_writable(ctx)?;
+        let password =
+            prompt::read_new_password(ctx, args.password_stdin, Msg::PasswordNotSetStartCancelled)?;
+        store_password(ctx, &password)?;
+    }
+    let address = server_address(ctx, &view)?;
+    let engine = select_engine(ctx, args.engine.as_deref())?;
+    stop_previous(ctx)?;
+
+    let ready_timeout = super::seconds(args.ready_timeout);
+    let started = start_server(ctx, &engine, &address, ready_timeout)?;
+    if !args.no_open && ctx.settings.auto_open_webui() && desktop::has_display() {
+        let url = format!("{}/management.html", address.local_url());
+        if let Err(err) = desktop::open_url(&url) {
+            let detail = err.to_string();
+            ctx.warn(Msg::OpenWebUiFailed { detail: &detail });
+        }
+    }
+    if args.foreground {
+        return supervise(ctx, started, &engine, &address, ready_timeout);
+    }
+    Ok(())
+}
+
+/// Stays attached to the server: reports its exit at once (the wait is
+/// event-driven, no polling), forwards Ctrl+C to it, and restarts it with
+/// backoff when the `autoRestart` setting is on.
+fn supervise(
+    ctx: &Context,
+    mut started: supervisor::Started,
+    engine: &Engine,
+    address: &ServerAddress,
+    ready_timeout: Duration,
+) -> CommandResult {
+    let mut restarts = 0u32;
+    loop {
+        supervisor::forward_interrupts(started.child.id());
+        ctx.say(Msg::ForegroundWaiting);
+        let since = Instant::now();
+        let log_path = ctx.home.engine_log_path();
+        let log_offset = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        let status = supervisor::wait_for_exit(&ctx.home, &mut started.child).map_err(|err| {
+            let detail = err.to_string();
+            ctx.fail(Msg::StopFailed { detail: &detail })
+        })?;
+        if supervisor::interrupt_received() {
+            ctx.say(Msg::Stopped {
+                pid: started.child.id(),
+            });
+            return Ok(());
+        }
+
+        let status_text = status.to_string();
+        let mut lines = vec![ctx.text(Msg::ServerExited {
+            status: &status_text,
+            log: &display(&log_path),
+        })];
+        let output = logfile::read_since(&log_path, log_offset);
+        lines.extend(
+            logfile::last_lines(&output, supervisor::LOG_TAIL_LINES)
+                .into_iter()
+                .map(|line| format!("  {line}")),
+        );
+        if !ctx.settings.auto_restart() {
+            return Err(Failure {
+                lines,
+                exit_code: 1,
+            });
+        }
+        for line in &lines {
+            eprintln!("{line}");
+        }
+        if since.elapsed() >= HEALTHY_RUN {
+            restarts = 0;
+        }
+        if restarts >= MAX_AUTO_RESTARTS {
+            return Err(ctx.fail(Msg::AutoRestartGaveUp { attempts: restarts }));
+        }
+        restarts += 1;
+        let delay = 1u64 << (restarts - 1);
+        ctx.warn(Msg::AutoRestarting {
+            seconds: delay,
+            attempt: restarts,
+        });
+        std::thread::sleep(Duration::from_secs(delay));
+        started = start_server(ctx, engine, address, ready_timeout)?;
+    }
+}

@@ -1,0 +1,26 @@
+//! `cpa-tray stop`: stops only the server this tray started.
+
+use cpa_core::messages::Msg;
+use cpa_core::supervisor::{self, StopOutcome};
+
+use crate::cli::StopArgs;
+use crate::context::{CommandResult, Context};
+
+pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
+    let timeout = super::seconds(args.timeout);
+    match supervisor::stop(&ctx.home, timeout) {
+        Ok(StopOutcome::Stopped { pid, forced: false }) => ctx.say(Msg::Stopped { pid }),
+        Ok(StopOutcome::Stopped { pid, forced: true }) => ctx.say(Msg::StoppedForced {
+            pid,
+            seconds: timeout.as_secs(),
+        }),
+        Ok(StopOutcome::NotRunning) => ctx.say(Msg::NotRunning),
+        Ok(StopOutcome::AlreadyExited { pid }) => ctx.say(Msg::StaleRecordRemoved { pid }),
+        Ok(StopOutcome::PidReused { pid }) => ctx.say(Msg::PidReusedLeftAlone { pid }),
+        Err(err) => {
+            let detail = err.to_string();
+            return Err(ctx.fail(Msg::StopFailed { detail: &detail }));
+        }
+    }
+    Ok(())
+}

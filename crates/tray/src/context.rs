@@ -1,0 +1,110 @@
+//! What every command needs: the language, the home folder and the settings,
+//! plus the error type that carries a localized one-line reason.
+
+use std::path::Path;
+
+use cpa_core::home::Home;
+use cpa_core::messages::{Lang, Msg};
+use cpa_core::settings::{Settings, SettingsStore, SettingsWarning};
+
+use crate::cli::Cli;
+
+/// A failed command: the localized reason printed on stderr, and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub lines: Vec<String>,
+    pub exit_code: u8,
+}
+
+impl Failure {
+    pub fn new(message: String) -> Failure {
+        Failure {
+            lines: vec![message],
+            exit_code: 1,
+        }
+    }
+}
+
+pub type CommandResult = Result<(), Failure>;
+
+pub struct Context {
+    pub lang: Lang,
+    pub home: Home,
+    pub settings: Settings,
+}
+
+impl Context {
+    /// Resolves the language, home folder and settings from the command line.
+    pub fn new(cli: &Cli) -> Result<Context, Failure> {
+        // The language is needed for the first error message, but the setting
+        // that may choose it lives in the home folder: parse --lang first.
+        let explicit = match cli.lang.as_deref() {
+            Some(value) => match Lang::from_tag(value) {
+                Some(lang) => Some(lang),
+                None => {
+                    let lang = Lang::resolve(None, None);
+                    return Err(Failure::new(Msg::InvalidLanguage { value }.text(lang)));
+                }
+            },
+            None => None,
+        };
+        let home = match Home::resolve(cli.home.as_deref(), cli.config.as_deref()) {
+            Ok(home) => home,
+            Err(err) => {
+                let lang = Lang::resolve(explicit, None);
+                let detail = err.to_string();
+                return Err(Failure::new(
+                    Msg::HomeUnusable { detail: &detail }.text(lang),
+                ));
+            }
+        };
+        let loaded = SettingsStore::new(home.settings_path(), home.settings_fallback_path()).load();
+        let lang = Lang::resolve(explicit, loaded.settings.language());
+        for warning in &loaded.warnings {
+            let text = match warning {
+                SettingsWarning::Unreadable { path, reason } => Msg::SettingsUnreadable {
+                    path: &display(path),
+                    reason,
+                }
+                .text(lang),
+                SettingsWarning::WrongType { path, field } => Msg::SettingsWrongType {
+                    path: &display(path),
+                    field,
+                }
+                .text(lang),
+            };
+            eprintln!("{text}");
+        }
+        Ok(Context {
+            lang,
+            home,
+            settings: loaded.settings,
+        })
+    }
+
+    pub fn text(&self, msg: Msg<'_>) -> String {
+        msg.text(self.lang)
+    }
+
+    /// Prints a message on stdout.
+    pub fn say(&self, msg: Msg<'_>) {
+        println!("{}", self.text(msg));
+    }
+
+    /// Prints a message on stderr.
+    pub fn warn(&self, msg: Msg<'_>) {
+        eprintln!("{}", self.text(msg));
+    }
+
+    pub fn fail(&self, msg: Msg<'_>) -> Failure {
+        Failure::new(self.text(msg))
+    }
+
+    pub fn config_display(&self) -> String {
+        display(self.home.config_path())
+    }
+}
+
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,97 @@
+//! Reading passwords: masked from the terminal (typed twice), or one line from
+//! standard input with `--password-stdin` (typed once, for scripts).
+
+use std::io::{self, BufRead};
+
+use cpa_core::messages::{self, Msg};
+use cpa_core::password;
+
+use crate::context::{Context, Failure};
+
+/// Number of interactive attempts before giving up on invalid entries.
+const ATTEMPTS: usize = 3;
+
+/// Reads a new password and checks it against the rules.
+///
+/// An empty entry (or end of input) fails with `cancelled`; nothing has been
+/// written at that point.
+pub fn read_new_password(
+    ctx: &Context,
+    from_stdin: bool,
+    cancelled: Msg<'static>,
+) -> Result<String, Failure> {
+    if from_stdin {
+        let password = read_stdin_line(ctx)?;
+        if password.is_empty() {
+            return Err(ctx.fail(cancelled));
+        }
+        return match password::validate(&password) {
+            Ok(()) => Ok(password),
+            Err(problem) => Err(ctx.fail(messages::password_problem(problem))),
+        };
+    }
+
+    ctx.warn(Msg::PasswordRules);
+    let mut last_problem = None;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            ctx.warn(Msg::PasswordTryAgain);
+        }
+        let Some(first) = read_terminal(ctx, Msg::PasswordPrompt)? else {
+            return Err(ctx.fail(cancelled));
+        };
+        if let Err(problem) = password::validate(&first) {
+            ctx.warn(messages::password_problem(problem));
+            last_problem = Some(problem);
+            continue;
+        }
+        let Some(second) = read_terminal(ctx, Msg::PasswordConfirmPrompt)? else {
+            return Err(ctx.fail(cancelled));
+        };
+        match password::validate_pair(&first, &second) {
+            Ok(()) => return Ok(first),
+            Err(problem) => {
+                ctx.warn(messages::password_problem(problem));
+                last_problem = Some(problem);
+            }
+        }
+    }
+    let mut failure = ctx.fail(cancelled);
+    if let Some(problem) = last_problem {
+        failure
+            .lines
+            .insert(0, ctx.text(messages::password_problem(problem)));
+    }
+    Err(failure)
+}
+
+/// Reads an existing password once; `None` when the entry is empty.
+pub fn read_existing_password(ctx: &Context, from_stdin: bool) -> Result<Option<String>, Failure> {
+    let password = if from_stdin {
+        read_stdin_line(ctx)?
+    } else {
+        read_terminal(ctx, Msg::PasswordVerifyPrompt)?.unwrap_or_default()
+    };
+    Ok((!password.is_empty()).then_some(password))
+}
+
+/// Reads one line from standard input without its line ending.
+fn read_stdin_line(ctx: &Context) -> Result<String, Failure> {
+    let mut line = String::new();
+    if let Err(err) = io::stdin().lock().read_line(&mut line) {
+        let detail = err.to_string();
+        return Err(ctx.fail(Msg::PasswordStdinFailed { detail: &detail }));
+    }
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    Ok(line.to_string())
+}
+
+/// Reads a masked entry from the terminal; `None` for an empty entry or end of input.
+fn read_terminal(ctx: &Context, prompt: Msg<'_>) -> Result<Option<String>, Failure> {
+    match rpassword::prompt_password(ctx.text(prompt)) {
+        Ok(entry) => Ok((!entry.is_empty()).then_some(entry)),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(_) => Err(ctx.fail(Msg::PasswordNoTerminal)),
+    }
+}
