@@ -20,7 +20,7 @@ mod tree;
 mod view;
 
 pub use error::{ConfigError, ErrorKind};
-pub use store::{RECOVERY_SUFFIX, check_writable, load, update, write};
+pub use store::{RECOVERY_SUFFIX, check_writable, load, recovery_path, update, write};
 
 use std::path::{Path, PathBuf};
 
@@ -88,8 +88,6 @@ impl ServerView {
 pub struct ConfigDocument {
     bytes: Vec<u8>,
     origin: PathBuf,
-    /// Length of the UTF-8 byte order mark at the start (0 or 3).
-    bom: usize,
     tree: tree::Tree,
 }
 
@@ -129,7 +127,6 @@ impl ConfigDocument {
         }
         let document = ConfigDocument {
             origin: origin.to_path_buf(),
-            bom,
             tree,
             bytes,
         };

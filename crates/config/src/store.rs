@@ -1,52 +1,373 @@
-//! Reading and crash-safe in-place writing of config files.
+//! Reading and crash-safe, identity-preserving writing of config files.
+//!
+//! The file is rewritten in place (same inode, owner, mode and hard links):
+//! the Go server watches the file itself and Docker bind-mounts single files,
+//! so replacing it by a rename would break both. Crash safety comes from a
+//! recovery file beside it, `<name>.cpa-recovery`, created atomically (temp
+//! file, fsync, rename, fsync of the folder) before the config is touched.
+//! It holds the old content plus the length and SHA-256 of the new content:
+//!
+//! ```text
+//! cpa-config-recovery 1 <new length> <new sha256 hex>\n<old content>
+//! ```
+//!
+//! At every instant either the config or the recovery file holds a complete
+//! version. The next [`load`], [`update`] or [`write`] repairs an interrupted
+//! write: when the config does not hold exactly the recorded new content, the
+//! old content is put back in place; then the recovery file is removed.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::{ConfigDocument, ConfigError, ErrorKind};
 
 /// Suffix of the recovery file kept beside the config during a write.
 pub const RECOVERY_SUFFIX: &str = ".cpa-recovery";
 
-/// Loads and parses `path`, first repairing an interrupted write.
-pub fn load(path: &Path) -> Result<ConfigDocument, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|err| {
-        ConfigError::file(
-            ErrorKind::Read,
-            path,
-            format!("Failed to read config file: {err}"),
-            Some(err),
+const MAGIC: &str = "cpa-config-recovery 1";
+
+/// How often [`update`] re-applies its edit when the file keeps changing.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Returns the recovery file's path for `path`.
+pub fn recovery_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "config.yaml".into());
+    name.push(RECOVERY_SUFFIX);
+    path.with_file_name(name)
+}
+
+fn io_error(kind: ErrorKind, path: &Path, what: &str, err: std::io::Error) -> ConfigError {
+    let hint = match err.kind() {
+        std::io::ErrorKind::NotFound => "; check the path, or create the file first",
+        std::io::ErrorKind::PermissionDenied => {
+            "; give your user write permission on the file and its folder, or use a config in a folder you own (--config)"
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            "; the file is on a read-only file system or mount; make it writable or use a config elsewhere (--config)"
+        }
+        std::io::ErrorKind::IsADirectory => {
+            "; this path is a folder, not a file (a Docker bind mount of a missing file creates a folder): remove it and create the file"
+        }
+        _ => "",
+    };
+    ConfigError::file(kind, path, format!("{what}: {err}{hint}"), Some(err))
+}
+
+fn not_a_file(kind: ErrorKind, path: &Path) -> ConfigError {
+    ConfigError::file(
+        kind,
+        path,
+        "is a folder, not a file (a Docker bind mount of a missing file creates a folder); remove it and create the file".into(),
+        None,
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Makes a rename or removal in `dir` durable.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = File::open(dir) {
+        // A failed folder sync leaves the rename merely less durable; the data
+        // itself was synced, so this is not reported.
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Replaces the whole content of an open file in place and syncs it.
+fn rewrite_in_place(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(bytes)?;
+    file.set_len(bytes.len() as u64)?;
+    file.sync_all()
+}
+
+fn open_rw(path: &Path) -> Result<File, ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(not_a_file(ErrorKind::Write, path)),
+        Ok(_) => {}
+        Err(err) => {
+            return Err(io_error(
+                ErrorKind::Write,
+                path,
+                "Failed to open config file for writing",
+                err,
+            ));
+        }
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|err| {
+            io_error(
+                ErrorKind::Write,
+                path,
+                "Failed to open config file for writing",
+                err,
+            )
+        })
+}
+
+/// Finishes or rolls back an interrupted write, then removes the recovery file.
+pub(crate) fn repair(path: &Path) -> Result<(), ConfigError> {
+    let recovery = recovery_path(path);
+    let data = match std::fs::read(&recovery) {
+        Ok(data) => data,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => {
+            return Err(io_error(
+                ErrorKind::Read,
+                &recovery,
+                "Failed to read recovery file",
+                err,
+            ));
+        }
+    };
+    let Some(newline) = data.iter().position(|b| *b == b'\n') else {
+        return Err(bad_recovery(&recovery));
+    };
+    let header = String::from_utf8_lossy(&data[..newline]).into_owned();
+    let mut fields = header.rsplitn(3, ' ');
+    let (Some(hash), Some(len), Some(magic)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(bad_recovery(&recovery));
+    };
+    let Ok(len) = len.parse::<u64>() else {
+        return Err(bad_recovery(&recovery));
+    };
+    if magic != MAGIC {
+        return Err(bad_recovery(&recovery));
+    }
+    let old = &data[newline + 1..];
+    let current = std::fs::read(path).ok();
+    let complete = current
+        .as_ref()
+        .is_some_and(|c| c.len() as u64 == len && sha256_hex(c) == hash);
+    if !complete {
+        let mut file = open_rw(path)?;
+        rewrite_in_place(&mut file, old).map_err(|err| {
+            io_error(
+                ErrorKind::Write,
+                path,
+                "Failed to restore config file after an interrupted write",
+                err,
+            )
+        })?;
+    }
+    std::fs::remove_file(&recovery).map_err(|err| {
+        io_error(
+            ErrorKind::Write,
+            &recovery,
+            "Failed to remove recovery file",
+            err,
         )
     })?;
+    sync_dir(&parent_dir(path));
+    Ok(())
+}
+
+fn bad_recovery(recovery: &Path) -> ConfigError {
+    ConfigError::file(
+        ErrorKind::Read,
+        recovery,
+        "is not a recovery file written by cpa-tray; move it away and retry".into(),
+        None,
+    )
+}
+
+/// Loads and parses `path`, first repairing an interrupted write.
+pub fn load(path: &Path) -> Result<ConfigDocument, ConfigError> {
+    repair(path)?;
+    read_document(path)
+}
+
+fn read_document(path: &Path) -> Result<ConfigDocument, ConfigError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(not_a_file(ErrorKind::Read, path));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|err| io_error(ErrorKind::Read, path, "Failed to read config file", err))?;
     ConfigDocument::parse(bytes, path)
 }
 
 /// Applies `edit` to the current content of `path` and writes the result.
+///
+/// The file is re-read right before writing; if it changed while `edit` ran,
+/// the edit is applied again to the new content (up to five times, then
+/// [`ErrorKind::Conflict`]). Returns the document as written.
 pub fn update<F>(path: &Path, edit: F) -> Result<ConfigDocument, ConfigError>
 where
     F: Fn(&ConfigDocument) -> Result<Vec<u8>, ConfigError>,
 {
-    let doc = load(path)?;
-    let bytes = edit(&doc)?;
-    write(path, &bytes)?;
-    ConfigDocument::parse(bytes, path)
+    check_writable(path)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let doc = load(path)?;
+        let new = edit(&doc)?;
+        if new == doc.bytes() {
+            return Ok(doc);
+        }
+        let written = ConfigDocument::parse(new, path)?;
+        if write_checked(path, written.bytes(), Some(doc.bytes()))? {
+            return Ok(written);
+        }
+    }
+    Err(ConfigError::file(
+        ErrorKind::Conflict,
+        path,
+        format!(
+            "kept changing while it was being edited ({MAX_ATTEMPTS} attempts); stop the program that rewrites it (a running server or the management panel) and retry"
+        ),
+        None,
+    ))
 }
 
 /// Replaces the content of `path` in place, crash-safely.
-pub fn write(path: &Path, _bytes: &[u8]) -> Result<(), ConfigError> {
-    Err(ConfigError::file(
-        ErrorKind::Write,
-        path,
-        "writing is not available yet".into(),
-        None,
-    ))
+///
+/// Keeps the inode, owner, mode and hard links. A recovery copy beside the
+/// file holds the old content until the new content is durable, so at every
+/// instant one of the two is complete; [`load`] repairs an interrupted write.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    write_checked(path, bytes, None).map(|_| ())
 }
 
-/// Checks that `path` is a regular file this process can write, without changing it.
+/// Writes `bytes` unless the file no longer holds `expected` (returns false then).
+fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool, ConfigError> {
+    repair(path)?;
+    let mut file = open_rw(path)?;
+    let mut old = Vec::new();
+    file.read_to_end(&mut old)
+        .map_err(|err| io_error(ErrorKind::Read, path, "Failed to read config file", err))?;
+    if expected.is_some_and(|expected| expected != old.as_slice()) {
+        return Ok(false);
+    }
+    let dir = parent_dir(path);
+    let recovery = recovery_path(path);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".cpa-recovery-")
+        .tempfile_in(&dir)
+        .map_err(|err| {
+            io_error(
+                ErrorKind::Write,
+                &dir,
+                "Failed to create a recovery file in the config's folder",
+                err,
+            )
+        })?;
+    let header = format!("{MAGIC} {} {}\n", bytes.len(), sha256_hex(bytes));
+    temp.write_all(header.as_bytes())
+        .and_then(|()| temp.write_all(&old))
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|err| {
+            io_error(
+                ErrorKind::Write,
+                &dir,
+                "Failed to write the recovery file",
+                err,
+            )
+        })?;
+    temp.persist(&recovery).map_err(|err| {
+        io_error(
+            ErrorKind::Write,
+            &recovery,
+            "Failed to create the recovery file",
+            err.error,
+        )
+    })?;
+    sync_dir(&dir);
+    if let Err(err) = rewrite_in_place(&mut file, bytes) {
+        // Put the old content back now rather than at the next access.
+        let restored = rewrite_in_place(&mut file, &old).is_ok();
+        if restored {
+            let _ = std::fs::remove_file(&recovery);
+            sync_dir(&dir);
+        }
+        return Err(io_error(
+            ErrorKind::Write,
+            path,
+            "Failed to write config file",
+            err,
+        ));
+    }
+    std::fs::remove_file(&recovery).map_err(|err| {
+        io_error(
+            ErrorKind::Write,
+            &recovery,
+            "Failed to remove the recovery file",
+            err,
+        )
+    })?;
+    sync_dir(&dir);
+    Ok(true)
+}
+
+/// Checks that `path` is a regular file this process can write, and that its
+/// folder can hold the recovery file, without changing either.
 pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
-    Err(ConfigError::file(
-        ErrorKind::Write,
-        path,
-        "writing is not available yet".into(),
-        None,
-    ))
+    let meta = std::fs::metadata(path)
+        .map_err(|err| io_error(ErrorKind::Write, path, "Cannot write config file", err))?;
+    if meta.is_dir() {
+        return Err(not_a_file(ErrorKind::Write, path));
+    }
+    // Opening for writing without truncation changes nothing, and fails on
+    // read-only files and mounts, even for root.
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|err| io_error(ErrorKind::Write, path, "Cannot write config file", err))?;
+    let dir = parent_dir(path);
+    dir_writable(&dir).map_err(|err| {
+        io_error(
+            ErrorKind::Write,
+            &dir,
+            "Cannot create the recovery file beside the config",
+            err,
+        )
+    })
+}
+
+#[cfg(unix)]
+fn dir_writable(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "path contains a NUL byte",
+        ));
+    };
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+    let rc = unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn dir_writable(dir: &Path) -> std::io::Result<()> {
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().readonly() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the folder is read-only",
+        ));
+    }
+    Ok(())
 }

@@ -54,8 +54,6 @@ pub(crate) struct Node {
     pub column: usize,
     /// Explicit tag in short form where it is a core tag (`!!str`), else as written.
     pub tag: Option<String>,
-    /// Whether the node carries an anchor (`&name`).
-    pub anchored: bool,
 }
 
 /// A syntax problem found while building the tree.
@@ -216,7 +214,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                 };
                 let tag = tag.map(|t| short_tag(&t.handle, &t.suffix));
                 let (prop_start, token_start, token_end) =
-                    scalar_extent(file, start, style, &span, &mut offsets);
+                    scalar_extent(file, start, style, value.is_empty(), &span, &mut offsets);
                 let (line, column) = line_col(file, prop_start);
                 Some((
                     Node {
@@ -230,7 +228,6 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                         line,
                         column,
                         tag,
-                        anchored: anchor > 0,
                     },
                     (anchor > 0).then_some(anchor),
                 ))
@@ -256,7 +253,6 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                         line,
                         column,
                         tag: None,
-                        anchored: false,
                     },
                     None,
                 ))
@@ -287,7 +283,6 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                         line,
                         column,
                         tag,
-                        anchored: anchor > 0,
                     },
                     (anchor > 0).then_some(anchor),
                 ))
@@ -425,9 +420,7 @@ fn key_text(nodes: &[Node], key: NodeId) -> Option<(u8, String)> {
 
 /// Turns saphyr's expanded tag into yaml.v3's short form (`!!str`).
 fn short_tag(handle: &str, suffix: &str) -> String {
-    if handle == "tag:yaml.org,2002:" {
-        format!("!!{suffix}")
-    } else if handle == "!!" {
+    if handle == "tag:yaml.org,2002:" || handle == "!!" {
         format!("!!{suffix}")
     } else {
         format!("{handle}{suffix}")
@@ -470,6 +463,7 @@ fn scalar_extent(
     file: &[u8],
     start: usize,
     style: Style,
+    empty: bool,
     span: &Span,
     offsets: &mut Offsets,
 ) -> (usize, usize, usize) {
@@ -508,7 +502,7 @@ fn scalar_extent(
                 }
                 _ => {
                     let end = offsets.byte(span.end.index());
-                    if end <= token_start {
+                    if empty || end <= token_start {
                         // An empty plain scalar (a null written as nothing).
                         token_start
                     } else {
