@@ -40,6 +40,37 @@ use std::process::ExitCode;
 pub use server::{Engine, EngineOptions, StartError};
 pub use state::{BUILD_DATE, COMMIT, VERSION};
 
+/// What the engine reads from a config file, as [`check_config`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigCheck {
+    pub host: String,
+    pub port: u16,
+    pub allow_remote: bool,
+    pub tls_enabled: bool,
+    /// Whether a management key is configured (management routes exist).
+    pub management_key_set: bool,
+    pub trusted_proxies: bool,
+}
+
+/// Loads `path` exactly as the engine does at start, without listening.
+///
+/// Like a start, this hashes a plaintext management key and writes the hash
+/// back to the file. Blocking. The error is the one line the engine prints.
+pub fn check_config(path: &std::path::Path) -> Result<ConfigCheck, String> {
+    let loaded = settings::load(path)?;
+    if let Some(Err(message)) = &loaded.tls {
+        return Err(message.clone());
+    }
+    Ok(ConfigCheck {
+        host: loaded.host.clone(),
+        port: loaded.port,
+        allow_remote: loaded.allow_remote,
+        tls_enabled: loaded.tls.is_some(),
+        management_key_set: !loaded.secret.is_empty(),
+        trusted_proxies: loaded.trusted_proxies != client_ip::TrustedProxies::default(),
+    })
+}
+
 /// Program name used in usage and error messages.
 const PROGRAM: &str = "cpa-engine";
 
