@@ -94,7 +94,11 @@ pub fn env_password_active() -> bool {
 /// Checks that the config file can be written, before any prompt.
 pub fn ensure_writable(ctx: &Context) -> Result<(), Failure> {
     cpa_config::check_writable(ctx.home.config_path()).map_err(|err| {
-        let detail = err.message.clone();
+        // The OS error says why; the message adds its own hint after it.
+        let detail = match &err.source {
+            Some(source) => source.to_string(),
+            None => err.message.clone(),
+        };
         ctx.fail(Msg::ConfigNotWritable {
             path: &ctx.config_display(),
             detail: &detail,

@@ -1,0 +1,444 @@
+//! The `cpa-tray` commands, driven as a user would: real binary, real files,
+//! real processes.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{TrayHome, alive, assert_success, get_status, stderr, stdout, test_server};
+use cpa_core::supervisor::{EngineRecord, process, record};
+
+const PASSWORD: &str = "cli-Password-1";
+
+fn started_home() -> (TrayHome, u16) {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let output = home.run(
+        &["start", "--password-stdin", "--no-open"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    (home, port)
+}
+
+#[test]
+fn start_cancelled_on_empty_password() {
+    for (lang, message) in [
+        ("en", "Password not set. Start cancelled."),
+        ("zh-CN", "未设置密码，已取消启动。"),
+    ] {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let before = std::fs::read(home.config()).unwrap();
+        let output = home.run(
+            &["--lang", lang, "start", "--password-stdin", "--no-open"],
+            "\n",
+        );
+        assert!(!output.status.success(), "{lang}: cancel must fail");
+        assert_eq!(stderr(&output).trim(), message, "{lang}");
+        assert_eq!(
+            std::fs::read(home.config()).unwrap(),
+            before,
+            "{lang}: config changed"
+        );
+        assert!(
+            home.recorded_pid().is_none(),
+            "{lang}: a server was started"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_password_breaking_a_rule() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let before = std::fs::read(home.config()).unwrap();
+    for (password, reason) in [
+        ("short", "too short"),
+        ("$2a$10$abcdefghijk", "bcrypt hash"),
+        (" spaced-password", "space"),
+        ("pässwörd-long", "printable ASCII"),
+    ] {
+        let output = home.run(
+            &["start", "--password-stdin", "--no-open"],
+            &format!("{password}\n"),
+        );
+        assert!(!output.status.success(), "{password:?} accepted");
+        assert!(
+            stderr(&output).contains(reason),
+            "{password:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            std::fs::read(home.config()).unwrap(),
+            before,
+            "{password:?}"
+        );
+    }
+}
+
+/// Makes `path` unwritable for this user; root ignores permission bits, so it
+/// gets the immutable attribute instead. Returns a guard that undoes it.
+fn make_unwritable(path: &std::path::Path) -> Option<impl Drop + use<>> {
+    struct Undo(std::path::PathBuf, bool);
+    impl Drop for Undo {
+        fn drop(&mut self) {
+            if self.1 {
+                let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+            }
+        }
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    if is_root {
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !ok {
+            return cpa_testkit::missing_tool("chattr +i (running as root)");
+        }
+        return Some(Undo(path.to_path_buf(), true));
+    }
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(path, permissions).unwrap();
+    Some(Undo(path.to_path_buf(), false))
+}
+
+#[cfg(unix)]
+#[test]
+fn unwritable_config_fails_before_any_prompt() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let before = std::fs::read(home.config()).unwrap();
+    let Some(_guard) = make_unwritable(&home.config()) else {
+        return;
+    };
+    // No --password-stdin: a prompt would fail for lack of a terminal, so the
+    // error below proves the check came first.
+    let output = home.run(&["start", "--no-open"], "");
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("Cannot write the password to"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&home.config().display().to_string()),
+        "{message}"
+    );
+    assert!(
+        !message.contains("terminal"),
+        "a prompt was attempted: {message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert_eq!(std::fs::read(home.config()).unwrap(), before);
+}
+
+#[test]
+fn password_set_then_verify() {
+    let home = TrayHome::new();
+    // A fresh home: `password set` creates config.yaml from the template.
+    let output = home.run(
+        &["password", "set", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    assert!(stdout(&output).contains("Created"), "{}", stdout(&output));
+    let text = std::fs::read_to_string(home.config()).unwrap();
+    assert!(text.contains("host: \"127.0.0.1\""), "{text}");
+    assert!(text.contains("port: 8317"), "{text}");
+    let view = cpa_config::load(&home.config()).unwrap().view().unwrap();
+    assert!(view.secret().starts_with("$2a$10$"));
+    assert_eq!(view.allow_remote.value, Some(false));
+    let keys = view.client_api_keys.value.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0].starts_with("sk-cpa-") && keys[0].len() == 55,
+        "{keys:?}"
+    );
+
+    let output = home.run(
+        &["password", "verify", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let output = home.run(
+        &["password", "verify", "--password-stdin"],
+        "wrong-password\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("does not match"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = home.run(&["status", "--show-api-key"], "");
+    assert_success(&output);
+    assert!(stdout(&output).contains(&keys[0]), "{}", stdout(&output));
+}
+
+#[test]
+fn status_json_fields() {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let output = home.run(&["status", "--json"], "");
+    assert_success(&output);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["running"], false);
+    assert_eq!(value["pid"], serde_json::Value::Null);
+    assert_eq!(value["port"], port);
+    assert_eq!(value["home"], home.path().display().to_string());
+    assert_eq!(value["config"], home.config().display().to_string());
+
+    let output = home.run(
+        &["start", "--password-stdin", "--no-open"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let output = home.run(&["status", "--json"], "");
+    assert_success(&output);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["running"], true);
+    assert_eq!(value["pid"], home.recorded_pid().unwrap());
+    assert_eq!(value["port"], port);
+    assert_eq!(value["engine"], "builtin");
+    assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(value["home"], home.path().display().to_string());
+    assert_eq!(value["config"], home.config().display().to_string());
+    assert!(
+        value.get("apiKeys").is_none(),
+        "keys shown without --show-api-key"
+    );
+}
+
+#[test]
+fn password_set_restart_reports_active() {
+    let (home, port) = started_home();
+    let old_pid = home.recorded_pid().unwrap();
+    let new_password = "second-Password-2";
+    let output = home.run(
+        &["password", "set", "--password-stdin", "--restart"],
+        &format!("{new_password}\n"),
+    );
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Password active"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!alive(old_pid), "old server still running");
+    let bearer = format!("Bearer {new_password}");
+    assert_eq!(
+        get_status(port, "/v0/management/config", &[("Authorization", &bearer)]),
+        200
+    );
+
+    // Without --restart the user is told that a restart is needed.
+    let output = home.run(
+        &["password", "set", "--password-stdin"],
+        "third-Password-3\n",
+    );
+    assert_success(&output);
+    assert!(stdout(&output).contains("restart"), "{}", stdout(&output));
+}
+
+#[test]
+fn stop_without_server_says_so() {
+    let home = TrayHome::new();
+    let output = home.run(&["stop"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Not running"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+fn record_for(pid: u32, start_time: u64, exe: std::path::PathBuf, home: &TrayHome) -> EngineRecord {
+    EngineRecord {
+        pid,
+        start_time,
+        exe,
+        config: home.config(),
+        port: 1,
+        engine: "builtin".to_string(),
+        version: "0".to_string(),
+        probe: "127.0.0.1:1".to_string(),
+        tls: false,
+        started_at: 0,
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn stop_never_touches_a_foreign_process() {
+    let home = TrayHome::new();
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
+    let pid = sleeper.id();
+    let info = process::inspect(pid).unwrap();
+    let foreign = record_for(pid, info.start_time + 1, info.exe.unwrap(), &home);
+    record::write(&home.pid_file(), &foreign).unwrap();
+
+    let output = home.run(&["stop"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("left alone"),
+        "{}",
+        stdout(&output)
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(alive(pid), "stop killed a process it did not start");
+    assert!(!home.pid_file().exists(), "stale record kept");
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+}
+
+#[test]
+fn stale_pid_file_is_cleared() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    let mut exited = Command::new(env!("CARGO_BIN_EXE_cpa-tray"))
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = exited.id();
+    exited.wait().unwrap();
+    let stale = record_for(pid, 1, env!("CARGO_BIN_EXE_cpa-tray").into(), &home);
+    record::write(&home.pid_file(), &stale).unwrap();
+
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["running"], false);
+    let output = home.run(&["stop"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("already exited"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!home.pid_file().exists());
+}
+
+#[test]
+fn port_conflict_is_reported_at_once() {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let started = std::time::Instant::now();
+    let output = home.run(
+        &["start", "--password-stdin", "--no-open"],
+        &format!("{PASSWORD}\n"),
+    );
+    let elapsed = started.elapsed();
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("Port {port} is already in use")),
+        "{message}"
+    );
+    if cfg!(target_os = "linux") {
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
+    }
+    assert!(home.recorded_pid().is_none());
+    // Not a speed assertion: the 12 s readiness wait was never entered.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    drop(listener);
+}
+
+#[test]
+fn server_exiting_at_start_shows_its_log() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let output = common::run(
+        home.command()
+            .args(["start", "--password-stdin", "--no-open"])
+            .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
+            .env("CPA_TEST_SERVER", "--bad-config"),
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("could not load its config"), "{message}");
+    assert!(message.contains("exited during start-up"), "{message}");
+    assert!(
+        message.contains("cpa-test-server: pid"),
+        "log lines missing: {message}"
+    );
+    assert!(home.recorded_pid().is_none());
+}
+
+#[test]
+fn management_password_is_removed_from_the_child() {
+    for (keep, expected) in [
+        (false, "env MANAGEMENT_PASSWORD unset"),
+        (true, "env MANAGEMENT_PASSWORD set"),
+    ] {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let mut command = home.command();
+        command
+            .args(["start", "--password-stdin", "--no-open"])
+            .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
+            .env("CPA_TEST_SERVER", "--report-env MANAGEMENT_PASSWORD")
+            .env("MANAGEMENT_PASSWORD", "env-password");
+        if keep {
+            command.env("CPA_TRAY_KEEP_MANAGEMENT_PASSWORD", "1");
+        }
+        let output = common::run(&mut command, &format!("{PASSWORD}\n"));
+        assert_success(&output);
+        if keep {
+            assert!(
+                stderr(&output).contains("MANAGEMENT_PASSWORD is passed"),
+                "{}",
+                stderr(&output)
+            );
+        }
+        let log = std::fs::read_to_string(home.path().join("logs/engine.log")).unwrap();
+        assert!(log.contains(expected), "keep={keep}: {log}");
+        assert!(!log.contains("env-password"), "secret in the log");
+        assert_success(&home.run(&["stop"], ""));
+    }
+}
+
+#[test]
+fn original_settings_file_is_read() {
+    let home = TrayHome::new();
+    std::fs::write(
+        home.path().join("settings.json"),
+        b"\xef\xbb\xbf{\"version\":\"v6.7.37\",\"arch\":\"amd64\",\"autoOpenWebUI\":true,\"language\":\"zh-CN\",\"lastChannel\":\"plus\"}\r\n",
+    )
+    .unwrap();
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    assert!(stdout(&output).contains("未在运行"), "{}", stdout(&output));
+    assert!(stderr(&output).is_empty(), "warnings: {}", stderr(&output));
+}
+
+#[test]
+fn unknown_language_is_rejected() {
+    let home = TrayHome::new();
+    let output = home.run(&["--lang", "fr", "status"], "");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("en or zh-CN"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -1,0 +1,162 @@
+//! Helpers for driving the real `cpa-tray` binary.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cpa_core::supervisor::{http, process, record};
+
+/// A home folder for one test. Dropping it stops a server left running.
+pub struct TrayHome {
+    pub dir: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl TrayHome {
+    pub fn new() -> TrayHome {
+        TrayHome {
+            dir: tempfile::tempdir().expect("create home folder"),
+            data: tempfile::tempdir().expect("create data folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("config.yaml")
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.path().join("run/engine.json")
+    }
+
+    /// Writes a small config listening on 127.0.0.1:`port` with `secret`.
+    pub fn write_config(&self, port: u16, secret: &str) {
+        std::fs::write(
+            self.config(),
+            format!(
+                "host: \"127.0.0.1\"\nport: {port}\nremote-management:\n  allow-remote: false\n  secret-key: \"{secret}\"\napi-keys:\n  - \"sk-test-client-key\"\n"
+            ),
+        )
+        .expect("write config.yaml");
+    }
+
+    /// A `cpa-tray --home <home>` command with a clean, English environment.
+    pub fn command(&self) -> Command {
+        let mut command = cpa_testkit::binary_command("cpa-tray", env!("CARGO_BIN_EXE_cpa-tray"));
+        command
+            .arg("--home")
+            .arg(self.path())
+            .env("XDG_DATA_HOME", self.data.path())
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("LANGUAGE")
+            .env_remove("CPA_TRAY_HOME")
+            .env_remove("CPA_TRAY_LANG")
+            .env_remove("CPA_TRAY_ENGINE_PROGRAM")
+            .env_remove("CPA_TRAY_KEEP_MANAGEMENT_PASSWORD")
+            .env_remove("MANAGEMENT_PASSWORD")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        command
+    }
+
+    /// Runs `cpa-tray --home <home> ARGS` with `stdin` as standard input.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        run(self.command().args(args), stdin)
+    }
+
+    /// The pid of the recorded server, if any.
+    pub fn recorded_pid(&self) -> Option<u32> {
+        record::read(&self.pid_file()).ok().flatten().map(|r| r.pid)
+    }
+}
+
+impl Drop for TrayHome {
+    fn drop(&mut self) {
+        if self.pid_file().exists() {
+            let _ = self
+                .command()
+                .arg("stop")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+pub fn run(command: &mut Command, stdin: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cpa-tray");
+    let mut input = child.stdin.take().expect("piped stdin");
+    // The command may exit before reading; a broken pipe is fine then.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().expect("wait for cpa-tray")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts a successful exit, showing both streams otherwise.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Whether process `pid` is alive (a zombie counts as gone).
+pub fn alive(pid: u32) -> bool {
+    process::inspect(pid).is_some()
+}
+
+/// `GET path` on 127.0.0.1:`port` with optional headers; returns the status.
+pub fn get_status(port: u16, path: &str, headers: &[(&str, &str)]) -> u16 {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    http::get(addr, path, headers, Duration::from_secs(5))
+        .unwrap_or_else(|err| panic!("GET {path} on port {port}: {err}"))
+        .status
+}
+
+/// Returns the `cpa-test-server` binary, building it when this test run did not.
+pub fn test_server() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let tray = Path::new(env!("CARGO_BIN_EXE_cpa-tray"));
+        let profile_dir = tray.parent().expect("binary folder");
+        let path = profile_dir.join(format!("cpa-test-server{}", std::env::consts::EXE_SUFFIX));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "cpa-test-server"]);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build -p cpa-test-server");
+        assert!(status.success(), "cargo build -p cpa-test-server failed");
+        path
+    })
+}
