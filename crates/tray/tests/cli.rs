@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{TrayHome, alive, assert_success, get_status, stderr, stdout, test_server};
-use cpa_core::supervisor::{EngineRecord, process, record};
+use cpa_core::supervisor::{EngineRecord, record};
 
 const PASSWORD: &str = "cli-Password-1";
 
@@ -80,6 +80,7 @@ fn start_rejects_password_breaking_a_rule() {
     }
 }
 
+#[cfg(unix)]
 /// Makes `path` unwritable for this user; root ignores permission bits, so it
 /// gets the immutable attribute instead. Returns a guard that undoes it.
 fn make_unwritable(path: &std::path::Path) -> Option<impl Drop + use<>> {
@@ -286,7 +287,7 @@ fn stop_never_touches_a_foreign_process() {
     std::fs::create_dir_all(home.path().join("run")).unwrap();
     let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
     let pid = sleeper.id();
-    let info = process::inspect(pid).unwrap();
+    let info = cpa_core::supervisor::process::inspect(pid).unwrap();
     let foreign = record_for(pid, info.start_time + 1, info.exe.unwrap(), &home);
     record::write(&home.pid_file(), &foreign).unwrap();
 
