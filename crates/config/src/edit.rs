@@ -192,9 +192,9 @@ impl<'a> Layouts<'a> {
         }
     }
 
-    /// Column (in bytes from the line start) of `pos`.
+    /// Column (in bytes from the line start, a BOM not counted) of `pos`.
     fn column(&self, pos: usize) -> usize {
-        pos - line_start(self.bytes, pos)
+        column(self.bytes, pos)
     }
 
     /// Where lines go after the line holding `pos`, and the line break to put
@@ -211,6 +211,18 @@ impl<'a> Layouts<'a> {
             (end, self.eol)
         }
     }
+}
+
+/// Column in bytes from the line start; the BOM before the first line is not
+/// part of any indentation.
+fn column(bytes: &[u8], pos: usize) -> usize {
+    let start = line_start(bytes, pos);
+    let start = if start == 0 && bytes.starts_with(b"\xEF\xBB\xBF") {
+        3.min(pos)
+    } else {
+        start
+    };
+    pos - start
 }
 
 /// The smallest positive step between a block mapping key and its block
@@ -562,7 +574,7 @@ impl<'a> Editor<'a> {
                     .rev()
                     .find(|i| bytes[*i] == b'-')
                     .unwrap_or(node.start);
-                let begin = line_start(bytes, dash);
+                let begin = dash - column(bytes, dash);
                 let prefix = String::from_utf8_lossy(&bytes[begin..dash]).into_owned();
                 let eol = self.layouts.eol_at(dash);
                 let (end, lead) = self.layouts.after_line(node.end.max(dash));

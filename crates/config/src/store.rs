@@ -126,8 +126,32 @@ fn open_rw(path: &Path) -> Result<File, ConfigError> {
         })
 }
 
+/// Prefix of the temporary files that become the recovery file.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.cpa-tmp-")
+}
+
+/// Removes temporary files a killed writer left before renaming them.
+fn remove_stale_temps(path: &Path) {
+    let prefix = temp_prefix(path);
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            // Best effort: a leftover temp file wastes space but holds no state.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Finishes or rolls back an interrupted write, then removes the recovery file.
 pub(crate) fn repair(path: &Path) -> Result<(), ConfigError> {
+    remove_stale_temps(path);
     let recovery = recovery_path(path);
     let data = match std::fs::read(&recovery) {
         Ok(data) => data,
@@ -260,7 +284,7 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
     let dir = parent_dir(path);
     let recovery = recovery_path(path);
     let mut temp = tempfile::Builder::new()
-        .prefix(".cpa-recovery-")
+        .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
         .map_err(|err| {
             io_error(

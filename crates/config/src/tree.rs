@@ -139,10 +139,44 @@ pub(crate) fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Line starts of a file, for turning byte offsets into line and column in
+/// O(log n) (node positions are needed for every node).
+struct LineIndex<'a> {
+    file: &'a [u8],
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(file: &'a [u8]) -> Self {
+        let mut starts = vec![0];
+        for (i, b) in file.iter().enumerate() {
+            if *b == b'\n' || (*b == b'\r' && file.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        LineIndex { file, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.file.len());
+        let line = self.starts.partition_point(|start| *start <= offset);
+        let start = self.starts[line.saturating_sub(1)];
+        let column = self.file[start..offset]
+            .iter()
+            .filter(|b| (**b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        (line.max(1), column)
+    }
+}
+
 enum Frame {
     Mapping {
         id: NodeId,
         pending_key: Option<NodeId>,
+        /// Keys seen so far, by yaml.v3's identity (node kind and text).
+        seen: std::collections::HashMap<(u8, String), NodeId>,
     },
     Sequence {
         id: NodeId,
@@ -160,6 +194,7 @@ pub(crate) struct Built {
 /// file, after a BOM) into a tree.
 pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeError> {
     let mut duplicate: Option<TreeError> = None;
+    let lines = LineIndex::new(file);
     let mut parser = Parser::new_from_str(text);
     let mut offsets = Offsets::new(text, base);
     let mut nodes: Vec<Node> = Vec::new();
@@ -215,7 +250,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                 let tag = tag.map(|t| short_tag(&t.handle, &t.suffix));
                 let (prop_start, token_start, token_end) =
                     scalar_extent(file, start, style, value.is_empty(), &span, &mut offsets);
-                let (line, column) = line_col(file, prop_start);
+                let (line, column) = lines.line_col(prop_start);
                 Some((
                     Node {
                         kind: Kind::Scalar {
@@ -234,7 +269,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
             }
             Event::Alias(anchor) => {
                 let Some(&target) = anchors.get(&anchor) else {
-                    let (line, column) = line_col(file, start);
+                    let (line, column) = lines.line_col(start);
                     return Err(TreeError {
                         line,
                         column,
@@ -243,7 +278,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                     });
                 };
                 let end = token_end_of_word(file, start + 1);
-                let (line, column) = line_col(file, start);
+                let (line, column) = lines.line_col(start);
                 Some((
                     Node {
                         kind: Kind::Alias { target },
@@ -262,7 +297,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                 let tag = tag.map(|t| short_tag(&t.handle, &t.suffix));
                 let token_start = skip_properties(file, start);
                 let flow = matches!(file.get(token_start), Some(b'{') | Some(b'['));
-                let (line, column) = line_col(file, start);
+                let (line, column) = lines.line_col(start);
                 let kind = if is_map {
                     Kind::Mapping {
                         pairs: Vec::new(),
@@ -330,6 +365,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                 Frame::Mapping {
                     id,
                     pending_key: None,
+                    seen: Default::default(),
                 }
             } else {
                 Frame::Sequence { id }
@@ -366,11 +402,19 @@ fn attach(
         Some(Frame::Mapping {
             id: map,
             pending_key,
+            seen,
         }) => match pending_key.take() {
             None => *pending_key = Some(id),
             Some(key) => {
                 let map = *map;
-                if let Some(first) = duplicate_of(nodes, map, key) {
+                let first = key_text(nodes, key).and_then(|text| match seen.entry(text) {
+                    std::collections::hash_map::Entry::Occupied(entry) => Some(*entry.get()),
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        entry.insert(key);
+                        None
+                    }
+                });
+                if let Some(first) = first {
                     let key_node = &nodes[key];
                     let shown = match &key_node.kind {
                         Kind::Scalar { value, .. } => value.clone(),
@@ -394,18 +438,6 @@ fn attach(
             }
         },
     }
-}
-
-/// yaml.v3 calls two keys equal when they have the same node kind and text.
-fn duplicate_of(nodes: &[Node], map: NodeId, key: NodeId) -> Option<NodeId> {
-    let Kind::Mapping { pairs, .. } = &nodes[map].kind else {
-        return None;
-    };
-    let text = key_text(nodes, key)?;
-    pairs
-        .iter()
-        .map(|(k, _)| *k)
-        .find(|k| key_text(nodes, *k).as_ref() == Some(&text))
 }
 
 /// (kind, value) of a key for duplicate detection; collections never compare
