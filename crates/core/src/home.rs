@@ -122,6 +122,25 @@ impl Home {
     pub fn pid_file_path(&self) -> PathBuf {
         self.run_dir().join("engine.json")
     }
+
+    /// Takes the home folder's exclusive lock, waiting while another cpa-tray
+    /// process (CLI or tray) holds it.
+    ///
+    /// Commands that start, stop or reconfigure the server hold it, so two of
+    /// them never interleave. The OS releases the lock when the returned file
+    /// is dropped or the process exits, so a crash cannot leave it held.
+    pub fn lock(&self) -> io::Result<std::fs::File> {
+        self.create_dirs()?;
+        let path = self.run_dir().join("cpa-tray.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|err| with_path(err, &path))?;
+        file.lock().map_err(|err| with_path(err, &path))?;
+        Ok(file)
+    }
 }
 
 /// Adds `path` to an I/O error's message, keeping its kind.

@@ -270,6 +270,31 @@ pub enum Msg<'a> {
         port: u16,
     },
 
+    // Open and logs.
+    NotListening {
+        port: u16,
+    },
+    Opened {
+        target: &'a str,
+    },
+    OpenFailed {
+        target: &'a str,
+        detail: &'a str,
+    },
+    NoDisplay {
+        target: &'a str,
+    },
+    LogMissing {
+        path: &'a str,
+    },
+    LogReadFailed {
+        path: &'a str,
+        detail: &'a str,
+    },
+    LockFailed {
+        detail: &'a str,
+    },
+
     // Command line.
     InvalidLanguage {
         value: &'a str,
@@ -432,6 +457,19 @@ impl Msg<'_> {
                 "Other computers can now reach the management API if port {port} is open to them. Use TLS or a reverse proxy, and restart the server."
             ),
 
+            NotListening { port } => format!(
+                "Not running (port {port} not listening). Start the server with `cpa-tray start`."
+            ),
+            Opened { target } => format!("Opened {target}"),
+            OpenFailed { target, detail } => format!("Failed to open {target}: {detail}"),
+            NoDisplay { target } => {
+                format!("No graphical session to open it in; open it yourself: {target}")
+            }
+            LogMissing { path } => format!("No server log yet: {path} does not exist."),
+            LogReadFailed { path, detail } => format!("Failed to read {path}: {detail}"),
+            LockFailed { detail } => format!(
+                "Failed to lock the home folder: {detail}. Another cpa-tray command may be stuck; check it or remove the lock file."
+            ),
             InvalidLanguage { value } => {
                 format!("Unknown language `{value}`: use en or zh-CN.")
             }
@@ -573,6 +611,17 @@ impl Msg<'_> {
                 "如果端口 {port} 对其他计算机开放，它们现在可以访问管理 API。请使用 TLS 或反向代理，并重启服务。"
             ),
 
+            NotListening { port } => {
+                format!("未在运行（端口 {port} 未监听）。请用 `cpa-tray start` 启动服务。")
+            }
+            Opened { target } => format!("已打开 {target}"),
+            OpenFailed { target, detail } => format!("无法打开 {target}：{detail}"),
+            NoDisplay { target } => format!("没有图形界面可用于打开；请自行打开：{target}"),
+            LogMissing { path } => format!("还没有服务日志：{path} 不存在。"),
+            LogReadFailed { path, detail } => format!("读取 {path} 失败：{detail}"),
+            LockFailed { detail } => format!(
+                "无法锁定主文件夹：{detail}。可能有另一个 cpa-tray 命令卡住了；请检查它或删除锁文件。"
+            ),
             InvalidLanguage { value } => format!("未知语言 `{value}`：请使用 en 或 zh-CN。"),
         }
     }

@@ -38,6 +38,58 @@ pub enum Command {
     /// Set or check the management password
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// Allow or forbid management from other computers (allow-remote)
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Open the WebUI, the config file, the home folder or the logs folder
+    Open(OpenArgs),
+    /// Print the server log
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Allow remote management; needs the current password, at least 12 characters
+    Enable(RemoteEnableArgs),
+    /// Allow management from this computer only
+    Disable,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoteEnableArgs {
+    /// Read the password (one line) from standard input instead of the terminal
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// What to open
+    #[arg(value_enum)]
+    pub target: OpenTarget,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OpenTarget {
+    /// The management WebUI in a browser
+    Webui,
+    /// config.yaml
+    Config,
+    /// The home folder
+    Folder,
+    /// The logs folder
+    Logs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Number of lines to print from the end
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+
+    /// Keep printing new lines as the server writes them
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]

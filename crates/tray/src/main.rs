@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, PasswordCommand};
+use cli::{Cli, Command, PasswordCommand, RemoteCommand};
 use context::Context;
 
 /// Hidden first argument that runs the built-in engine.
@@ -47,11 +47,15 @@ fn main() -> ExitCode {
 
 fn run(ctx: &Context, command: &Command) -> context::CommandResult {
     match command {
-        Command::Start(args) => commands::start::run(ctx, args),
-        Command::Restart(args) => commands::start::run(ctx, args),
+        Command::Start(args) => commands::start::run(ctx, args, false),
+        Command::Restart(args) => commands::start::run(ctx, args, true),
         Command::Stop(args) => commands::stop::run(ctx, args),
         Command::Status(args) => commands::status::run(ctx, args),
         Command::Password(PasswordCommand::Set(args)) => commands::password::set(ctx, args),
         Command::Password(PasswordCommand::Verify(args)) => commands::password::verify(ctx, args),
+        Command::Remote(RemoteCommand::Enable(args)) => commands::remote::enable(ctx, args),
+        Command::Remote(RemoteCommand::Disable) => commands::remote::disable(ctx),
+        Command::Open(args) => commands::open::run(ctx, args),
+        Command::Logs(args) => commands::logs::run(ctx, args),
     }
 }

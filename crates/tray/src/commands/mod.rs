@@ -1,6 +1,9 @@
 //! The commands, and the steps several of them share.
 
+pub mod logs;
+pub mod open;
 pub mod password;
+pub mod remote;
 pub mod start;
 pub mod status;
 pub mod stop;
@@ -308,6 +311,15 @@ fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
             ctx.fail(Msg::StartFailed { detail: &detail })
         }
     }
+}
+
+/// Takes the home folder's lock for a command that changes the server or
+/// its config; the lock is released when the returned file is dropped.
+pub fn lock_home(ctx: &Context) -> Result<std::fs::File, Failure> {
+    ctx.home.lock().map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::LockFailed { detail: &detail })
+    })
 }
 
 /// Converts a number of seconds from the command line to a duration.

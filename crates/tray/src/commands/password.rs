@@ -17,6 +17,7 @@ use crate::prompt;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
+    let _lock = super::lock_home(ctx)?;
     prepare_config(ctx)?;
     ensure_writable(ctx)?;
     let password =

@@ -28,7 +28,10 @@ const MAX_AUTO_RESTARTS: u32 = 5;
 /// A server that ran this long before exiting resets the restart counter.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
-pub fn run(ctx: &Context, args: &StartArgs) -> CommandResult {
+/// Runs `start`, or `restart` when `restart` is set: a restart keeps the
+/// engine and version of the running server unless `--engine` is given.
+pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
+    let lock = super::lock_home(ctx)?;
     let doc = prepare_config(ctx)?;
     let view = view(ctx, &doc)?;
     if view.secret().is_empty() && !env_password_active() {
@@ -38,7 +41,13 @@ pub fn run(ctx: &Context, args: &StartArgs) -> CommandResult {
         store_password(ctx, &password)?;
     }
     let address = server_address(ctx, &view)?;
-    let engine = select_engine(ctx, args.engine.as_deref())?;
+    let running = supervisor::status(&ctx.home)
+        .ok()
+        .and_then(|status| status.running);
+    let engine = match running {
+        Some(record) if restart && args.engine.is_none() => super::engine_from_record(&record),
+        _ => select_engine(ctx, args.engine.as_deref())?,
+    };
     stop_previous(ctx)?;
 
     let ready_timeout = super::seconds(args.ready_timeout);
@@ -50,6 +59,9 @@ pub fn run(ctx: &Context, args: &StartArgs) -> CommandResult {
             ctx.warn(Msg::OpenWebUiFailed { detail: &detail });
         }
     }
+    // A foreground run lasts until the server exits; other commands, such as
+    // `stop` from another terminal, must not wait for it.
+    drop(lock);
     if args.foreground {
         return supervise(ctx, started, &engine, &address, ready_timeout);
     }

@@ -8,6 +8,11 @@ use crate::context::{CommandResult, Context};
 
 pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
     let timeout = super::seconds(args.timeout);
+    let _lock = if ctx.home.run_dir().exists() {
+        Some(super::lock_home(ctx)?)
+    } else {
+        None
+    };
     match supervisor::stop(&ctx.home, timeout) {
         Ok(StopOutcome::Stopped { pid, forced: false }) => ctx.say(Msg::Stopped { pid }),
         Ok(StopOutcome::Stopped { pid, forced: true }) => ctx.say(Msg::StoppedForced {

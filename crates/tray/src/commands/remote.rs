@@ -1,0 +1,60 @@
+//! `cpa-tray remote enable|disable`: the `allow-remote` setting.
+
+use cpa_core::messages::Msg;
+
+use super::{ensure_writable, load_config, server_address, view};
+use crate::cli::RemoteEnableArgs;
+use crate::context::{CommandResult, Context};
+use crate::prompt;
+
+/// Minimum password length for remote management, which exposes the key to
+/// guessing from the network.
+const REMOTE_MIN_PASSWORD: usize = 12;
+
+pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
+    let _lock = super::lock_home(ctx)?;
+    let doc = load_config(ctx)?;
+    let view = view(ctx, &doc)?;
+    let path = ctx.config_display();
+    if view.secret().is_empty() {
+        return Err(ctx.fail(Msg::RemoteNeedsLongKey));
+    }
+    // The stored key is a hash, so its length is known only from the
+    // password itself: ask for it once and check both.
+    let Some(password) = prompt::read_existing_password(ctx, args.password_stdin)? else {
+        return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
+    };
+    if !cpa_config::secret::verify_password(&password, view.secret()) {
+        return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
+    }
+    if password.len() < REMOTE_MIN_PASSWORD {
+        return Err(ctx.fail(Msg::RemoteNeedsLongKey));
+    }
+    ensure_writable(ctx)?;
+    write_allow_remote(ctx, true)?;
+    ctx.say(Msg::RemoteEnabled { path: &path });
+    if let Ok(address) = server_address(ctx, &view) {
+        ctx.warn(Msg::RemoteWarning { port: address.port });
+    }
+    Ok(())
+}
+
+pub fn disable(ctx: &Context) -> CommandResult {
+    let _lock = super::lock_home(ctx)?;
+    load_config(ctx)?;
+    ensure_writable(ctx)?;
+    write_allow_remote(ctx, false)?;
+    ctx.say(Msg::RemoteDisabled {
+        path: &ctx.config_display(),
+    });
+    Ok(())
+}
+
+fn write_allow_remote(ctx: &Context, value: bool) -> CommandResult {
+    cpa_config::update(ctx.home.config_path(), |doc| doc.with_allow_remote(value))
+        .map(drop)
+        .map_err(|err| {
+            let detail = err.to_string();
+            ctx.fail(Msg::ConfigUnusable { detail: &detail })
+        })
+}

@@ -1,0 +1,233 @@
+//! Service control around the server: foreground runs, restart, remote
+//! management, logs and open.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TrayHome, alive, assert_success, stderr, stdout, test_server};
+
+const PASSWORD: &str = "service-Password-1";
+
+fn with_test_server<'a>(command: &'a mut Command, flags: &str) -> &'a mut Command {
+    command
+        .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
+        .env("CPA_TEST_SERVER", flags)
+}
+
+#[test]
+fn foreground_reports_a_crash_with_log_lines() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let output = common::run(
+        with_test_server(&mut command, "--crash-after-ms 700"),
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        !output.status.success(),
+        "a crash must fail the foreground run"
+    );
+    let message = stderr(&output);
+    assert!(
+        message.contains("The server exited (exit status: 3)"),
+        "{message}"
+    );
+    assert!(message.contains("crashing on purpose"), "{message}");
+    assert!(
+        home.recorded_pid().is_none(),
+        "record of a crashed server kept"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn foreground_ctrl_c_stops_the_server() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let mut tray = with_test_server(&mut command, "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = tray.stdin.take().unwrap();
+        writeln!(input, "{PASSWORD}").unwrap();
+    }
+    // Wait for the foreground notice, printed once the server is ready.
+    let mut reader = BufReader::new(tray.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("Ctrl+C") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains("Ctrl+C"), "{seen}");
+    let server = home.recorded_pid().expect("server recorded");
+    assert!(alive(server));
+
+    let status = Command::new("kill")
+        .args(["-INT", &tray.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tray.wait().unwrap();
+    assert!(exit.success(), "foreground run after Ctrl+C: {exit:?}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while alive(server) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!alive(server), "server left running after Ctrl+C");
+}
+
+#[test]
+fn restart_keeps_the_running_engine() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    let output = common::run(with_test_server(&mut command, ""), &format!("{PASSWORD}\n"));
+    assert_success(&output);
+    let first = home.recorded_pid().unwrap();
+
+    // No CPA_TRAY_ENGINE_PROGRAM now: the restart must still use the test server.
+    let output = home.run(&["restart", "--no-open"], "");
+    assert_success(&output);
+    assert!(stdout(&output).contains(&format!("Stopped the previous server (pid {first})")));
+    let second = home.recorded_pid().unwrap();
+    assert_ne!(first, second);
+    assert!(!alive(first));
+    let record = cpa_core::supervisor::record::read(&home.pid_file())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.engine, "external");
+    assert_eq!(record.exe, test_server().canonicalize().unwrap());
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[test]
+fn remote_enable_needs_the_long_password() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let allow_remote = || {
+        cpa_config::load(&home.config())
+            .unwrap()
+            .view()
+            .unwrap()
+            .allow_remote
+            .value
+    };
+
+    // An 11-character password is too short for remote management.
+    let short = "short-pw-11";
+    assert_success(&home.run(
+        &["password", "set", "--password-stdin"],
+        &format!("{short}\n"),
+    ));
+    let output = home.run(
+        &["remote", "enable", "--password-stdin"],
+        &format!("{short}\n"),
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("at least 12"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(allow_remote(), Some(false));
+
+    assert_success(&home.run(
+        &["password", "set", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    ));
+    let output = home.run(
+        &["remote", "enable", "--password-stdin"],
+        "wrong-password-long\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(allow_remote(), Some(false));
+
+    let output = home.run(
+        &["remote", "enable", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("TLS"),
+        "warning missing: {}",
+        stderr(&output)
+    );
+    assert_eq!(allow_remote(), Some(true));
+
+    assert_success(&home.run(&["remote", "disable"], ""));
+    assert_eq!(allow_remote(), Some(false));
+}
+
+#[test]
+fn logs_print_the_server_output() {
+    let home = TrayHome::new();
+    let output = home.run(&["logs"], "");
+    assert!(!output.status.success(), "no log yet");
+    assert!(
+        stderr(&output).contains("No server log yet"),
+        "{}",
+        stderr(&output)
+    );
+
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    assert_success(&common::run(
+        with_test_server(&mut command, ""),
+        &format!("{PASSWORD}\n"),
+    ));
+    let output = home.run(&["logs", "-n", "3"], "");
+    assert_success(&output);
+    let printed = stdout(&output);
+    assert_eq!(printed.lines().count(), 3, "{printed}");
+    assert!(
+        printed.contains("API server started successfully"),
+        "{printed}"
+    );
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[test]
+fn open_webui_needs_a_running_server() {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let output = home.run(&["open", "webui"], "");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(&format!("port {port} not listening")),
+        "{}",
+        stderr(&output)
+    );
+
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    assert_success(&common::run(
+        with_test_server(&mut command, ""),
+        &format!("{PASSWORD}\n"),
+    ));
+    // The test environment has no display, so the address is printed instead.
+    let output = home.run(&["open", "webui"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains(&format!("http://127.0.0.1:{port}/management.html")),
+        "{}",
+        stdout(&output)
+    );
+    assert_success(&home.run(&["stop"], ""));
+}
