@@ -1,6 +1,6 @@
 //! Release check and install against a fake GitHub on 127.0.0.1.
 //!
-//! Every failure test starts from a `versions/` folder that already holds
+//! Every failure test starts from a `versions/` folder that already contains
 //! v8.0.9 and asserts afterwards that the folder is byte-for-byte what it was
 //! (no temporary entries, previous version intact) and that the error names
 //! the failure.
@@ -1339,4 +1339,21 @@ fn incomplete_version_folder_is_replaced() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert!(!top.iter().any(|n| n.starts_with(TEMP_PREFIX)), "{top:?}");
+}
+
+#[test]
+fn socks_proxy_is_rejected_clearly() {
+    let server = FakeGithub::start();
+    let mut source = source(&server);
+    source.proxy = ProxySetting::Url("socks5://user:pw@127.0.0.1:1080".into());
+    let home = Home::new();
+    let err = releases::check(&source, &home.store(LINUX_AMD64), None, LINUX_AMD64).unwrap_err();
+    assert!(matches!(err, ReleaseError::InvalidProxy { .. }), "{err:?}");
+    let message = full_message(&err);
+    assert!(
+        message.contains("SOCKS proxies are not supported"),
+        "{message}"
+    );
+    assert!(!message.contains("pw@"), "{message}");
+    assert!(server.requests().is_empty());
 }

@@ -1,4 +1,4 @@
-//! The proxy from the environment. This file holds a single test because it
+//! The proxy from the environment. This file contains a single test because it
 //! sets process-wide environment variables.
 
 mod releases_support;

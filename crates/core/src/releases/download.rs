@@ -1,15 +1,19 @@
 //! Streaming downloads into `versions/`.
 //!
-//! The body is copied through one fixed 64 KiB buffer into a temporary file,
-//! so memory use does not depend on the asset size. The SHA-256 is computed
-//! on the same pass, the first bytes are checked against the archive's magic
-//! number (a proxy's HTML page is caught before it is saved in full), and the
-//! byte count is checked against the size the release lists. The cancel flag
-//! is read before every chunk.
+//! The body flows through a fixed set of buffers (8 x 128 KiB) into a
+//! temporary file, so memory use does not depend on the asset size. Three
+//! threads form a pipeline: this one reads from the network, a second one
+//! computes the SHA-256 and a third one writes the file, so hashing overlaps
+//! network and disk I/O. The first bytes are checked against the archive's
+//! magic number, so a proxy's HTML page is caught before it is saved in full.
+//! The byte count is checked against the size the release lists, and the
+//! cancel flag is read before every chunk.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
 
 use sha2::{Digest, Sha256};
 
@@ -17,8 +21,10 @@ use super::github::{self, ReleaseSource};
 use super::temp::{self, TempEntry, WriterWrapper};
 use super::{ArchiveKind, ReleaseError};
 
-/// Size of the copy buffer.
-const CHUNK: usize = 64 * 1024;
+/// Size of one copy buffer.
+const CHUNK: usize = 128 * 1024;
+/// Number of copy buffers circulating between the pipeline's threads.
+const BUFFERS: usize = 8;
 
 /// Largest `checksums.txt` accepted; upstream's is about 1.5 KB.
 const MAX_CHECKSUMS_FILE: u64 = 1024 * 1024;
@@ -35,7 +41,7 @@ pub struct Progress {
     pub source_index: usize,
 }
 
-/// What a download must look like to be accepted.
+/// Acceptance criteria for a download.
 pub(crate) struct Expected<'a> {
     /// Asset name, for messages.
     pub name: &'a str,
@@ -55,7 +61,7 @@ pub(crate) struct Downloaded {
     pub url: String,
 }
 
-/// Where the download goes and how it can be observed and stopped.
+/// Destination folder, progress callback and cancel flag of a download.
 pub(crate) struct Sink<'a> {
     pub dir: &'a Path,
     pub progress: &'a mut dyn FnMut(Progress),
@@ -139,102 +145,54 @@ fn download_one(
         path: file.path().to_path_buf(),
         source,
     })?;
-    let mut writer = temp::writer_for(file.path(), handle, sink.wrapper);
-    let write_error = |path: &Path, source| ReleaseError::Io {
+    let writer = temp::writer_for(file.path(), handle, sink.wrapper);
+    let write_error = |source| ReleaseError::Io {
         action: "write",
-        path: path.to_path_buf(),
+        path: file.path().to_path_buf(),
         source,
     };
 
-    let mut reader = response.into_body().into_reader();
-    let mut buffer = vec![0u8; CHUNK];
-    let mut hasher = Sha256::new();
-    let mut received: u64 = 0;
-    let mut head = [0u8; 4];
-    let mut head_len = 0;
-    let mut head_checked = expected.kind.is_none();
-    let not_an_archive = || ReleaseError::NotAnArchive {
-        name: expected.name.to_string(),
-        expected: expected.kind.unwrap_or(ArchiveKind::Zip),
-        content_type: content_type.clone(),
+    // BUFFERS chunks circulate from the reader (this thread) to the hashing
+    // thread, then to the writing thread and back, which bounds memory at
+    // BUFFERS * CHUNK bytes.
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        // The channel has room for every buffer, so this send cannot block or fail.
+        let _ = free_tx.send(vec![0u8; CHUNK]);
+    }
+    let reader = response.into_body().into_reader();
+    let mut checks = StreamChecks {
+        url,
+        read_timeout,
+        expected,
+        content_type,
+        total,
+        source_index,
+        received: 0,
+        head: [0u8; 4],
+        head_len: 0,
     };
 
-    loop {
-        if sink.cancel.load(Ordering::Relaxed) {
-            return Err(ReleaseError::Cancelled);
-        }
-        let count = match reader.read(&mut buffer) {
-            Ok(count) => count,
-            Err(err) if github::is_timeout(&err) => {
-                return Err(github::map_io_error(url, err, read_timeout));
-            }
-            Err(err) => {
-                return Err(match expected.size {
-                    Some(size) if received < size => ReleaseError::Truncated {
-                        name: expected.name.to_string(),
-                        received,
-                        expected: size,
-                    },
-                    _ => github::map_io_error(url, err, read_timeout),
-                });
-            }
-        };
-        if count == 0 {
-            break;
-        }
-        let chunk = &buffer[..count];
-        received += count as u64;
-        if let Some(size) = expected.size
-            && received > size
-        {
-            return Err(ReleaseError::TooLarge {
-                name: expected.name.to_string(),
-                expected: size,
-            });
-        }
-        if !head_checked {
-            let take = (head.len() - head_len).min(chunk.len());
-            head[head_len..head_len + take].copy_from_slice(&chunk[..take]);
-            head_len += take;
-            if head_len == head.len() {
-                if sniff(&head) != expected.kind {
-                    return Err(not_an_archive());
-                }
-                head_checked = true;
-            }
-        }
-        hasher.update(chunk);
-        writer
-            .write_all(chunk)
-            .map_err(|source| write_error(file.path(), source))?;
-        (sink.progress)(Progress {
-            received,
-            total,
-            source_index,
-        });
-    }
+    let (hashed_tx, hashed_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
+    let (read_result, sha256, written) = thread::scope(|scope| {
+        let hasher = scope.spawn(move || hash_chunks(full_rx, hashed_tx));
+        let writer = scope.spawn(move || write_chunks(writer, hashed_rx, free_tx));
+        let read_result = checks.read_all(reader, sink, &free_rx, &full_tx);
+        drop(full_tx);
+        let sha256 = hasher.join();
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the download writer thread panicked")));
+        (read_result, sha256, written)
+    });
+    // A write failure also stops the reader, so it is the root cause to report.
+    written.map_err(write_error)?;
+    let sha256 =
+        sha256.map_err(|_| write_error(io::Error::other("the hashing thread panicked")))?;
+    read_result?;
+    sync_handle.sync_all().map_err(write_error)?;
 
-    if !head_checked {
-        return Err(not_an_archive());
-    }
-    if let Some(size) = expected.size
-        && received < size
-    {
-        return Err(ReleaseError::Truncated {
-            name: expected.name.to_string(),
-            received,
-            expected: size,
-        });
-    }
-    writer
-        .flush()
-        .map_err(|source| write_error(file.path(), source))?;
-    drop(writer);
-    sync_handle
-        .sync_all()
-        .map_err(|source| write_error(file.path(), source))?;
-
-    let sha256 = hex::encode(hasher.finalize());
     if let Some(wanted) = expected.sha256.iter().find(|wanted| **wanted != sha256) {
         return Err(ReleaseError::ChecksumMismatch {
             name: expected.name.to_string(),
@@ -247,6 +205,143 @@ fn download_one(
         sha256,
         url: url.to_string(),
     })
+}
+
+/// Hashes the chunks the reader sends and passes them on to the writer.
+/// Returns the hex SHA-256 once the reader closes the channel.
+fn hash_chunks(
+    full: mpsc::Receiver<(Vec<u8>, usize)>,
+    hashed: mpsc::SyncSender<(Vec<u8>, usize)>,
+) -> String {
+    let mut hasher = Sha256::new();
+    for (buffer, len) in full {
+        hasher.update(&buffer[..len]);
+        if hashed.send((buffer, len)).is_err() {
+            break;
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Writes the hashed chunks and returns each buffer to the reader for reuse.
+fn write_chunks(
+    mut writer: Box<dyn Write + Send>,
+    hashed: mpsc::Receiver<(Vec<u8>, usize)>,
+    free: mpsc::SyncSender<Vec<u8>>,
+) -> io::Result<()> {
+    for (buffer, len) in hashed {
+        writer.write_all(&buffer[..len])?;
+        // The reader may have stopped already; then the buffer is simply dropped.
+        let _ = free.send(buffer);
+    }
+    writer.flush()
+}
+
+/// Checks applied to the stream as it arrives: size, magic number, cancel.
+struct StreamChecks<'a> {
+    url: &'a str,
+    read_timeout: std::time::Duration,
+    expected: &'a Expected<'a>,
+    content_type: Option<String>,
+    total: Option<u64>,
+    source_index: usize,
+    received: u64,
+    head: [u8; 4],
+    head_len: usize,
+}
+
+impl StreamChecks<'_> {
+    /// Reads the body into free buffers and passes them to the writer thread.
+    /// Returns early when the writer thread stops (its error is reported by
+    /// the caller).
+    fn read_all(
+        &mut self,
+        mut reader: impl Read,
+        sink: &mut Sink<'_>,
+        free: &mpsc::Receiver<Vec<u8>>,
+        full: &mpsc::SyncSender<(Vec<u8>, usize)>,
+    ) -> Result<(), ReleaseError> {
+        let mut head_checked = self.expected.kind.is_none();
+        loop {
+            if sink.cancel.load(Ordering::Relaxed) {
+                return Err(ReleaseError::Cancelled);
+            }
+            let Ok(mut buffer) = free.recv() else {
+                return Ok(());
+            };
+            let count = match reader.read(&mut buffer) {
+                Ok(count) => count,
+                Err(err) => return Err(self.read_error(err)),
+            };
+            if count == 0 {
+                break;
+            }
+            self.received += count as u64;
+            if let Some(size) = self.expected.size
+                && self.received > size
+            {
+                return Err(ReleaseError::TooLarge {
+                    name: self.expected.name.to_string(),
+                    expected: size,
+                });
+            }
+            if !head_checked {
+                let take = (self.head.len() - self.head_len).min(count);
+                self.head[self.head_len..self.head_len + take].copy_from_slice(&buffer[..take]);
+                self.head_len += take;
+                if self.head_len == self.head.len() {
+                    if sniff(&self.head) != self.expected.kind {
+                        return Err(self.not_an_archive());
+                    }
+                    head_checked = true;
+                }
+            }
+            if full.send((buffer, count)).is_err() {
+                return Ok(());
+            }
+            (sink.progress)(Progress {
+                received: self.received,
+                total: self.total,
+                source_index: self.source_index,
+            });
+        }
+
+        if !head_checked {
+            return Err(self.not_an_archive());
+        }
+        if let Some(size) = self.expected.size
+            && self.received < size
+        {
+            return Err(ReleaseError::Truncated {
+                name: self.expected.name.to_string(),
+                received: self.received,
+                expected: size,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_error(&self, err: io::Error) -> ReleaseError {
+        if github::is_timeout(&err) {
+            return github::map_io_error(self.url, err, self.read_timeout);
+        }
+        match self.expected.size {
+            Some(size) if self.received < size => ReleaseError::Truncated {
+                name: self.expected.name.to_string(),
+                received: self.received,
+                expected: size,
+            },
+            _ => github::map_io_error(self.url, err, self.read_timeout),
+        }
+    }
+
+    fn not_an_archive(&self) -> ReleaseError {
+        ReleaseError::NotAnArchive {
+            name: self.expected.name.to_string(),
+            expected: self.expected.kind.unwrap_or(ArchiveKind::Zip),
+            content_type: self.content_type.clone(),
+        }
+    }
 }
 
 /// Downloads a small text file (checksums.txt) into memory, mirrors first.

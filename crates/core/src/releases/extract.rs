@@ -2,10 +2,10 @@
 //!
 //! Release archives are flat: `cli-proxy-api` (`cli-proxy-api.exe` for
 //! Windows), `LICENSE`, READMEs and `config.example.yaml` at the top level.
-//! Only the binary is written. Every entry's name is checked first, and the
-//! whole archive is rejected when any entry is absolute, climbs out with
-//! `..`, or is a symbolic link, hard link or device: such entries never occur
-//! in a genuine release, so their presence means the file is not one.
+//! Only the binary is written. The whole archive is rejected when any entry
+//! is absolute, climbs out with `..`, or is a symbolic link, hard link or
+//! device. Genuine releases contain no such entries, so their presence means
+//! the file is not a genuine release.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -235,7 +235,7 @@ fn extract_tar_gz(file: File, target: &Target<'_>) -> Result<bool, ReleaseError>
 
     // A tar stream has no index, so names are checked as entries arrive.
     // When a bad entry follows the binary, the caller deletes the staging
-    // folder that already holds it.
+    // folder that already contains it.
     let mut found = false;
     for entry in entries {
         let mut entry = entry.map_err(|err| target.corrupt(err))?;

@@ -32,6 +32,9 @@ pub const API_BASE_ENV: &str = "CPA_TRAY_RELEASES_API";
 
 /// Largest release JSON accepted. Real answers are about 20 KB per release.
 const MAX_RELEASE_JSON: u64 = 8 * 1024 * 1024;
+/// Size of ureq's socket read buffer. Larger than ureq's 128 KiB default so
+/// each socket read fills one whole download chunk.
+const INPUT_BUFFER: usize = 512 * 1024;
 /// Largest error body read to extract GitHub's `message`.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 
@@ -224,11 +227,28 @@ impl ReleaseSource {
                 )
             }
         };
+        if let Some(proxy) = &proxy
+            && !matches!(
+                proxy.protocol(),
+                ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+            )
+        {
+            let origin = if proxy.is_from_env() {
+                "the proxy environment variable"
+            } else {
+                "the proxy URL"
+            };
+            return Err(ReleaseError::InvalidProxy {
+                url: format!("{}:{} (from {origin})", proxy.host(), proxy.port()),
+                reason: "SOCKS proxies are not supported by this build; use an http:// or https:// proxy".to_string(),
+            });
+        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .proxy(proxy)
             .timeout_connect(Some(self.timeouts.connect))
             .timeout_per_read(Some(self.timeouts.read))
+            .input_buffer_size(INPUT_BUFFER)
             .user_agent(self.user_agent.as_str())
             .build();
         Ok(ureq::Agent::new_with_config(config))

@@ -22,7 +22,7 @@ use super::temp::{self, WriterWrapper};
 use super::version::Version;
 use super::{Arch, ArchiveKind, Os, Platform, ReleaseError, asset};
 
-/// How the latest release relates to the active installed version.
+/// Relation of the latest release to the active installed version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateStatus {
     /// Nothing is installed yet.
@@ -43,15 +43,15 @@ pub struct UpdateCheck {
     /// The active installed version, if any.
     pub active: Option<InstalledVersion>,
     pub status: UpdateStatus,
-    /// The latest release's asset for the requested platform; `Err` holds the
+    /// The latest release's asset for the requested platform; `Err` contains the
     /// "no asset" error so a prompt can show it before any download.
     pub asset: Result<super::Asset, String>,
-    /// True when `versions/<latest tag>/` already holds a binary, so installing
+    /// True when `versions/<latest tag>/` already contains a binary, so installing
     /// only switches to it without downloading.
     pub latest_installed: bool,
 }
 
-/// How an installed archive's content was verified.
+/// Verification method of an installed archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
     /// The archive matched the release's `checksums.txt` (and GitHub's
@@ -140,7 +140,7 @@ pub fn check(
 
 /// Downloads, verifies and installs `release` for `options.platform`.
 ///
-/// When `versions/<tag>/` already holds the binary, nothing is downloaded
+/// When `versions/<tag>/` already contains the binary, nothing is downloaded
 /// and [`Verification::AlreadyInstalled`] is returned. `progress` is called
 /// after every received chunk; setting `cancel` stops the download at the
 /// next chunk with [`ReleaseError::Cancelled`]. Settings are not touched:

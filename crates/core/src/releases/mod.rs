@@ -2,7 +2,7 @@
 //!
 //! Everything here is blocking and meant for a worker thread. Nothing here
 //! starts or stops processes or writes settings: the caller (CLI or tray)
-//! records the chosen version and asks the supervisor to restart the server.
+//! records the chosen version and has the supervisor restart the server.
 //!
 //! # How the commands map to this API
 //!
@@ -35,12 +35,16 @@
 //!
 //! - Tags are validated before becoming folder names ([`validate_tag`]).
 //! - The asset name must match exactly ([`select_asset`]).
-//! - Downloads use a fixed buffer; size, magic number and SHA-256 are checked
-//!   before anything is extracted. A checksum comes from `checksums.txt` or
-//!   GitHub's asset digest; without either, [`InstallOptions::allow_unverified`]
-//!   must be set.
-//! - On any failure `versions/` holds what it held before (temporary entries
-//!   are deleted) and the previous versions stay untouched.
+//! - Downloads use a fixed set of buffers. Size, magic number and SHA-256
+//!   are checked before anything is extracted. The checksum comes from
+//!   `checksums.txt` or GitHub's asset digest. Without either,
+//!   [`InstallOptions::allow_unverified`] must be set.
+//! - On any failure, `versions/` contains what it contained before and the
+//!   previous versions stay untouched. The exceptions: `versions/` itself is
+//!   created when missing, and a crash (not an error) can leave `.cpa-tmp-*`
+//!   entries, which a later install deletes once they are six hours old.
+//! - SOCKS proxies need ureq's `socks-proxy` feature, which this build lacks;
+//!   a `socks5://` proxy URL fails with [`ReleaseError::InvalidProxy`].
 
 mod asset;
 mod checksums;

@@ -36,13 +36,13 @@ pub struct ListedVersion {
     pub active: bool,
 }
 
-/// Why a version is the active one.
+/// Reason a version is the active one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActiveSource {
     /// The recorded version is installed.
     Recorded,
     /// Nothing usable was recorded, so the newest installed version is used.
-    /// `recorded_missing` holds a recorded tag that is invalid or has no
+    /// `recorded_missing` is the recorded tag that is invalid or has no
     /// binary, so the caller can warn about it.
     NewestInstalled { recorded_missing: Option<String> },
 }

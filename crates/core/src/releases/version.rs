@@ -16,8 +16,8 @@ use std::fmt;
 
 use super::ReleaseError;
 
-/// Longest tag accepted, in bytes. Real tags are around 8 bytes; the limit
-/// keeps folder names well below every file system's name limit.
+/// Maximum tag length, in bytes. Real tags are about 8 bytes long, and the
+/// limit keeps folder names far below every file system's name limit.
 const MAX_TAG_LEN: usize = 64;
 
 /// A parsed semantic version, compared by SemVer precedence.

@@ -1,6 +1,6 @@
 //! A fake GitHub for release tests: a small HTTP/1.1 server on 127.0.0.1
 //! (port 0) serving release JSON, real archives and `checksums.txt`, with
-//! switchable failures. It also answers `CONNECT`, so it doubles as an HTTP
+//! switchable failures. It also accepts `CONNECT`, so it doubles as an HTTP
 //! proxy that tunnels every request to itself.
 //!
 //! Each connection gets a thread and `Connection: close`. Bodies stream from
@@ -45,7 +45,7 @@ pub enum Route {
         headers: Vec<(String, String)>,
         body: Body,
     },
-    /// Reads the request and never answers (until the server is dropped).
+    /// Reads the request and never responds (until the server is dropped).
     Hang,
     /// Sends the headers with `Content-Length: claimed_len`, then `body`,
     /// then closes the connection.
@@ -158,7 +158,7 @@ impl FakeGithub {
 impl Drop for FakeGithub {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the stop flag.
+        // Wake the accept loop so it reads the stop flag.
         let _ = TcpStream::connect(self.addr);
         if let Some(handle) = self.accept_thread.take() {
             let _ = handle.join();
@@ -334,13 +334,13 @@ impl Entry {
     }
 }
 
-/// A shell script that stands in for the server binary on Unix; it prints
-/// its version so a test can run the installed file.
+/// Returns a shell script used as the server binary on Unix. It prints its
+/// version, so a test can run the installed file.
 pub fn stand_in_binary(version: &str) -> Vec<u8> {
     format!("#!/bin/sh\necho \"CLIProxyAPI stand-in {version}\"\n").into_bytes()
 }
 
-/// The flat content of a real release archive, with `binary_name` holding
+/// Returns the flat content of a real release archive, with `binary_name` holding
 /// the stand-in.
 pub fn release_entries(version: &str, binary_name: &str) -> Vec<Entry> {
     vec![
@@ -451,7 +451,7 @@ pub fn platform_archive(version: &str, os: &str, arch: &str) -> FakeAsset {
     FakeAsset::new(&format!("CLIProxyAPI_{bare}_{os}_{arch}.{ext}"), bytes)
 }
 
-/// Every asset a release of `version` publishes: six platform archives, two
+/// Returns every asset a release of `version` publishes: six platform archives, two
 /// `_no-plugin` twins listed before their full builds, and no checksums.txt.
 pub fn all_platform_assets(version: &str) -> Vec<FakeAsset> {
     let bare = version.trim_start_matches('v');
@@ -534,7 +534,7 @@ pub fn publish_with_checksums(server: &FakeGithub, repo: &str, tag: &str, assets
 // ---------------------------------------------------------------------------
 // Folder snapshots
 
-/// Every file and folder under `dir` with its size and SHA-256, sorted, so a
+/// Lists every file and folder under `dir` with its size and SHA-256, sorted, so a
 /// test can assert that a failed install changed nothing.
 pub fn snapshot(dir: &Path) -> Vec<(String, String)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
