@@ -264,9 +264,39 @@ pub fn exchange<S: Read + Write>(
         .write_all(head.as_bytes())
         .expect("send request head");
     stream.write_all(body).expect("send request body");
+    parse_response(&read_response(stream, method == "HEAD"), method == "HEAD")
+}
+
+/// Reads one response: up to `Content-Length` when given, else to the end of
+/// the stream (some servers keep the connection open despite `close`).
+fn read_response<S: Read>(stream: &mut S, head_only: bool) -> Vec<u8> {
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    parse_response(&raw, method == "HEAD")
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = raw.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse::<usize>().ok());
+            if let Some(length) = length {
+                let wanted = if head_only { end + 4 } else { end + 4 + length };
+                while raw.len() < wanted {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => raw.extend_from_slice(&chunk[..read]),
+                    }
+                }
+                return raw;
+            }
+            let _ = stream.read_to_end(&mut raw);
+            return raw;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return raw,
+            Ok(read) => raw.extend_from_slice(&chunk[..read]),
+        }
+    }
 }
 
 fn parse_response(raw: &[u8], head_only: bool) -> Response {
