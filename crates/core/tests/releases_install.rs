@@ -242,7 +242,7 @@ fn check_reports_missing_asset_before_download() {
         LINUX_AMD64,
     )
     .unwrap();
-    let message = checked.asset.unwrap_err();
+    let message = checked.asset.unwrap_err().to_string();
     assert!(message.contains("linux/amd64"), "{message}");
     assert!(
         message.contains("CLIProxyAPI_8.0.10_windows_amd64.zip"),
@@ -1356,4 +1356,41 @@ fn socks_proxy_is_rejected_clearly() {
     );
     assert!(!message.contains("pw@"), "{message}");
     assert!(server.requests().is_empty());
+}
+
+#[test]
+fn redirected_download_gets_no_token() {
+    let server = FakeGithub::start();
+    let asset = linux_release("v8.0.10");
+    let mut redirected = asset.clone();
+    let cdn_path = format!("/cdn/{}", asset.name);
+    // GitHub responds to asset URLs with a redirect to its storage host.
+    redirected.route = Some(Route::Respond {
+        status: 302,
+        headers: vec![("Location".into(), format!("{}{cdn_path}", server.url()))],
+        body: Body::Bytes(Vec::new()),
+    });
+    server.route(
+        &cdn_path,
+        Route::ok(asset.bytes.clone(), "application/octet-stream"),
+    );
+    publish_with_checksums(&server, REPO, "v8.0.10", &[redirected]);
+    let home = Home::new();
+    let mut source = source(&server);
+    source.token = Some("ghp_only_for_the_api".into());
+
+    let outcome = install_latest(&server, &home, &source, &options(LINUX_AMD64)).unwrap();
+    assert!(outcome.installed.binary.is_file());
+    let requests = server.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert!(paths.contains(&cdn_path.as_str()), "{paths:?}");
+    for request in &requests {
+        let expected = (request.path == LATEST_PATH).then_some("Bearer ghp_only_for_the_api");
+        assert_eq!(
+            request.header("authorization"),
+            expected,
+            "{}",
+            request.path
+        );
+    }
 }

@@ -37,15 +37,16 @@ pub enum UpdateStatus {
 }
 
 /// Result of [`check`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct UpdateCheck {
     pub latest: LatestRelease,
     /// The active installed version, if any.
     pub active: Option<InstalledVersion>,
     pub status: UpdateStatus,
-    /// The latest release's asset for the requested platform; `Err` contains the
-    /// "no asset" error so a prompt can show it before any download.
-    pub asset: Result<super::Asset, String>,
+    /// The latest release's asset for the requested platform. The error
+    /// ([`ReleaseError::AssetNotFound`]) lets a prompt explain the problem
+    /// before any download.
+    pub asset: Result<super::Asset, ReleaseError>,
     /// True when `versions/<latest tag>/` already contains a binary, so installing
     /// only switches to it without downloading.
     pub latest_installed: bool,
@@ -125,9 +126,7 @@ pub fn check(
             Ordering::Less => UpdateStatus::ActiveIsNewer,
         },
     };
-    let asset = asset::select_asset(&latest, platform)
-        .cloned()
-        .map_err(|err| err.to_string());
+    let asset = asset::select_asset(&latest, platform).cloned();
     let latest_installed = store.installed(&latest.tag)?.is_some();
     Ok(UpdateCheck {
         latest,
@@ -498,6 +497,11 @@ fn stage_and_commit(
     // binary removed by an antivirus program) is moved aside so the rename
     // can take its place, and restored if the rename fails.
     let mut displaced = None;
+    if let Some(installed) = store.installed(tag)? {
+        // Another install of the same tag (a second cpa-tray process)
+        // finished first; its copy is used and this one is discarded.
+        return Ok(installed);
+    }
     if fs::symlink_metadata(final_dir).is_ok() {
         let trash = temp::create_dir(store.dir(), "replaced")?;
         let aside = trash.path().join(tag);

@@ -11,7 +11,8 @@
 //! [`API_BASE_ENV`] over the `releasesApi` setting over [`DEFAULT_API_BASE`]),
 //! `mirrors` from `downloadMirrors`, `proxy` from
 //! [`ProxySetting::from_proxy_url`] with config.yaml's `proxy-url`, and an
-//! optional token. Open the store with [`VersionStore::new`]`(home/versions)`.
+//! optional token (a setting or `GITHUB_TOKEN`, read by the caller). Open
+//! the store with [`VersionStore::new`]`(home/versions)`.
 //!
 //! - `update --check`: [`check`] → print [`UpdateCheck::status`]
 //!   (`Already latest: <tag>` for [`UpdateStatus::UpToDate`]).
@@ -21,8 +22,14 @@
 //!   [`InstallOutcome::installed`]`.binary`. When it does not become ready,
 //!   restart [`InstallOutcome::previous_active`] and keep the old recorded
 //!   version; otherwise record `installed.tag` in settings.
+//!   Setting the cancel flag ends the install with [`ReleaseError::Cancelled`]
+//!   (`Update cancelled`). When `versions/<tag>/` already exists, nothing is
+//!   downloaded ([`Verification::AlreadyInstalled`]). Auto Update at start is
+//!   the same flow without the prompt.
 //! - `install [--from FILE] [--allow-unverified]`: [`check`] + [`install`], or
-//!   [`install_from_file`] for an archive already on disk.
+//!   [`install_from_file`] for an archive already on disk. On a first start,
+//!   [`UpdateStatus::NotInstalled`] and [`UpdateCheck::asset`] (name, size)
+//!   give the prompt its version and architecture.
 //! - `versions list`: [`VersionStore::list`] (newest first, `active` marked).
 //! - `versions use <tag>`: [`VersionStore::use_version`], then record the tag.
 //! - `versions prune --keep N`: [`VersionStore::prune`] (never the active one).
