@@ -26,7 +26,8 @@ const CHUNK: usize = 128 * 1024;
 /// Number of copy buffers circulating between the pipeline's threads.
 const BUFFERS: usize = 8;
 
-/// Largest `checksums.txt` accepted; upstream's is about 1.5 KB.
+/// Maximum size of `checksums.txt`. Upstream's has one short line per archive
+/// (about ten lines).
 const MAX_CHECKSUMS_FILE: u64 = 1024 * 1024;
 
 /// Download progress, reported after every chunk.

@@ -7,7 +7,7 @@
 use std::io;
 use std::path::PathBuf;
 
-/// Why a checksum could not be found for an archive.
+/// Reason no checksum was found for an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MissingChecksum {
     /// The release has no `checksums.txt` and the asset has no GitHub digest.
@@ -56,7 +56,7 @@ pub enum ReleaseError {
     #[error("Timed out after {seconds:.1} s waiting for {url}")]
     Timeout { url: String, seconds: f64 },
 
-    #[error("Failed to connect to {url}")]
+    #[error("Failed to request {url}")]
     Network {
         url: String,
         #[source]
@@ -190,7 +190,7 @@ impl ReleaseError {
                 "wait until the reset time, or set a GitHub token to raise the limit"
             }
             ReleaseError::NotFound { .. } => {
-                "check the repository name and the releases API base URL (setting releasesApi or CPA_TRAY_RELEASES_API)"
+                "check the repository name, the releases API base URL (setting releasesApi or CPA_TRAY_RELEASES_API) and any download mirror"
             }
             ReleaseError::Timeout { .. } | ReleaseError::Network { .. } => {
                 "check the network and the proxy settings (HTTPS_PROXY or config.yaml's proxy-url), or configure a download mirror"

@@ -15,8 +15,8 @@ use super::download::sniff;
 use super::temp::{self, WriterWrapper};
 use super::{ArchiveKind, ReleaseError};
 
-/// Largest binary accepted, in bytes. CLIProxyAPI binaries are about 40 MB;
-/// the limit stops a decompression bomb from filling the disk.
+/// Maximum binary size, in bytes. It is far above a CLIProxyAPI binary (tens
+/// of MB, an estimate) and stops a decompression bomb from filling the disk.
 const MAX_BINARY_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// Checks the archive's magic number. A wrong one almost always means a proxy

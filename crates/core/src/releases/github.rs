@@ -1,9 +1,9 @@
 //! The GitHub releases API and the HTTP client behind every download.
 //!
 //! One check is one request: `GET {api_base}/repos/{owner}/{repo}/releases/latest`.
-//! Its answer carries the tag and every asset (name, size, download URL and,
-//! on newer GitHub versions, a `sha256:` digest), so nothing else is asked of
-//! the API during an install. Assets themselves are fetched from their
+//! Its response contains the tag and every asset (name, size, download URL and,
+//! when GitHub has computed one, a `sha256:` digest), so an install sends no
+//! further API request. Assets themselves are fetched from their
 //! `browser_download_url`, optionally through mirror prefixes first.
 //!
 //! Proxies: an explicit proxy URL (config.yaml's `proxy-url`) wins; otherwise
@@ -30,15 +30,16 @@ pub const DEFAULT_REPOSITORY: &str = "router-for-me/CLIProxyAPI";
 /// Environment variable that overrides the API base URL (tests, GitHub Enterprise, API mirrors).
 pub const API_BASE_ENV: &str = "CPA_TRAY_RELEASES_API";
 
-/// Largest release JSON accepted. Real answers are about 20 KB per release.
+/// Maximum size of the release JSON. Real responses are a few tens of KB (an
+/// estimate for about a dozen assets).
 const MAX_RELEASE_JSON: u64 = 8 * 1024 * 1024;
 /// Size of ureq's socket read buffer. Larger than ureq's 128 KiB default so
 /// each socket read fills one whole download chunk.
 const INPUT_BUFFER: usize = 512 * 1024;
-/// Largest error body read to extract GitHub's `message`.
+/// Maximum error body read to extract GitHub's `message`.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 
-/// Which proxy the HTTP client uses.
+/// Proxy choice of the HTTP client.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ProxySetting {
     /// The standard proxy environment variables, if any is set.
@@ -74,7 +75,7 @@ impl ProxySetting {
 pub struct Timeouts {
     /// Connection setup, including DNS, proxy and TLS handshakes.
     pub connect: Duration,
-    /// Longest silence while reading a response (restarts on every read).
+    /// Maximum wait for data while reading a response (restarts on every read).
     pub read: Duration,
     /// Whole API request, body included. Downloads have no total limit
     /// because their duration grows with the asset size.
@@ -91,7 +92,7 @@ impl Default for Timeouts {
     }
 }
 
-/// Where releases come from and how to reach them.
+/// Release repository, API base URL, mirrors, proxy and timeouts.
 #[derive(Clone)]
 pub struct ReleaseSource {
     /// API base URL without a trailing slash, e.g. `https://api.github.com`.
@@ -291,7 +292,7 @@ pub struct Asset {
     /// Size in bytes, as GitHub lists it.
     pub size: u64,
     pub browser_download_url: String,
-    /// GitHub's own digest, `sha256:<hex>`, present on releases since mid-2025.
+    /// GitHub's own digest, `sha256:<hex>`. Older assets have none.
     #[serde(default)]
     pub digest: Option<String>,
 }

@@ -493,15 +493,16 @@ fn stage_and_commit(
         options.wrap_writer.as_ref(),
     )?;
 
+    if let Some(installed) = store.installed(tag)? {
+        // Another install of the same tag (a second cpa-tray process)
+        // finished first, so its copy is used and this one is discarded.
+        return Ok(installed);
+    }
+
     // A folder without a usable binary (an interrupted manual copy, or a
     // binary removed by an antivirus program) is moved aside so the rename
     // can take its place, and restored if the rename fails.
     let mut displaced = None;
-    if let Some(installed) = store.installed(tag)? {
-        // Another install of the same tag (a second cpa-tray process)
-        // finished first; its copy is used and this one is discarded.
-        return Ok(installed);
-    }
     if fs::symlink_metadata(final_dir).is_ok() {
         let trash = temp::create_dir(store.dir(), "replaced")?;
         let aside = trash.path().join(tag);

@@ -2,10 +2,11 @@
 //!
 //! Downloads and extractions happen next to their destination so the final
 //! step is one rename on the same file system. Every temporary entry starts
-//! with [`TEMP_PREFIX`], which is not a valid tag, so listings skip them; a
+//! with [`TEMP_PREFIX`], which is not a valid tag, so listings skip them. A
 //! guard deletes the entry when dropped, so an error or panic anywhere in the
 //! pipeline leaves nothing behind. A crash (power loss, kill -9) can still
-//! leave entries, which [`remove_stale`] deletes on the next install.
+//! leave entries, which [`remove_stale`] deletes during a later install once
+//! they are six hours old.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
