@@ -199,6 +199,13 @@ fn login_flags_are_rejected_clearly() {
 #[cfg(unix)]
 #[test]
 fn sigterm_stops_gracefully_with_status_0() {
+    if std::env::var_os("CPA_TEST_RUNNER").is_some_and(|runner| !runner.is_empty()) {
+        println!(
+            "SKIPPED under CPA_TEST_RUNNER: sigterm_stops_gracefully_with_status_0: \
+             a Unix signal to the runner does not reach the Windows program as Ctrl+C"
+        );
+        return;
+    }
     let mut server = Server::start(&legacy_config("", ""));
     assert_eq!(server.get("/healthz", &[]).status, 200);
     let status = server.terminate();
