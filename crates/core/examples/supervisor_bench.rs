@@ -8,7 +8,6 @@
 //! The idle figures read `/proc`, so they are printed on Linux only.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cpa_core::home::Home;
@@ -153,6 +152,7 @@ fn proc_counters(pid: u32) -> (u64, u64) {
 #[cfg(target_os = "linux")]
 fn idle_foreground(server: &Path, tray: &Path, seconds: u64) {
     use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
 
     let bench = bench_home();
     let mut child = Command::new(tray)
