@@ -1394,3 +1394,39 @@ fn redirected_download_gets_no_token() {
         );
     }
 }
+
+#[test]
+fn download_asset_checks_digest_and_cleans_up() {
+    let server = FakeGithub::start();
+    let asset = linux_release("v8.0.10");
+    server.route(
+        "/a.tar.gz",
+        Route::ok(asset.bytes.clone(), "application/gzip"),
+    );
+    let mut listed = releases::Asset {
+        name: asset.name.clone(),
+        size: asset.bytes.len() as u64,
+        browser_download_url: format!("{}/a.tar.gz", server.url()),
+        digest: Some(format!("sha256:{}", sha256_hex(&asset.bytes))),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let never = AtomicBool::new(false);
+
+    let downloaded =
+        releases::download_asset(&source(&server), &listed, dir.path(), &mut |_| {}, &never)
+            .unwrap();
+    assert_eq!(downloaded.sha256, sha256_hex(&asset.bytes));
+    assert_eq!(fs::read(downloaded.path()).unwrap(), asset.bytes);
+    let path = downloaded.path().to_path_buf();
+    drop(downloaded);
+    assert!(!path.exists(), "the temporary file is deleted on drop");
+
+    listed.digest = Some(format!("sha256:{}", "00".repeat(32)));
+    let err = releases::download_asset(&source(&server), &listed, dir.path(), &mut |_| {}, &never)
+        .unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::ChecksumMismatch { .. }),
+        "{err:?}"
+    );
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}

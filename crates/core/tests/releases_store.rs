@@ -5,7 +5,7 @@ use std::path::Path;
 
 use cpa_core::releases::{
     ActiveSource, Arch, Asset, LatestRelease, Os, Platform, ReleaseError, Version, VersionStore,
-    select_asset, validate_tag,
+    parse_asset_name, select_asset, validate_tag,
 };
 
 fn release(tag: &str, names: &[&str]) -> LatestRelease {
@@ -323,4 +323,39 @@ fn windows_store_uses_exe() {
     );
     assert_eq!(store.binary_name(), "cli-proxy-api.exe");
     assert_eq!(tags(&store), vec!["v8.0.9"]);
+}
+
+#[test]
+fn asset_names_parse_for_offline_installs() {
+    let path = Path::new("downloads");
+    let (version, platform) =
+        parse_asset_name(path, "CLIProxyAPI_8.0.10_windows_aarch64.zip").unwrap();
+    assert_eq!(version, Version::parse("v8.0.10").unwrap());
+    assert_eq!(
+        platform,
+        Platform {
+            os: Os::Windows,
+            arch: Arch::Aarch64
+        }
+    );
+
+    for name in [
+        "CLIProxyAPI_8.0.10_linux_amd64_no-plugin.tar.gz",
+        "CLIProxyAPI_8.0.10_linux_arm64.tar.gz",
+        "CLIProxyAPI_8.0.10_windows_amd64.tar.gz",
+        "CLIProxyAPI_8.0.10_linux_amd64.zip",
+        "CLIProxyAPI_8.0.10.tar.gz",
+        "cli-proxy-api.tar.gz",
+        "CLIProxyAPI_8.0_linux_amd64.tar.gz",
+        "CLIProxyAPI_8.0.10_linux_amd64.exe",
+    ] {
+        let err = parse_asset_name(path, name).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReleaseError::InvalidArchiveName { .. } | ReleaseError::InvalidTag { .. }
+            ),
+            "{name}: {err:?}"
+        );
+    }
 }
