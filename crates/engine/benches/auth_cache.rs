@@ -54,7 +54,7 @@ fn start_engine(config: &std::path::Path, disable_cache: bool) -> Engine {
         }
         std::thread::sleep(Duration::from_micros(200));
     };
-    // Drain stdout so request logging never blocks on a full pipe.
+    // Drain stdout so request logging cannot block on a full pipe.
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut BufReader::new(stdout), &mut std::io::sink());

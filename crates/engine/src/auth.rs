@@ -1,12 +1,17 @@
 //! Management authentication: where the key is read, the decision order of
 //! upstream CLIProxyAPI v7.2.140, the per-address ban and the verified-key cache.
 //!
-//! Decision order (first match wins): address banned → 403; remote client
-//! while remote management is off → 403; no key configured → 403; no key
-//! provided → 401 and one failure; local `-password` or `MANAGEMENT_PASSWORD`
-//! match → pass; bcrypt match against the configured hash → pass; otherwise
-//! 401 and one failure. Five failures ban the address for 30 minutes, local
-//! addresses included, and a success clears the address's record.
+//! Decision order, first match wins:
+//! 1. address banned: 403;
+//! 2. remote client while remote management is off: 403;
+//! 3. no key configured: 403;
+//! 4. no key provided: 401, counted as a failure;
+//! 5. local `-password` or `MANAGEMENT_PASSWORD` matches: pass;
+//! 6. bcrypt matches the configured hash: pass;
+//! 7. otherwise: 401, counted as a failure.
+//!
+//! Five failures ban the address for 30 minutes, local addresses included.
+//! A success clears the address's record.
 //!
 //! Two deliberate improvements over upstream:
 //! - A key that passed bcrypt is remembered as an HMAC-SHA256 tag (random

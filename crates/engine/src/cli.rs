@@ -1,9 +1,9 @@
 //! Command-line flags, parsed by the rules of Go's `flag` package so scripts
 //! written for upstream CLIProxyAPI work unchanged.
 //!
-//! Rules: `-name` and `--name` are the same flag; values are given as
-//! `-name value` or `-name=value`; booleans only as `-name` or `-name=true|false`;
-//! parsing stops at the first argument that is not a flag, or after `--`.
+//! `-name` and `--name` are the same flag. Values are given as `-name value`
+//! or `-name=value`, booleans only as `-name` or `-name=true|false`. Parsing
+//! stops at the first argument that is not a flag, or after `--`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ const LOGIN_VALUE_FLAGS: &[&str] = &["vertex-import"];
 const IGNORED_BOOL_FLAGS: &[&str] = &["no-browser", "local-model", "tui", "standalone"];
 const IGNORED_VALUE_FLAGS: &[&str] = &["oauth-callback-port", "vertex-import-prefix"];
 
-/// What the command line asks for.
+/// Settings taken from the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Flags {
     /// `-config`: the config file; `None` means `<cwd>/config.yaml`.
@@ -35,7 +35,7 @@ pub struct Flags {
     pub unsupported: Option<String>,
 }
 
-/// Why parsing stopped without flags to run with.
+/// Outcome of a parse that yields no flags to run with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseOutcome {
     /// `-h` or `-help`: print usage, exit 0.

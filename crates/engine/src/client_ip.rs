@@ -2,9 +2,9 @@
 //!
 //! The address is the TCP peer. `X-Forwarded-For` and `X-Real-IP` are read
 //! only when the peer is listed in `trusted-proxies` (v8 `server.trusted-proxies`),
-//! which is empty by default. Upstream CLIProxyAPI v7.2.140 trusts every peer, so
-//! one header makes a remote caller look local and evades the per-address ban;
-//! v8 added the setting with the same empty default used here.
+//! which is empty by default. Upstream CLIProxyAPI v7.2.140 trusts every peer,
+//! so one header makes a remote caller look local and evades the per-address
+//! ban. Upstream v8 added the setting with the same empty default.
 
 use std::net::IpAddr;
 
@@ -104,8 +104,8 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// with the given trusted proxies.
 ///
 /// When the peer is trusted, `X-Forwarded-For` (first header line) is walked
-/// from the right, skipping trusted hops; the first untrusted hop, or the
-/// left-most one, wins, as written in the header (trimmed). A header with an
+/// from the right, skipping trusted hops. The first untrusted hop wins, or the
+/// left-most one, as written in the header (trimmed). A header with an
 /// element that is not an IP address is ignored, and `X-Real-IP` is tried the
 /// same way. Otherwise the peer address is returned.
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> String {

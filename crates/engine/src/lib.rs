@@ -2,11 +2,11 @@
 //! contract (v7.2.140, plus the v8 management prefix), for `cpa-tray`.
 //!
 //! It reads `config.yaml` through the `cpa-config` crate, hashes a plaintext
-//! management key and writes the hash back in place, serves `/healthz`, `/`,
-//! the management API with upstream's key check, ban and error bodies, and a
-//! small embedded management page, and reloads the config file when it
-//! changes. The client-facing `/v1` API checks `api-keys` and then answers
-//! 501, because there is no proxy core.
+//! management key and writes the hash back in place. It serves `/healthz`,
+//! `/`, a small embedded management page, and the management API with
+//! upstream's key check, ban and error bodies. It reloads the config file
+//! when it changes. The client-facing `/v1` API checks `api-keys` and then
+//! replies 501, because there is no proxy core.
 //!
 //! [`run_cli`] is the whole command-line program; `cpa-tray engine` calls it
 //! in process. [`Engine`] is the library entry for tests and embedding.
@@ -40,7 +40,7 @@ use std::process::ExitCode;
 pub use server::{Engine, EngineOptions, StartError};
 pub use state::{BUILD_DATE, COMMIT, VERSION};
 
-/// What the engine reads from a config file, as [`check_config`] reports it.
+/// Settings the engine reads from a config file, as [`check_config`] reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigCheck {
     pub host: String,

@@ -2,9 +2,9 @@
 //!
 //! When no key is configured (and `MANAGEMENT_PASSWORD` is unset) every path
 //! under both prefixes is 404 with an empty body and no `X-CPA-*` headers, as
-//! upstream. Otherwise every request passes the key check first, and every
-//! response that passed through it carries the `X-CPA-*` build headers, 401
-//! and 403 included; unknown paths then get an empty 404.
+//! upstream. Otherwise every request passes the key check first. Every
+//! response after the check carries the `X-CPA-*` build headers, 401 and 403
+//! included, and unknown paths then get an empty 404.
 
 use std::sync::Arc;
 
@@ -141,9 +141,9 @@ async fn get_config_yaml(shared: &Shared) -> Response {
     }
 }
 
-/// `PUT /v0/management/config.yaml`: the body must parse as a config the
-/// server accepts before anything is written; the write keeps the file's
-/// inode and is crash-safe; the new settings apply before the reply.
+/// Handles `PUT /v0/management/config.yaml`. The body must parse as a config
+/// the server accepts before anything is written. The write keeps the file's
+/// inode and is crash-safe, and the new settings apply before the reply.
 async fn put_config_yaml(shared: &Arc<Shared>, request: Request) -> Response {
     let Some(body) = read_body(request).await else {
         return http::error_with_message(
@@ -325,7 +325,7 @@ async fn set_allow_remote(shared: &Arc<Shared>, request: Request) -> Response {
 }
 
 /// Writes an edit through the config crate, then applies the file as written.
-/// The caller holds `write_lock`.
+/// The caller must have locked `write_lock`.
 async fn persist<F>(shared: &Arc<Shared>, edit: F) -> Response
 where
     F: Fn(&cpa_config::ConfigDocument) -> Result<Vec<u8>, cpa_config::ConfigError> + Send + 'static,

@@ -1,10 +1,10 @@
 //! Hot reload of `config.yaml`.
 //!
-//! The watcher observes the file's directory and filters on the file name, so
-//! both in-place writes and editors that save by renaming a new file over the
-//! old one are seen (upstream v7 watches the file itself and misses the
-//! latter). Events are debounced for 150 ms, an empty file is ignored, and
-//! content whose SHA-256 equals the applied version is skipped, as upstream.
+//! The watcher observes the file's directory and filters on the file name.
+//! So it sees in-place writes and also editors that save by renaming a new
+//! file over the old one, which upstream v7 misses because it watches the
+//! file itself. As upstream, events are debounced for 150 ms, an empty file is
+//! ignored, and content whose SHA-256 equals the applied version is skipped.
 
 use std::ffi::OsString;
 use std::path::Path;

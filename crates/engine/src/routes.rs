@@ -1,6 +1,6 @@
 //! Request dispatch: CORS, the request log, and the public routes.
 //!
-//! Every request goes through [`handle`], which answers `OPTIONS` itself, adds
+//! Every request goes through [`handle`], which replies to `OPTIONS` itself, adds
 //! upstream's CORS headers to every response and writes one log line per
 //! request. The log line never contains header values, and query values are
 //! masked, so management and client keys stay out of the log.
@@ -180,8 +180,8 @@ fn keep_alive(shared: &Shared, request: &Request) -> Response {
     http::json(StatusCode::OK, &json!({ "status": "ok" }))
 }
 
-/// The client-facing API: checks `api-keys` like upstream, then answers 501
-/// because the built-in engine has no proxy core.
+/// Checks `api-keys` for the client-facing API like upstream, then replies
+/// 501 because the built-in engine has no proxy core.
 fn client_api(shared: &Shared, request: &Request) -> Response {
     let settings = shared.current();
     if shared.started_in_safe_mode && settings.has_example_keys() {

@@ -53,7 +53,7 @@ impl EngineOptions {
     }
 }
 
-/// Why the engine could not start; the text is one line naming the file or port.
+/// Start-up failure, as one line naming the file or port.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartError(pub String);

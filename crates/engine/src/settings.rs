@@ -67,7 +67,7 @@ impl Settings {
         keys
     }
 
-    /// Returns whether `api-keys` still holds one of the example file's keys.
+    /// Returns whether `api-keys` still contains one of the example file's keys.
     pub fn has_example_keys(&self) -> bool {
         self.effective_client_keys()
             .iter()

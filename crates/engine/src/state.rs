@@ -65,7 +65,7 @@ impl Shared {
             .clone()
     }
 
-    /// Returns whether management routes answer (a key in the file or `MANAGEMENT_PASSWORD`).
+    /// Returns whether management routes exist (a key in the file or `MANAGEMENT_PASSWORD`).
     pub fn management_enabled(&self, settings: &Settings) -> bool {
         !settings.secret.is_empty() || self.env_password.is_some()
     }
@@ -100,7 +100,7 @@ impl Shared {
 
     /// Re-reads the config file and applies it; used after management writes.
     ///
-    /// The caller holds `write_lock`. Returns the load error as text.
+    /// The caller must have locked `write_lock`. Returns the load error as text.
     pub async fn reload_now(&self) -> Result<(), String> {
         let path = self.config_path.clone();
         let loaded = tokio::task::spawn_blocking(move || settings::load(&path))

@@ -9,8 +9,8 @@ const KEY: &str = "proxy-test-key-1";
 
 #[test]
 fn forwarded_header_ignored_without_trusted_proxies() {
-    // Upstream v7 would take 203.0.113.9 as the client and answer
-    // "remote management disabled"; the engine keeps the socket address.
+    // Upstream v7 would take 203.0.113.9 as the client and reply "remote
+    // management disabled". The engine keeps the socket address.
     let server = Server::start(&legacy_config(&fast_hash(KEY), ""));
     let response = server.get(
         "/v0/management/config",

@@ -347,7 +347,7 @@ fn latest_version_reads_the_releases_api() {
 
 #[test]
 fn latest_version_offline_is_a_clear_502() {
-    // A port that was just closed stands in for an unreachable API.
+    // A port that was just closed plays the unreachable API.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

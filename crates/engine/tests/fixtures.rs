@@ -74,7 +74,7 @@ fn every_fixture_loads_like_the_go_server() {
     }
 }
 
-/// The plaintext key was replaced by a cost-10 `$2a$` hash that accepts it.
+/// Asserts that the plaintext key was replaced by a cost-10 `$2a$` hash that accepts it.
 fn assert_plaintext_hashed(name: &str, copy: &Path, secret: &str, oracle: Option<&Path>) {
     let document = cpa_config::load(copy).unwrap_or_else(|err| panic!("{name}: {err}"));
     let view = document.view().unwrap();

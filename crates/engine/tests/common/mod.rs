@@ -78,6 +78,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn cpa-engine");
+
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (port_sender, port_receiver) = std::sync::mpsc::channel();
@@ -98,6 +99,7 @@ impl Server {
                 text.push('\n');
             }
         });
+
         let err = child.stderr.take().expect("piped stderr");
         let sink = stderr.clone();
         std::thread::spawn(move || {
@@ -106,6 +108,7 @@ impl Server {
             let _ = reader.read_to_string(&mut text);
             sink.lock().unwrap().push_str(&text);
         });
+
         let port = match port_receiver.recv_timeout(Duration::from_secs(30)) {
             Ok(Some(port)) => port,
             other => {
