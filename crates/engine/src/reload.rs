@@ -19,6 +19,8 @@ use crate::state::Shared;
 
 /// Quiet time after the last event before the file is read (upstream value).
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
+/// Scan interval of the polling watcher, where the platform needs one.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Starts watching the config file's directory. The returned watcher must be
 /// kept alive for as long as events are wanted.
@@ -38,19 +40,23 @@ pub fn start(
         .ok_or_else(|| format!("config path {} has no file name", path.display()))?;
 
     let (sender, mut receiver) = mpsc::unbounded_channel::<()>();
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) => {
-                let relevant = event
-                    .paths
-                    .iter()
-                    .any(|changed| changed.file_name() == Some(file_name.as_os_str()));
-                if relevant && !event.kind.is_access() {
-                    let _ = sender.send(());
-                }
+    let handler = move |event: notify::Result<notify::Event>| match event {
+        Ok(event) => {
+            let relevant = event
+                .paths
+                .iter()
+                .any(|changed| changed.file_name() == Some(file_name.as_os_str()));
+            if relevant && !event.kind.is_access() {
+                let _ = sender.send(());
             }
-            Err(err) => tracing::warn!("config watcher error: {err}"),
-        })
+        }
+        Err(err) => tracing::warn!("config watcher error: {err}"),
+    };
+    // The poll interval matters only where the recommended watcher is the
+    // polling one (macOS without notify's fsevent or kqueue features), whose
+    // default of 30 s would make reloads look broken.
+    let options = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+    let mut watcher = notify::RecommendedWatcher::new(handler, options)
         .map_err(|err| format!("failed to start the config watcher: {err}"))?;
     watcher
         .watch(&directory, RecursiveMode::NonRecursive)
