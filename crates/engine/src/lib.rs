@@ -151,14 +151,16 @@ pub fn run_cli(args: Vec<OsString>) -> ExitCode {
 async fn serve(options: EngineOptions) -> ExitCode {
     // Signal handlers go in before the port opens, so a stop request that
     // arrives right after the readiness line is handled gracefully.
+    tracing::info!("CLIProxyAPI Version: {VERSION}, Commit: {COMMIT}, BuiltAt: {BUILD_DATE}");
+    // A process without a console (a hidden child on Windows) may have no
+    // signal to register; it still serves and is stopped by its parent.
     let signals = match Signals::install() {
-        Ok(signals) => signals,
+        Ok(signals) => Some(signals),
         Err(err) => {
-            eprintln!("{PROGRAM}: failed to install signal handlers: {err}");
-            return ExitCode::FAILURE;
+            tracing::warn!("failed to install stop signal handlers, serving without them: {err}");
+            None
         }
     };
-    tracing::info!("CLIProxyAPI Version: {VERSION}, Commit: {COMMIT}, BuiltAt: {BUILD_DATE}");
     let mut engine = match Engine::start(options).await {
         Ok(engine) => engine,
         Err(err) => {
@@ -174,12 +176,19 @@ async fn serve(options: EngineOptions) -> ExitCode {
     let _ = std::io::stdout().flush();
 
     tokio::select! {
-        _ = signals.wait() => tracing::info!("stop signal received, shutting down"),
+        _ = wait_for_signal(signals) => tracing::info!("stop signal received, shutting down"),
         _ = engine.stopped_by_itself() => {}
     }
     engine.shutdown().await;
     tracing::info!("server stopped");
     ExitCode::SUCCESS
+}
+
+async fn wait_for_signal(signals: Option<Signals>) {
+    match signals {
+        Some(signals) => signals.wait().await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(unix)]

@@ -186,6 +186,15 @@ struct WriteFailure {
 
 /// Parses `body` as the server would and writes it only when it is accepted.
 fn validate_and_write(path: &std::path::Path, body: &[u8]) -> Result<(), WriteFailure> {
+    // Upstream writes an empty body, which removes the management key and
+    // locks management out; reject it instead.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(WriteFailure {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_yaml",
+            message: "empty body; send the whole config file".to_string(),
+        });
+    }
     let document = cpa_config::ConfigDocument::parse(body.to_vec(), path).map_err(|err| {
         let (status, code) = match err.kind {
             cpa_config::ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),

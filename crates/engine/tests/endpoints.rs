@@ -55,7 +55,7 @@ fn config_yaml_put_rejects_invalid_yaml_untouched() {
     let text = legacy_config(&fast_hash(KEY), "");
     let server = Server::start(&text);
     let key = bearer(KEY);
-    for body in ["port: [\n", "port: 1\nport: 2\n", "a:\n\tb: 1\n"] {
+    for body in ["port: [\n", "port: 1\nport: 2\n", "a:\n\tb: 1\n", "", " \n"] {
         let response = server.send(
             "PUT",
             "/v0/management/config.yaml",
