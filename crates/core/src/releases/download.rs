@@ -141,11 +141,9 @@ fn download_one(
     let total = expected.size.or_else(|| response.body().content_length());
 
     let (file, handle) = temp::create_file(sink.dir, "download")?;
-    let sync_handle = handle.try_clone().map_err(|source| ReleaseError::Io {
-        action: "open",
-        path: file.path().to_path_buf(),
-        source,
-    })?;
+    // The archive is not synced to disk: it is only read back by the
+    // extraction that follows, and after a crash it is garbage anyway. The
+    // extracted binary is synced before its folder is renamed into place.
     let writer = temp::writer_for(file.path(), handle, sink.wrapper);
     let write_error = |source| ReleaseError::Io {
         action: "write",
@@ -192,7 +190,6 @@ fn download_one(
     let sha256 =
         sha256.map_err(|_| write_error(io::Error::other("the hashing thread panicked")))?;
     read_result?;
-    sync_handle.sync_all().map_err(write_error)?;
 
     if let Some(wanted) = expected.sha256.iter().find(|wanted| **wanted != sha256) {
         return Err(ReleaseError::ChecksumMismatch {
