@@ -35,6 +35,12 @@ pub async fn handle(
     prefix: Prefix,
     rest: &str,
 ) -> Response {
+    if let Some(trimmed) = rest.strip_suffix('/')
+        && shared.management_routes_registered()
+        && is_route(prefix, request.method(), trimmed)
+    {
+        return redirect_without_slash(&request);
+    }
     let settings = shared.current();
     if !shared.management_enabled(&settings) {
         return http::empty(StatusCode::NOT_FOUND);
@@ -69,6 +75,41 @@ pub async fn handle(
     headers.insert("x-cpa-commit", HeaderValue::from_static(COMMIT));
     headers.insert("x-cpa-build-date", HeaderValue::from_static(BUILD_DATE));
     headers.insert("x-cpa-support-plugin", HeaderValue::from_static("0"));
+    response
+}
+
+/// Returns whether `method` on `rest` is a management route served here.
+fn is_route(prefix: Prefix, method: &Method, rest: &str) -> bool {
+    matches!(
+        (prefix, method.as_str(), rest),
+        (_, "GET", "config")
+            | (Prefix::V0, "GET" | "PUT", "config.yaml")
+            | (Prefix::V0, "GET", "latest-version")
+            | (Prefix::V8, "GET", "server/latest-version")
+            | (Prefix::V0, "GET" | "PUT" | "PATCH" | "DELETE", "api-keys")
+            | (Prefix::V0, "GET" | "PUT" | "PATCH", "allow-remote")
+    )
+}
+
+/// Redirects `/route/` to `/route` like gin's trailing-slash rule, which runs
+/// before any middleware: 301 for GET, 307 for other methods.
+fn redirect_without_slash(request: &Request) -> Response {
+    let path = request.uri().path();
+    let mut location = path[..path.len() - 1].to_string();
+    if let Some(query) = request.uri().query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    let get = request.method() == Method::GET;
+    let status = if get {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::TEMPORARY_REDIRECT
+    };
+    let mut response = http::empty(status);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert("location", value);
+    }
     response
 }
 

@@ -2,6 +2,7 @@
 //! table and the process-wide secrets that never change after start.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc;
@@ -37,11 +38,16 @@ pub struct Shared {
     pub releases_api: String,
     /// Pings from `GET /keep-alive` (only with `-password`).
     pub keep_alive: Option<mpsc::UnboundedSender<()>>,
+    /// Whether management was ever enabled. Upstream registers its routes at
+    /// that moment and never removes them, which decides its trailing-slash
+    /// redirects.
+    routes_registered: AtomicBool,
 }
 
 impl Shared {
     pub fn new(settings: Settings, parts: SharedParts) -> Self {
         let started_in_safe_mode = settings.has_example_keys();
+        let enabled = !settings.secret.is_empty() || parts.env_password.is_some();
         Self {
             settings: RwLock::new(Arc::new(settings)),
             config_path: parts.config_path,
@@ -54,7 +60,13 @@ impl Shared {
             write_lock: tokio::sync::Mutex::new(()),
             releases_api: parts.releases_api,
             keep_alive: parts.keep_alive,
+            routes_registered: AtomicBool::new(enabled),
         }
+    }
+
+    /// Returns whether management was enabled at any time since start.
+    pub fn management_routes_registered(&self) -> bool {
+        self.routes_registered.load(Ordering::Relaxed)
     }
 
     /// Returns the settings in force now.
@@ -91,6 +103,9 @@ impl Shared {
                 }
                 _ => {}
             }
+        }
+        if self.management_enabled(&next) {
+            self.routes_registered.store(true, Ordering::Relaxed);
         }
         *self
             .settings

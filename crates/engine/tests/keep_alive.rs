@@ -44,11 +44,11 @@ fn password_flag_keep_alive_and_watchdog() {
         "stopped too early: {:?}",
         started.elapsed()
     );
-    assert!(
-        server
-            .stdout()
+    let logged = server.eventually(Duration::from_secs(5), |s| {
+        s.stdout()
             .contains("keep-alive endpoint idle for 10s, shutting down")
-    );
+    });
+    assert!(logged, "{}", server.stdout());
     assert!(!server.stdout().contains("local-pass-1"));
 }
 

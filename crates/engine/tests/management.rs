@@ -324,6 +324,11 @@ fn request_log_masks_secrets() {
         "/v1/models?key=query-secret-abc&auth_token=tok-secret-def",
         &[],
     );
+    // The engine logs before replying, but the test reads its stdout on a thread.
+    let logged = server.eventually(std::time::Duration::from_secs(5), |s| {
+        s.stdout().contains("/v1/models?key=")
+    });
+    assert!(logged, "{}", server.stdout());
     let stdout = server.stdout();
     assert!(stdout.contains("GET \"/v0/management/config\""), "{stdout}");
     assert!(
@@ -338,4 +343,24 @@ fn request_log_masks_secrets() {
     ] {
         assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
     }
+}
+
+#[test]
+fn trailing_slash_redirects_before_the_key_check() {
+    // Upstream (gin): a registered route with an extra slash redirects, 301
+    // for GET and 307 otherwise, before the management middleware runs.
+    let server = keyed_server();
+    let get = server.get("/v0/management/config/?a=1", &[]);
+    assert_eq!(get.status, 301);
+    assert_eq!(get.header("location"), Some("/v0/management/config?a=1"));
+    assert_eq!(get.header("x-cpa-version"), None);
+    let put = server.send("PUT", "/v0/management/api-keys/", &[], b"[]");
+    assert_eq!(put.status, 307);
+    assert_eq!(put.header("location"), Some("/v0/management/api-keys"));
+    // Unknown paths with a slash go through the key check as usual.
+    assert_eq!(server.get("/v0/management/nope/", &[]).status, 401);
+
+    // Without a key the routes never exist, so there is nothing to redirect to.
+    let keyless = Server::start(&legacy_config("", ""));
+    assert_eq!(keyless.get("/v0/management/config/", &[]).status, 404);
 }

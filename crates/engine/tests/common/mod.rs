@@ -88,15 +88,19 @@ impl Server {
             let mut sender = Some(port_sender);
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
+                // Store the line first, so a test that saw the port also sees
+                // every line printed before it.
+                {
+                    let mut text = sink.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
                 if let Some(address) = line.strip_prefix(STARTED_PREFIX)
                     && let Some(sender) = sender.take()
                 {
                     let port = address.rsplit(':').next().unwrap_or("").parse::<u16>().ok();
                     let _ = sender.send(port);
                 }
-                let mut text = sink.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
             }
         });
 
