@@ -15,9 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cpa_core::releases::{
-    self, Arch, InstallOptions, InstallOutcome, MissingChecksum, Os, Platform, Progress,
-    ProxySetting, ReleaseError, ReleaseSource, TEMP_PREFIX, Timeouts, UpdateStatus, Verification,
-    VersionStore,
+    self, Arch, InstallOptions, InstallOutcome, MissingChecksum, Os, Platform, ProxySetting,
+    ReleaseError, ReleaseSource, TEMP_PREFIX, Timeouts, UpdateStatus, Verification, VersionStore,
 };
 use releases_support::*;
 
@@ -402,7 +401,7 @@ fn install_verified_release_and_run_it() {
     let checked = releases::check(&source, &store, Some("v8.0.9"), LINUX_AMD64).unwrap();
     server.clear_log();
 
-    let mut reports: Vec<Progress> = Vec::new();
+    let mut reports: Vec<releases::Progress> = Vec::new();
     let never = AtomicBool::new(false);
     let outcome = releases::install(
         &source,
