@@ -8,7 +8,7 @@
 //! - `run/engine.json`: the record of the running server (see [`crate::supervisor`]).
 //!
 //! The home folder is chosen in this order: an explicit folder (`--home` or
-//! `CPA_TRAY_HOME`), portable mode (the executable's own folder when it holds a
+//! `CPA_TRAY_HOME`), portable mode (the executable's own folder when it contains a
 //! `config.yaml` or `settings.json`, as the original tray did), then
 //! `~/.cli-proxy-api-tray`.
 
@@ -22,12 +22,12 @@ pub const DEFAULT_DIR_NAME: &str = ".cli-proxy-api-tray";
 /// the same as the original tray's.
 pub const FALLBACK_DIR_NAME: &str = "CLIProxyAPI_Tray";
 
-/// How the home folder was chosen.
+/// Source of the home folder choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HomeSource {
     /// `--home` or `CPA_TRAY_HOME`.
     Explicit,
-    /// The executable's folder holds `config.yaml` or `settings.json`.
+    /// The executable's folder contains `config.yaml` or `settings.json`.
     Portable,
     /// `~/.cli-proxy-api-tray`.
     Default,
@@ -88,7 +88,7 @@ impl Home {
         self.source
     }
 
-    /// The config file the server is started with (absolute).
+    /// Returns the config file the server is started with (absolute).
     pub fn config_path(&self) -> &Path {
         &self.config
     }
@@ -97,7 +97,7 @@ impl Home {
         self.root.join("settings.json")
     }
 
-    /// The settings fallback used when the primary location is not writable.
+    /// Returns the settings fallback used when the primary location is not writable.
     pub fn settings_fallback_path(&self) -> Option<PathBuf> {
         user_data_dir().map(|dir| dir.join(FALLBACK_DIR_NAME).join("settings.json"))
     }
@@ -118,7 +118,7 @@ impl Home {
         self.root.join("run")
     }
 
-    /// The record of the server this tray started.
+    /// Returns the path of the record of the server this tray started.
     pub fn pid_file_path(&self) -> PathBuf {
         self.run_dir().join("engine.json")
     }
@@ -177,7 +177,7 @@ fn user_home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The per-user data directory: `%LOCALAPPDATA%` (then `%APPDATA%`) on Windows,
+/// Returns the per-user data directory: `%LOCALAPPDATA%` (then `%APPDATA%`) on Windows,
 /// `~/Library/Application Support` on macOS, `$XDG_DATA_HOME` or
 /// `~/.local/share` elsewhere.
 pub fn user_data_dir() -> Option<PathBuf> {

@@ -41,7 +41,7 @@ impl Lang {
             .unwrap_or(Lang::En)
     }
 
-    /// The tag written to settings and accepted by `--lang`.
+    /// Returns the tag written to settings and accepted by `--lang`.
     pub fn tag(self) -> &'static str {
         match self {
             Lang::En => "en",

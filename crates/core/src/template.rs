@@ -3,7 +3,7 @@
 //! Upstream's `config.example.yaml` ships placeholder client keys, which put
 //! recent CLIProxyAPI releases into a restricted "safe mode", and binds every
 //! interface. This template binds localhost only, leaves the management key
-//! empty (the tray asks for a password before the first start) and generates a
+//! empty (the tray prompts for a password before the first start) and generates a
 //! random client API key.
 
 use std::io::{self, Write};

@@ -15,7 +15,7 @@
 //! - `--bad-config`: prints upstream's `failed to load config` line and exits
 //!   with status 0, as CLIProxyAPI does on a config it cannot load.
 //!
-//! When listening it answers `GET /healthz` with 200 and everything else with
+//! When listening it responds to `GET /healthz` with 200 and everything else with
 //! 404, and prints upstream's `API server started successfully on:` line.
 
 use std::io::{BufRead, BufReader, Write};

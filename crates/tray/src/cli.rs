@@ -64,7 +64,7 @@ pub struct RemoteEnableArgs {
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// What to open
+    /// Target to open
     #[arg(value_enum)]
     pub target: OpenTarget,
 }
@@ -111,7 +111,7 @@ pub struct StartArgs {
     #[arg(long)]
     pub foreground: bool,
 
-    /// Seconds to wait for the server to answer before giving up waiting
+    /// Seconds to wait for the server to respond before giving up waiting
     #[arg(long, value_name = "SECONDS", default_value_t = 12.0)]
     pub ready_timeout: f64,
 }

@@ -1,5 +1,5 @@
-//! What every command needs: the language, the home folder and the settings,
-//! plus the error type that carries a localized one-line reason.
+//! State shared by every command (language, home folder, settings), and the
+//! error type that carries a localized one-line reason.
 
 use std::path::Path;
 

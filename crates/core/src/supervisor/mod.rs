@@ -3,7 +3,7 @@
 //! A start checks the port, spawns the server in its own process group with
 //! the home folder as working directory and its output appended to
 //! `logs/engine.log`, records it in `run/engine.json`, and waits until it
-//! answers HTTP. A stop signals only a process whose pid, start time and
+//! responds to HTTP. A stop signals only a process whose pid, start time and
 //! executable all match the record, first gracefully and then by force.
 //!
 //! Only this module spawns or kills processes.
@@ -26,7 +26,7 @@ use crate::home::Home;
 pub use port::{PortOwner, PortProblem};
 pub use record::{EngineRecord, Liveness};
 
-/// Default time a started server has to answer before `start` gives up waiting.
+/// Default time a started server has to respond before `start` gives up waiting.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// Default time a stopping server has between the graceful signal and the kill.
@@ -43,7 +43,7 @@ pub const MANAGEMENT_PASSWORD_ENV: &str = "MANAGEMENT_PASSWORD";
 /// load its config.
 pub const BAD_CONFIG_MARKER: &str = "failed to load config";
 
-/// Which server program runs.
+/// Kind of server program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     /// The engine built into cpa-tray (`cpa-tray engine ...`).
@@ -70,7 +70,7 @@ pub struct Engine {
     pub version: String,
 }
 
-/// Where the server listens, as read from its config.
+/// Listening address of the server, as read from its config.
 #[derive(Debug, Clone)]
 pub struct ServerAddress {
     pub host: String,
@@ -79,12 +79,12 @@ pub struct ServerAddress {
 }
 
 impl ServerAddress {
-    /// The loopback (or configured) address used for probes.
+    /// Returns the loopback (or configured) address used for probes.
     pub fn probe(&self) -> SocketAddr {
         port::probe_address(&self.host, self.port)
     }
 
-    /// The base URL a browser on this computer uses, e.g. `http://127.0.0.1:8317`.
+    /// Returns the base URL a browser on this computer uses, e.g. `http://127.0.0.1:8317`.
     pub fn local_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.probe())
@@ -114,12 +114,12 @@ pub struct Started {
     /// The child; dropping it leaves the server running.
     pub child: Child,
     pub record: EngineRecord,
-    /// Time until the server answered, or `None` when the deadline passed
+    /// Time until the server responded, or `None` when the deadline passed
     /// first (the server keeps running and may still come up).
     pub ready_after: Option<Duration>,
 }
 
-/// Why a start failed. Nothing keeps running after any of these.
+/// Reason a start failed. Nothing keeps running after any of these.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("port {port} is already in use")]
@@ -141,7 +141,7 @@ pub enum StartError {
     Io(#[from] io::Error),
 }
 
-/// Starts the server and waits until it answers or `options.ready_timeout` passes.
+/// Starts the server and waits until it responds or `options.ready_timeout` passes.
 ///
 /// The caller stops a previous instance first (see [`stop`]); a port that is
 /// still taken is reported at once as [`StartError::PortInUse`].
@@ -261,7 +261,7 @@ fn exited_early(status: ExitStatus, log_path: &Path, offset: u64) -> StartError 
     }
 }
 
-/// How a stop ended.
+/// Outcome of a stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopOutcome {
     /// Our server stopped; `forced` when it ignored the graceful signal.
@@ -274,7 +274,7 @@ pub enum StopOutcome {
     PidReused { pid: u32 },
 }
 
-/// Why a stop failed.
+/// Reason a stop failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StopError {
     #[error("the server (pid {pid}) is still running after it was killed")]
@@ -433,7 +433,7 @@ pub fn forward_interrupts(pid: u32) {
 /// Forwards Ctrl+C to the server (Windows: not implemented yet).
 #[cfg(not(unix))]
 pub fn forward_interrupts(_pid: u32) {
-    // TODO: a console control handler that calls process::request_stop; until
-    // then Ctrl+C ends `start --foreground` and the server keeps running,
-    // recorded in the pid file for the next `stop`.
+    // TODO: add a console control handler that calls process::request_stop.
+    // Until then Ctrl+C ends `start --foreground` and the server keeps
+    // running, recorded in the pid file for the next `stop`.
 }

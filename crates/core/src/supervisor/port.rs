@@ -86,6 +86,32 @@ pub fn check_free(host: &str, port: u16) -> Result<(), PortProblem> {
 /// visible without privileges).
 #[cfg(target_os = "linux")]
 pub fn find_owner(port: u16) -> Option<PortOwner> {
+    let inodes = listening_sockets(port);
+    if inodes.is_empty() {
+        return None;
+    }
+    let processes = std::fs::read_dir("/proc").ok()?;
+    for entry in processes.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if holds_any(pid, &inodes) {
+            let name = std::fs::read_to_string(entry.path().join("comm"))
+                .map(|name| name.trim().to_string())
+                .unwrap_or_default();
+            return Some(PortOwner { pid, name });
+        }
+    }
+    None
+}
+
+/// Lists the `socket:[inode]` names of the sockets listening on `port`.
+#[cfg(target_os = "linux")]
+fn listening_sockets(port: u16) -> Vec<String> {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
@@ -108,37 +134,22 @@ pub fn find_owner(port: u16) -> Option<PortOwner> {
             }
         }
     }
-    if inodes.is_empty() {
-        return None;
-    }
-    let processes = std::fs::read_dir("/proc").ok()?;
-    for entry in processes.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else {
-                continue;
-            };
-            if inodes
+    inodes
+}
+
+/// Returns whether process `pid` has a descriptor for one of `inodes`.
+#[cfg(target_os = "linux")]
+fn holds_any(pid: u32, inodes: &[String]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|target| {
+            inodes
                 .iter()
                 .any(|inode| target.as_os_str() == inode.as_str())
-            {
-                let name = std::fs::read_to_string(entry.path().join("comm"))
-                    .map(|name| name.trim().to_string())
-                    .unwrap_or_default();
-                return Some(PortOwner { pid, name });
-            }
-        }
-    }
-    None
+        })
+    })
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -1,7 +1,7 @@
 //! What the supervisor needs from the OS about one process: whether it is
 //! alive, when it started and which executable it runs, and how to stop it.
 //!
-//! Linux reads `/proc`, macOS asks `proc_pidinfo`, Windows uses
+//! Linux reads `/proc`, macOS calls `proc_pidinfo`, Windows uses
 //! `GetProcessTimes` and `QueryFullProcessImageNameW`. Start times are opaque
 //! numbers that are only compared for equality: clock ticks since boot on
 //! Linux, microseconds since the Unix epoch on macOS, a FILETIME on Windows.
@@ -209,7 +209,7 @@ mod os {
             (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime);
         let mut buffer = vec![0u16; 32_768];
         let mut length = buffer.len() as u32;
-        // SAFETY: the buffer holds `length` UTF-16 units.
+        // SAFETY: the buffer has room for `length` UTF-16 units.
         let ok =
             unsafe { QueryFullProcessImageNameW(handle.0, 0, buffer.as_mut_ptr(), &mut length) };
         let exe = (ok != 0).then(|| {
@@ -222,10 +222,11 @@ mod os {
     /// runtime turns into os.Interrupt.
     ///
     /// The event only reaches processes that share the caller's console, and a
-    /// child started with CREATE_NO_WINDOW has its own hidden one, so this
-    /// process detaches from its console, attaches to the child's, ignores the
-    /// event itself, sends it, and re-attaches to its parent's console.
-    // NOTE: only compiled on Linux so far; it needs a check on a Windows machine.
+    /// child started with CREATE_NO_WINDOW has its own hidden one. So this
+    /// process detaches from its console and attaches to the child's. It then
+    /// ignores the event itself, sends it, and re-attaches to its parent's console.
+    // NOTE: cross-compiled for Windows but never run there yet, so it needs a
+    // check on a Windows machine.
     pub fn request_stop(pid: u32) -> bool {
         // SAFETY: the console functions take no pointers except the optional
         // handler, passed as None to ignore Ctrl events in this process.

@@ -1,8 +1,8 @@
 //! Waiting until a freshly started server really serves.
 //!
-//! Ready means the port accepts a connection **and** an HTTP request on it is
-//! answered: `GET /healthz` with 200, or 404 from servers older than the
-//! health route (any HTTP answer shows the server is up). An open port alone is
+//! Ready means the port accepts a connection **and** an HTTP request on it gets a
+//! response: `GET /healthz` with 200, or 404 from servers older than the
+//! health route (any HTTP response shows the server is up). An open port alone is
 //! not enough, because another process may hold it while our child fails to
 //! bind (upstream CLIProxyAPI even prints "API server started successfully"
 //! when listening failed). The loop also watches the child and stops as soon as
@@ -25,13 +25,13 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Connect timeout of one attempt; loopback connections complete or fail far faster.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// Time the server has to answer the health request once connected.
+/// Time the server has to respond to the health request once connected.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How a wait ended.
+/// Outcome of a wait.
 #[derive(Debug)]
 pub enum Readiness {
-    /// The server answered; `elapsed` is measured from the start of the wait.
+    /// The server responded; `elapsed` is measured from the start of the wait.
     Ready { elapsed: Duration },
     /// The child exited before it was ready.
     Exited(ExitStatus),
@@ -39,15 +39,19 @@ pub enum Readiness {
     TimedOut,
 }
 
-/// Waits until the server at `addr` answers or `child` exits.
+/// Waits until the server at `addr` responds or `child` exits.
 ///
 /// With `tls` the health request is skipped (this client speaks plain HTTP
 /// only) and an accepted connection counts as ready.
+// NOTE: a program that takes the port in the few milliseconds between the
+// pre-start port check and the child's bind would pass for our server here.
+// Linux could tell them apart through /proc/net/tcp, but reading that table
+// took 15 ms on a loaded 2-core machine, too slow for this loop.
 pub fn wait(child: &mut Child, addr: SocketAddr, tls: bool, deadline: Duration) -> Readiness {
     wait_with(addr, tls, deadline, || child.try_wait().ok().flatten())
 }
 
-/// Waits until the server at `addr` answers, `exited` returns a status, or
+/// Waits until the server at `addr` responds, `exited` returns a status, or
 /// `deadline` passes. `exited` is called before every attempt.
 pub fn wait_with(
     addr: SocketAddr,

@@ -65,8 +65,8 @@ pub fn view(ctx: &Context, doc: &ConfigDocument) -> Result<ServerView, Failure> 
     })
 }
 
-/// Reads where the server will listen; a missing or zero port is an error,
-/// because the server would then pick a random port nobody can find.
+/// Reads where the server will listen. A missing or zero port is an error,
+/// because the server would then listen on a random port that no probe finds.
 pub fn server_address(ctx: &Context, view: &ServerView) -> Result<ServerAddress, Failure> {
     let path = ctx.config_display();
     let port = match view.port.value {
@@ -82,12 +82,12 @@ pub fn server_address(ctx: &Context, view: &ServerView) -> Result<ServerAddress,
     })
 }
 
-/// Whether `MANAGEMENT_PASSWORD` is passed on to the server.
+/// Returns whether `MANAGEMENT_PASSWORD` is passed on to the server.
 pub fn keep_env_password() -> bool {
     std::env::var(KEEP_ENV_PASSWORD_ENV).is_ok_and(|value| value == "1")
 }
 
-/// Whether the server will see a non-empty `MANAGEMENT_PASSWORD`.
+/// Returns whether the server will see a non-empty `MANAGEMENT_PASSWORD`.
 pub fn env_password_active() -> bool {
     keep_env_password()
         && std::env::var(supervisor::MANAGEMENT_PASSWORD_ENV)
@@ -97,7 +97,7 @@ pub fn env_password_active() -> bool {
 /// Checks that the config file can be written, before any prompt.
 pub fn ensure_writable(ctx: &Context) -> Result<(), Failure> {
     cpa_config::check_writable(ctx.home.config_path()).map_err(|err| {
-        // The OS error says why; the message adds its own hint after it.
+        // The OS error gives the cause, and the message adds its own hint.
         let detail = match &err.source {
             Some(source) => source.to_string(),
             None => err.message.clone(),
@@ -172,7 +172,7 @@ fn external_engine(ctx: &Context, path: &Path) -> Result<Engine, Failure> {
     })
 }
 
-/// The release tag of a binary installed as `<home>/versions/<tag>/...`,
+/// Returns the release tag of a binary installed as `<home>/versions/<tag>/...`,
 /// else `unknown`.
 fn version_from_path(ctx: &Context, program: &Path) -> String {
     let versions = ctx.home.versions_dir();
@@ -184,7 +184,7 @@ fn version_from_path(ctx: &Context, program: &Path) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The engine a recorded server ran, so a restart keeps engine and version.
+/// Returns the engine a recorded server ran, so a restart keeps engine and version.
 pub fn engine_from_record(record: &EngineRecord) -> Engine {
     let builtin = record.engine == EngineKind::Builtin.as_str();
     Engine {

@@ -40,8 +40,8 @@ pub fn run(ctx: &Context, args: &OpenArgs) -> CommandResult {
     }
 }
 
-/// The WebUI address of the running server (or of the config, when the
-/// server runs without a record); fails when nothing answers.
+/// Returns the WebUI address of the running server, or of the config when
+/// the server runs without a record. Fails when nothing responds.
 fn webui_url(ctx: &Context) -> Result<String, crate::context::Failure> {
     let doc = load_config(ctx)?;
     let address = server_address(ctx, &view(ctx, &doc)?)?;

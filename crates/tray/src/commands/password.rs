@@ -46,14 +46,14 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     stop_previous(ctx)?;
     let started = start_server(ctx, &engine, &address, supervisor::DEFAULT_READY_TIMEOUT)?;
     if started.ready_after.is_none() {
-        // Not answering yet: a request now would only fail and count against
+        // Not responding yet: a request now would only fail and count against
         // the server's ban budget.
         return Ok(());
     }
     check_new_password(ctx, &address, &password)
 }
 
-/// Sends exactly one authenticated management request and explains the answer.
+/// Sends exactly one authenticated management request and explains the response.
 ///
 /// Never retries: each failed attempt counts towards the server's ban of this
 /// address (five failures ban it for 30 minutes, loopback included).

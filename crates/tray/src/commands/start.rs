@@ -2,7 +2,7 @@
 //!
 //! Order: config (created from the template when missing) → management key
 //! set? otherwise check the file is writable, ask for a password and write its
-//! hash → stop our previous server → start → wait until it answers → print
+//! hash → stop our previous server → start → wait until it responds → print
 //! where the WebUI and the management API are → optionally open the WebUI.
 //! A failure at any step leaves nothing half done: the password is written
 //! only after it passed the rules, and a server that exits during start-up

@@ -13,8 +13,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         let detail = err.to_string();
         ctx.fail(Msg::RecordUnreadable { detail: &detail })
     })?;
-    // The config is read for the port of a stopped server and for the API
-    // keys; an unreadable config is reported only when the keys were asked for.
+    // The config provides the port of a stopped server and the API keys. An
+    // unreadable config is reported only when the keys were requested.
     let config = super::load_config(ctx).and_then(|doc| super::view(ctx, &doc));
     let api_keys = if args.show_api_key {
         Some(
