@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::{TrayHome, alive, assert_success, stderr, stdout, test_server};
 
@@ -46,6 +44,10 @@ fn foreground_reports_a_crash_with_log_lines() {
 #[cfg(unix)]
 #[test]
 fn foreground_ctrl_c_stops_the_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let mut command = home.command();
