@@ -133,3 +133,51 @@ fn invalid_trusted_proxy_fails_startup() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not-an-address"), "{stderr}");
 }
+
+#[test]
+fn v8_server_trusted_proxies_is_read() {
+    let config = format!(
+        "config-version: 8\nserver:\n  host: \"127.0.0.1\"\n  port: 0\n  trusted-proxies: [\"127.0.0.1\"]\nmanagement:\n  secret-key: \"{}\"\n",
+        fast_hash(KEY)
+    );
+    let server = Server::start(&config);
+    let remote = server.get(
+        "/v0/management/config",
+        &[
+            ("X-Forwarded-For", "203.0.113.60"),
+            ("Authorization", &bearer(KEY)),
+        ],
+    );
+    assert_eq!(remote.status, 403);
+    assert_eq!(remote.text(), r#"{"error":"remote management disabled"}"#);
+}
+
+#[test]
+fn ipv6_loopback_client_is_local() {
+    // Upstream: "::1" is local, like "127.0.0.1".
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED ipv6_loopback_client_is_local: this machine has no IPv6 loopback");
+        return;
+    }
+    let server = Server::start(
+        &legacy_config(&fast_hash(KEY), "").replace("host: \"127.0.0.1\"", "host: \"::1\""),
+    );
+    assert!(
+        server
+            .stdout()
+            .contains(&format!("{STARTED_PREFIX}::1:{}", server.port))
+    );
+    let mut stream = std::net::TcpStream::connect(("::1", server.port)).expect("connect to [::1]");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let key = bearer(KEY);
+    let response = exchange(
+        &mut stream,
+        "GET",
+        "/v0/management/config",
+        &[("Authorization", &key)],
+        b"",
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+}
