@@ -233,3 +233,60 @@ fn open_webui_needs_a_running_server() {
     );
     assert_success(&home.run(&["stop"], ""));
 }
+
+#[cfg(unix)]
+#[test]
+fn auto_restart_after_a_crash() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::write(
+        home.path().join("settings.json"),
+        br#"{"autoRestart":true}"#,
+    )
+    .unwrap();
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let mut tray = with_test_server(&mut command, "--crash-after-ms 1500")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+
+    // The foreground notice appears once per started server: the second one
+    // means the crashed server was started again.
+    let mut reader = BufReader::new(tray.stdout.take().unwrap());
+    let mut notices = 0;
+    let mut pids = Vec::new();
+    let mut line = String::new();
+    while notices < 2 && reader.read_line(&mut line).unwrap() > 0 {
+        if line.contains("Ctrl+C") {
+            notices += 1;
+            pids.push(home.recorded_pid().expect("running server recorded"));
+        }
+        line.clear();
+    }
+    assert_eq!(notices, 2, "the server was not restarted");
+    assert_ne!(pids[0], pids[1]);
+
+    Command::new("kill")
+        .args(["-INT", &tray.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tray.wait_with_output().unwrap();
+    let message = stderr(&output);
+    assert!(
+        message.contains("The server exited (exit status: 3)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Restarting the server in 1 s (attempt 1)"),
+        "{message}"
+    );
+    assert!(output.status.success(), "{message}");
+    assert!(!alive(pids[1]), "restarted server left running");
+}
