@@ -116,13 +116,13 @@ impl ConfigDocument {
                 ));
             }
         };
-        let built = tree::build(&bytes, text, bom).map_err(|err| tree_error(origin, err))?;
-        let tree::Built { tree, duplicate } = built;
+        let tree::Built { tree, duplicate } =
+            parse_lenient(&bytes, text, bom).map_err(|err| tree_error(origin, err))?;
         let skip = tree::multiline_ranges(&tree, &bytes);
         if let Some(err) = tree::check_tabs(&bytes, bom, &skip) {
             return Err(tree_error(origin, err));
         }
-        if let Some(err) = duplicate {
+        if let Some(err) = duplicate.or_else(|| tree::check_structure(&tree, &bytes)) {
             return Err(tree_error(origin, err));
         }
         let document = ConfigDocument {
@@ -230,6 +230,146 @@ impl ConfigDocument {
         let node = &self.tree.nodes[node];
         ConfigError::at(kind, &self.origin, node.line, node.column, message)
     }
+}
+
+/// Stands in for a byte order mark inside the text while saphyr parses it.
+const BOM_STAND_IN: char = '\u{e000}';
+const BOM_STAND_IN_STR: &str = "\u{e000}";
+
+/// How many scanner differences one parse may work around.
+const MAX_WORKAROUNDS: usize = 256;
+
+/// Parses with saphyr, working around the places where it is stricter than
+/// the Go server's libyaml-based scanner. Each workaround rewrites the text
+/// given to saphyr without moving any byte (so spans stay exact):
+///
+/// - a byte order mark after the start is an ordinary character for the
+///   server; a private-use character of the same length stands in for it;
+/// - a comment right after a closing quote or bracket (`"x"# note`) is a
+///   comment for the server; it is blanked out;
+/// - continuation lines of a quoted scalar may be indented less than its key
+///   for the server; the line breaks are blanked and the value is decoded
+///   from the original bytes;
+/// - `\'` is an escape in a double-quoted scalar for the server; it is read
+///   as `\"` and the value decoded from the original bytes.
+fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tree::TreeError> {
+    let stand_in = text.contains('\u{feff}') && !text.contains(BOM_STAND_IN);
+    let mut work = if stand_in {
+        Some(text.replace('\u{feff}', BOM_STAND_IN_STR))
+    } else {
+        None
+    };
+    let mut refolded: Vec<usize> = Vec::new();
+    let mut built = None;
+    for _ in 0..MAX_WORKAROUNDS {
+        let current = work.as_deref().unwrap_or(text);
+        match tree::build(bytes, current, bom) {
+            Ok(done) => {
+                built = Some(done);
+                break;
+            }
+            Err(err) => {
+                let Some(offset) = err.offset else {
+                    return Err(err);
+                };
+                let local = offset - bom;
+                let mut patched = work.take().unwrap_or_else(|| text.to_string()).into_bytes();
+                if err.message.contains("comments must be separated")
+                    && patched.get(local) == Some(&b'#')
+                {
+                    let mut i = local;
+                    while i < patched.len() && !matches!(patched[i], b'\n' | b'\r') {
+                        patched[i] = b' ';
+                        i += 1;
+                    }
+                } else if err.message.contains("unknown escape character")
+                    && patched.get(local) == Some(&b'"')
+                    && !refolded.contains(&offset)
+                    && patched[local..quoted_end(&patched, local)]
+                        .windows(2)
+                        .any(|w| w == b"\\'")
+                {
+                    // `\'` is an escape for the server, not for saphyr: parse
+                    // it as `\"` and decode the value from the original bytes.
+                    let end = quoted_end(&patched, local);
+                    let mut i = local + 1;
+                    while i + 1 < end {
+                        if patched[i] == b'\\' {
+                            if patched[i + 1] == b'\'' {
+                                patched[i + 1] = b'"';
+                            }
+                            i += 2;
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    refolded.push(offset);
+                } else if err.message.contains("invalid indentation in quoted scalar")
+                    && matches!(patched.get(local), Some(b'"') | Some(b'\''))
+                    && !refolded.contains(&offset)
+                {
+                    let end = quoted_end(&patched, local);
+                    for b in &mut patched[local..end] {
+                        if matches!(*b, b'\n' | b'\r') {
+                            *b = b' ';
+                        }
+                    }
+                    refolded.push(offset);
+                } else {
+                    return Err(err);
+                }
+                // Only ASCII bytes were replaced by ASCII spaces, so the text stays UTF-8.
+                work = Some(String::from_utf8(patched).map_err(|_| err)?);
+            }
+        }
+    }
+    let Some(mut built) = built else {
+        return Err(tree::TreeError {
+            line: 1,
+            column: 1,
+            message: "too many scanner workarounds".into(),
+            duplicate: false,
+            offset: None,
+        });
+    };
+    for node in &mut built.tree.nodes {
+        let tree::Kind::Scalar { value, style } = &mut node.kind else {
+            continue;
+        };
+        if refolded.contains(&node.start)
+            && matches!(style, tree::Style::Single | tree::Style::Double)
+            && let Some(decoded) = std::str::from_utf8(&bytes[node.start..node.end])
+                .ok()
+                .and_then(tree::decode_quoted)
+        {
+            *value = decoded;
+        }
+        if stand_in {
+            *value = value.replace(BOM_STAND_IN, "\u{feff}");
+        }
+    }
+    Ok(built)
+}
+
+/// End (exclusive) of a quoted scalar starting at `start`.
+fn quoted_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if quote == b'"' && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 fn tree_error(origin: &Path, err: tree::TreeError) -> ConfigError {

@@ -63,6 +63,8 @@ pub(crate) struct TreeError {
     pub column: usize,
     pub message: String,
     pub duplicate: bool,
+    /// Byte offset in the file, for errors from the scanner.
+    pub offset: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -203,20 +205,20 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
     let mut root: Option<NodeId> = None;
     let mut in_document = false;
 
-    let scan_error = |err: saphyr_parser::ScanError| {
-        let marker = err.marker();
-        TreeError {
-            line: marker.line(),
-            column: marker.col() + 1,
-            message: err.info().to_string(),
-            duplicate: false,
-        }
-    };
-
     loop {
         let (event, span) = match parser.next_event() {
             Some(Ok(pair)) => pair,
-            Some(Err(err)) => return Err(scan_error(err)),
+            Some(Err(err)) => {
+                let offset = offsets.byte(err.marker().index());
+                let (line, column) = lines.line_col(offset);
+                return Err(TreeError {
+                    line,
+                    column,
+                    message: err.info().to_string(),
+                    duplicate: false,
+                    offset: Some(offset),
+                });
+            }
             None => break,
         };
         let start = offsets.byte(span.start.index());
@@ -275,6 +277,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                         column,
                         message: "unknown anchor referenced".into(),
                         duplicate: false,
+                        offset: None,
                     });
                 };
                 let end = token_end_of_word(file, start + 1);
@@ -429,6 +432,7 @@ fn attach(
                                 nodes[first].line
                             ),
                             duplicate: true,
+                            offset: None,
                         });
                     }
                 }
@@ -696,6 +700,7 @@ pub(crate) fn check_tabs(file: &[u8], base: usize, skip: &[(usize, usize)]) -> O
                         column,
                         message: "found character that cannot start any token".into(),
                         duplicate: false,
+                        offset: None,
                     });
                 }
                 if i + 1 < file.len()
@@ -740,4 +745,368 @@ pub(crate) fn multiline_ranges(tree: &Tree, file: &[u8]) -> Vec<(usize, usize)> 
         }
     }
     merged
+}
+
+/// Decodes the raw text of a single- or double-quoted scalar (quotes
+/// included) the way libyaml does: escapes, and line folding (one line break
+/// becomes a space, n breaks become n-1 newlines, blanks around breaks go).
+pub(crate) fn decode_quoted(raw: &str) -> Option<String> {
+    let double = raw.starts_with('"');
+    let inner = raw.get(1..raw.len().checked_sub(1)?)?;
+    let chars: Vec<char> = inner.chars().collect();
+    let mut out = String::with_capacity(inner.len());
+    let mut blanks = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' => {
+                blanks.push(c);
+                i += 1;
+            }
+            '\r' | '\n' => {
+                // Fold: count the line breaks, dropping blanks around them.
+                blanks.clear();
+                let mut breaks = 0;
+                while i < chars.len() && matches!(chars[i], ' ' | '\t' | '\r' | '\n') {
+                    if chars[i] == '\n' || (chars[i] == '\r' && chars.get(i + 1) != Some(&'\n')) {
+                        breaks += 1;
+                    }
+                    i += 1;
+                }
+                if breaks <= 1 {
+                    out.push(' ');
+                } else {
+                    out.extend(std::iter::repeat_n('\n', breaks - 1));
+                }
+            }
+            '\'' if !double => {
+                out.push_str(&blanks);
+                blanks.clear();
+                out.push('\'');
+                i += 2;
+            }
+            '\\' if double => {
+                out.push_str(&blanks);
+                blanks.clear();
+                let next = *chars.get(i + 1)?;
+                i += 2;
+                let simple = match next {
+                    '0' => Some('\0'),
+                    'a' => Some('\u{7}'),
+                    'b' => Some('\u{8}'),
+                    't' | '\t' => Some('\t'),
+                    'n' => Some('\n'),
+                    'v' => Some('\u{b}'),
+                    'f' => Some('\u{c}'),
+                    'r' => Some('\r'),
+                    'e' => Some('\u{1b}'),
+                    ' ' => Some(' '),
+                    '"' => Some('"'),
+                    '/' => Some('/'),
+                    '\'' => Some('\''),
+                    '\\' => Some('\\'),
+                    'N' => Some('\u{85}'),
+                    '_' => Some('\u{a0}'),
+                    'L' => Some('\u{2028}'),
+                    'P' => Some('\u{2029}'),
+                    _ => None,
+                };
+                if let Some(ch) = simple {
+                    out.push(ch);
+                    continue;
+                }
+                let digits = match next {
+                    'x' => 2,
+                    'u' => 4,
+                    'U' => 8,
+                    '\r' | '\n' => {
+                        // An escaped line break joins the lines without a space.
+                        if next == '\r' && chars.get(i) == Some(&'\n') {
+                            i += 1;
+                        }
+                        while i < chars.len() && matches!(chars[i], ' ' | '\t') {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    _ => return None,
+                };
+                let hex: String = chars.get(i..i + digits)?.iter().collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                i += digits;
+            }
+            c => {
+                out.push_str(&blanks);
+                blanks.clear();
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out.push_str(&blanks);
+    Some(out)
+}
+
+/// Checks what yaml.v3 refuses after parsing: a block mapping entry without
+/// a key (`: value`), and a `<<` merge whose value is not a mapping or a
+/// list of mappings.
+pub(crate) fn check_structure(tree: &Tree, file: &[u8]) -> Option<TreeError> {
+    let error = |node: &Node, message: &str| TreeError {
+        line: node.line,
+        column: node.column,
+        message: message.to_string(),
+        duplicate: false,
+        offset: None,
+    };
+    // Nodes inside a flow collection (parents come before their children).
+    let mut in_flow = vec![false; tree.nodes.len()];
+    for (id, node) in tree.nodes.iter().enumerate() {
+        let children: Vec<NodeId> = match &node.kind {
+            Kind::Mapping { pairs, flow } if *flow || in_flow[id] => {
+                pairs.iter().flat_map(|(k, v)| [*k, *v]).collect()
+            }
+            Kind::Sequence { items, flow } if *flow || in_flow[id] => items.clone(),
+            _ => Vec::new(),
+        };
+        for child in children {
+            in_flow[child] = true;
+        }
+    }
+    for (id, node) in tree.nodes.iter().enumerate() {
+        if !names_ok(file, node) {
+            return Some(error(
+                node,
+                "did not find expected alphabetic or numeric character in an anchor or alias name",
+            ));
+        }
+        if let Some(offset) = block_scalar_tab(file, node) {
+            let mut at = error(
+                node,
+                "found a tab character where an indentation space is expected",
+            );
+            at.offset = Some(offset);
+            return Some(at);
+        }
+        if node.tag.is_some() && !tag_ends_well(file, node.prop_start, node.start) {
+            return Some(error(
+                node,
+                "did not find expected whitespace or line break after the tag",
+            ));
+        }
+        // libyaml cannot start a token with a reserved indicator, nor a block
+        // scalar inside a flow collection.
+        if let Kind::Scalar {
+            style: Style::Plain,
+            value,
+        } = &node.kind
+            && !value.is_empty()
+            && matches!(file.get(node.start), Some(b'|' | b'>' | b'@' | b'`' | b'%'))
+        {
+            return Some(error(node, "found character that cannot start any token"));
+        }
+        // In a flow collection libyaml reads `:` and `?` as indicators, even
+        // inside what saphyr takes for a plain scalar.
+        if in_flow[id]
+            && let Kind::Scalar {
+                style: Style::Plain,
+                value,
+            } = &node.kind
+            && (value.starts_with([':', '?']) || value.contains('?'))
+        {
+            return Some(error(node, "did not find expected node content"));
+        }
+        // `\/` is not an escape for the server's yaml.v3.
+        if let Kind::Scalar {
+            style: Style::Double,
+            ..
+        } = &node.kind
+        {
+            let raw = &file[node.start..node.end.min(file.len())];
+            let mut i = 0;
+            while i + 1 < raw.len() {
+                if raw[i] == b'\\' {
+                    if raw[i + 1] == b'/' {
+                        return Some(error(node, "found unknown escape character"));
+                    }
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+    for node in &tree.nodes {
+        let Kind::Mapping { pairs, flow } = &node.kind else {
+            continue;
+        };
+        for (k, v) in pairs {
+            let key = &tree.nodes[*k];
+            // An implicit key is one line, with its `:`; only a `?` key may span lines.
+            let before = file[..key.prop_start]
+                .iter()
+                .rev()
+                .find(|b| !matches!(b, b' ' | b'\t'));
+            if before != Some(&b'?') {
+                let mut after = key.end;
+                while after < file.len() && matches!(file[after], b' ' | b'\t') {
+                    after += 1;
+                }
+                let colon_on_next_line = matches!(file.get(after), Some(b'\r' | b'\n'))
+                    && file[after..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+                if colon_on_next_line
+                    || file[key.prop_start..key.end.max(key.prop_start)].contains(&b'\n')
+                {
+                    return Some(error(
+                        key,
+                        "a mapping key must fit on one line with its `:`",
+                    ));
+                }
+            }
+            let Kind::Scalar { value, style } = &key.kind else {
+                continue;
+            };
+            // In a flow collection libyaml keeps a `:` that is not followed by
+            // a blank in the plain key (`{a:}` has the key `a:`).
+            if (*flow || in_flow[*k])
+                && *style == Style::Plain
+                && file.get(key.end) == Some(&b':')
+                && !matches!(
+                    file.get(key.end + 1),
+                    None | Some(b' ' | b'\t' | b'\r' | b'\n')
+                )
+            {
+                return Some(error(key, "write a space after the `:` of this key"));
+            }
+            if value.is_empty()
+                && *style == Style::Plain
+                && key.tag.is_none()
+                && key.start == key.end
+            {
+                let what = if *flow || in_flow[*k] {
+                    "did not find expected node content"
+                } else {
+                    "did not find expected key"
+                };
+                return Some(error(key, what));
+            }
+            if value == "<<" && *style == Style::Plain && key.tag.is_none() {
+                let target = deref_node(tree, *v);
+                let ok = match &tree.nodes[target].kind {
+                    Kind::Mapping { .. } => true,
+                    Kind::Sequence { items, .. } => items.iter().all(|i| {
+                        matches!(tree.nodes[deref_node(tree, *i)].kind, Kind::Mapping { .. })
+                    }),
+                    _ => false,
+                };
+                if !ok {
+                    return Some(error(
+                        key,
+                        "map merge requires map or sequence of maps as the value",
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Anchor and alias names: libyaml allows letters, digits, `-` and `_`.
+fn names_ok(file: &[u8], node: &Node) -> bool {
+    let name_ok = |pos: usize| {
+        let end = token_end_of_word(file, pos + 1);
+        end > pos + 1
+            && file[pos + 1..end]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    };
+    if let Kind::Alias { .. } = node.kind {
+        return name_ok(node.start);
+    }
+    let mut pos = node.prop_start;
+    while pos < node.start.min(file.len()) {
+        match file[pos] {
+            b'&' => {
+                if !name_ok(pos) {
+                    return false;
+                }
+                pos = token_end_of_word(file, pos + 1);
+            }
+            b'!' => pos = token_end_of_word(file, pos + 1),
+            _ => pos += 1,
+        }
+    }
+    true
+}
+
+/// A tab in the indentation of a block scalar's content (libyaml refuses it
+/// before the content indentation is known or left of it).
+fn block_scalar_tab(file: &[u8], node: &Node) -> Option<usize> {
+    let Kind::Scalar {
+        style: Style::Literal | Style::Folded,
+        ..
+    } = node.kind
+    else {
+        return None;
+    };
+    let mut indent = 0;
+    let mut pos = line_end_after_break(file, node.start);
+    while pos < node.end.min(file.len()) {
+        let mut i = pos;
+        while i < file.len() && file[i] == b' ' && (indent == 0 || i - pos < indent) {
+            i += 1;
+        }
+        if (indent == 0 || i - pos < indent) && file.get(i) == Some(&b'\t') {
+            return Some(i);
+        }
+        let blank = matches!(file.get(i), None | Some(b'\r' | b'\n'));
+        if indent == 0 && !blank {
+            indent = (i - pos).max(1);
+        }
+        let next = line_end_after_break(file, pos);
+        if next <= pos {
+            break;
+        }
+        pos = next;
+    }
+    None
+}
+
+/// libyaml requires a blank, a line break or (in flow context) `,` after a
+/// tag; `!!str}` or `!t[` is an error there.
+fn tag_ends_well(file: &[u8], prop_start: usize, token_start: usize) -> bool {
+    let mut pos = prop_start;
+    while pos < token_start.min(file.len()) {
+        match file[pos] {
+            b'!' => {
+                let end = token_end_of_word(file, pos + 1);
+                let uri_chars = file[pos + 1..end].iter().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || b"-_;/?:@&=+$,.!~*'()[]%<>".contains(b)
+                        || *b >= 0x80
+                });
+                if !uri_chars {
+                    return false;
+                }
+                return match file.get(end) {
+                    None | Some(b' ' | b'\t' | b'\r' | b'\n') => true,
+                    // libyaml reads a `,` right after a tag as part of the tag.
+                    Some(_) => false,
+                };
+            }
+            b'&' => pos = token_end_of_word(file, pos + 1),
+            _ => pos += 1,
+        }
+    }
+    true
+}
+
+fn deref_node(tree: &Tree, mut id: NodeId) -> NodeId {
+    for _ in 0..64 {
+        match tree.nodes[id].kind {
+            Kind::Alias { target } => id = target,
+            _ => break,
+        }
+    }
+    id
 }

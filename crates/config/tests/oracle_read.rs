@@ -222,3 +222,39 @@ fn snippets_read_like_the_oracle() {
         SNIPPETS.len()
     );
 }
+
+/// Forms where saphyr and the server's libyaml scanner differ, each checked
+/// against the oracle.
+#[test]
+fn scanner_differences_read_like_the_oracle() {
+    let Some(oracle) = cpa_testkit::oracle() else {
+        return;
+    };
+    let cases: &[&str] = &[
+        "remote-management:\n  secret-key: \"a\\'b\"\n",
+        "remote-management:\n  secret-key: \"a\\/b\"\n",
+        "remote-management:\n  secret-key: \"x\"# comment right after the quote\n",
+        "remote-management: {secret-key: 'x'}# comment\n",
+        "remote-management:\n  secret-key: \"multi\nline  \n\n  folded\"\n",
+        "x: 1\n# comment with a \u{feff} mark\nremote-management:\n  secret-key: \"a\u{feff}b\"\n",
+        "remote-management:\n  secret-key: x\n<<: ~\n",
+        "remote-management:\n  secret-key: x\n: orphan value\n",
+        "remote-management: {: b}\n",
+        "remote-management: {secret-key: !!str}x\n",
+        "remote-management: {secret-key: !!#str x}\n",
+        "remote-management: {secret-key: |x}\n",
+        "remote-management: {s\n  ecret-key: x}\n",
+        "remote-management: {secret-key: :x}\n",
+        "remote-management:\n  secret-key: @x\n",
+    ];
+    let mut failures = Vec::new();
+    for case in cases {
+        let (_dir, path) = common::temp_config(case.as_bytes());
+        let theirs = common::oracle_report(&oracle, &path);
+        let ours = our_report(&path);
+        if !common::reports_agree(&ours, &theirs) {
+            failures.push(format!("{case:?}:\n  ours:   {ours}\n  oracle: {theirs}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
