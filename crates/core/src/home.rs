@@ -129,8 +129,8 @@ impl Home {
     /// Commands that start, stop or reconfigure the server hold it, so two of
     /// them never interleave. The OS releases the lock when the returned file
     /// is dropped or the process exits, so a crash cannot leave it held.
+    /// The `run/` folder must exist (see [`Home::create_dirs`]).
     pub fn lock(&self) -> io::Result<std::fs::File> {
-        self.create_dirs()?;
         let path = self.run_dir().join("cpa-tray.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)

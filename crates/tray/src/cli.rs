@@ -94,8 +94,9 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Server program: `builtin`, or the path of a CLIProxyAPI-compatible binary
-    /// [default: the `engine` setting, then builtin]
+    /// Server program: `builtin`, `cliproxyapi` (the release installed under
+    /// versions/), or the path of a CLIProxyAPI-compatible binary [default: the
+    /// `engine` setting, then the installed release recorded in settings, then builtin]
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 

@@ -290,3 +290,65 @@ fn auto_restart_after_a_crash() {
     assert!(output.status.success(), "{message}");
     assert!(!alive(pids[1]), "restarted server left running");
 }
+
+#[test]
+fn original_install_runs_its_recorded_release() {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    // The original tray's files: settings.json with BOM and CRLF, a
+    // plaintext key in config.yaml, and versions/<tag>/cli-proxy-api.
+    std::fs::write(
+        home.path().join("settings.json"),
+        b"\xef\xbb\xbf{\"version\":\"v6.7.37\",\"arch\":\"amd64\",\"autoOpenWebUI\":true,\"autoUpdate\":false}\r\n",
+    )
+    .unwrap();
+    home.write_config(port, "plain-old-key");
+    let release = home.path().join("versions/v6.7.37");
+    std::fs::create_dir_all(&release).unwrap();
+    let binary = release.join(format!("cli-proxy-api{}", std::env::consts::EXE_SUFFIX));
+    std::fs::copy(test_server(), &binary).unwrap();
+    let settings_before = std::fs::read(home.path().join("settings.json")).unwrap();
+
+    let output = home.run(&["start", "--no-open"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("external v6.7.37"),
+        "{}",
+        stdout(&output)
+    );
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["running"], true);
+    assert_eq!(value["engine"], "external");
+    assert_eq!(value["version"], "v6.7.37");
+    assert_success(&home.run(&["stop"], ""));
+    assert_eq!(
+        std::fs::read(home.path().join("settings.json")).unwrap(),
+        settings_before,
+        "settings.json rewritten"
+    );
+}
+
+#[test]
+fn unusable_home_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let home = blocker.join("home");
+    let output = common::run(
+        cpa_testkit::binary_command("cpa-tray", env!("CARGO_BIN_EXE_cpa-tray"))
+            .arg("--home")
+            .arg(&home)
+            .args(["start", "--password-stdin", "--no-open"])
+            .env("LANG", "C"),
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("Cannot use the home folder"), "{message}");
+    assert!(message.contains("--home"), "{message}");
+    assert!(
+        message.contains(&blocker.display().to_string()),
+        "{message}"
+    );
+}

@@ -14,6 +14,7 @@ use std::time::Duration;
 use cpa_config::{ConfigDocument, ServerView};
 use cpa_core::messages::Msg;
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
+use cpa_core::releases::VersionStore;
 use cpa_core::template;
 
 use crate::context::{Context, Failure, display};
@@ -129,7 +130,12 @@ pub fn store_password(ctx: &Context, password: &str) -> Result<(), Failure> {
 }
 
 /// Chooses the server program: `--engine`, then `CPA_TRAY_ENGINE_PROGRAM`,
-/// then the `engine` setting, then the built-in engine.
+/// then the `engine` setting, then the CLIProxyAPI release recorded in the
+/// `version` setting when it is installed (an install of the original tray),
+/// then the built-in engine.
+///
+/// An engine value is `builtin`, `cliproxyapi` (the installed release: the
+/// recorded version, else the newest) or the path of a compatible binary.
 pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failure> {
     let env = std::env::var(ENGINE_PROGRAM_ENV)
         .ok()
@@ -139,9 +145,33 @@ pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failur
         .or(env)
         .or_else(|| ctx.settings.engine().map(str::to_string));
     match choice.as_deref() {
-        None | Some("builtin") => builtin_engine(ctx),
+        Some("builtin") => builtin_engine(ctx),
+        Some("cliproxyapi") => match installed_release(ctx) {
+            Some(engine) => Ok(engine),
+            None => Err(ctx.fail(Msg::EngineNotFound {
+                path: &display(&ctx.home.versions_dir()),
+            })),
+        },
         Some(path) => external_engine(ctx, Path::new(path)),
+        None if ctx.settings.version().is_some() => match installed_release(ctx) {
+            Some(engine) => Ok(engine),
+            None => builtin_engine(ctx),
+        },
+        None => builtin_engine(ctx),
     }
+}
+
+/// Returns the installed CLIProxyAPI release under `versions/`: the one the
+/// `version` setting records, else the newest.
+fn installed_release(ctx: &Context) -> Option<Engine> {
+    let store = VersionStore::new(ctx.home.versions_dir()).ok()?;
+    let active = store.resolve_active(ctx.settings.version()).ok()??;
+    Some(Engine {
+        program: active.installed.binary,
+        leading_args: Vec::new(),
+        kind: EngineKind::External,
+        version: active.installed.tag,
+    })
 }
 
 fn builtin_engine(ctx: &Context) -> Result<Engine, Failure> {
@@ -316,6 +346,10 @@ fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
 /// Takes the home folder's lock for a command that changes the server or
 /// its config; the lock is released when the returned file is dropped.
 pub fn lock_home(ctx: &Context) -> Result<std::fs::File, Failure> {
+    if let Err(err) = ctx.home.create_dirs() {
+        let detail = err.to_string();
+        return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
+    }
     ctx.home.lock().map_err(|err| {
         let detail = err.to_string();
         ctx.fail(Msg::LockFailed { detail: &detail })
