@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use cpa_config::{ConfigDocument, ServerView};
 use cpa_core::messages::Msg;
-use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
 use cpa_core::releases::VersionStore;
+use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
 use cpa_core::template;
 
 use crate::context::{Context, Failure, display};
