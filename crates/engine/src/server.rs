@@ -65,7 +65,7 @@ pub struct Engine {
     shutdown: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
     connections_done: mpsc::Receiver<()>,
-    _watcher: notify::RecommendedWatcher,
+    _watcher: Option<notify::RecommendedWatcher>,
 }
 
 impl Engine {
@@ -134,8 +134,14 @@ impl Engine {
 
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (stopped_sender, stopped) = watch::channel(false);
-        let watcher =
-            reload::start(shared.clone(), shutdown_receiver.clone()).map_err(StartError)?;
+        // Serving without hot reload beats not serving (upstream exits here).
+        let watcher = match reload::start(shared.clone(), shutdown_receiver.clone()) {
+            Ok(watcher) => Some(watcher),
+            Err(err) => {
+                tracing::warn!("{err}; config changes apply only after a restart");
+                None
+            }
+        };
 
         let router = Router::new()
             .fallback(routes::handle)
