@@ -1,6 +1,7 @@
-//! Time to set the management key (parse, edit, re-parse and verify; no disk
-//! write, no bcrypt) in the 851-line upstream example, and in 10x and 100x
-//! larger files built from it, to show the cost grows linearly.
+//! Measures the time to set the management key in the 851-line upstream
+//! example and in 10x and 100x larger files built from it, so the cost can be
+//! checked to grow linearly. Each iteration parses, edits, re-parses and
+//! verifies; there is no disk write and no bcrypt.
 //!
 //! Run: `cargo bench -p cpa-config --bench set_secret_key`
 //! (add `-- --measurement-time 2 --warm-up-time 1` for a quick run).
@@ -13,9 +14,9 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 /// A fixed bcrypt hash, so the benchmark measures editing and not hashing.
 const HASH: &str = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
-/// The example followed by `copies - 1` copies of itself, each indented under
-/// its own top-level key (`copy-1:`, ...), so the result stays valid YAML with
-/// one `remote-management` block.
+/// Builds the example followed by `copies - 1` copies of itself, each indented
+/// under its own top-level key (`copy-1:`, ...), so the result stays valid
+/// YAML with one `remote-management` block.
 fn scaled(example: &str, copies: usize) -> Vec<u8> {
     let mut out = String::with_capacity(example.len() * copies + copies * 16);
     out.push_str(example);

@@ -70,7 +70,7 @@ fn apply(bytes: &[u8], mut splices: Vec<Splice>) -> Vec<u8> {
     out
 }
 
-/// How a scalar is written.
+/// Quoting style for a written scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
     Plain,
@@ -117,8 +117,8 @@ fn single_quoted(value: &str) -> Option<String> {
     Some(format!("'{}'", value.replace('\'', "''")))
 }
 
-/// Whether `value` can be written without quotes and read back as the same
-/// string. Deliberately narrow (letters, digits and `$./_+=-`, as in bcrypt
+/// Returns whether `value` can be written without quotes and read back as the
+/// same string. Deliberately narrow (letters, digits and `$./_+=-`, as in bcrypt
 /// hashes and simple tokens): anything with a YAML indicator gets quotes.
 fn plain_ok(value: &str, _in_flow: bool) -> bool {
     let Some(first) = value.chars().next() else {
@@ -143,7 +143,7 @@ fn render_str(value: &str, quote: Quote, in_flow: bool) -> String {
     }
 }
 
-/// The scalar token for a value in a position that allows one line.
+/// Renders the one-line token for a value.
 fn render_inline(value: &NewValue, quote: Quote, in_flow: bool) -> String {
     match value {
         NewValue::Str(s) => render_str(s, quote, in_flow),
@@ -178,7 +178,7 @@ impl<'a> Layouts<'a> {
         }
     }
 
-    /// The line ending of the line containing `pos`, or the file's default.
+    /// Returns the line ending of the line containing `pos`, or the file's default.
     fn eol_at(&self, pos: usize) -> &'static str {
         let end = line_end_after_break(self.bytes, pos);
         if end > 0 && self.bytes[end - 1] == b'\n' {
@@ -197,8 +197,8 @@ impl<'a> Layouts<'a> {
         column(self.bytes, pos)
     }
 
-    /// Where lines go after the line holding `pos`, and the line break to put
-    /// first when that line is the last one and has none.
+    /// Returns where lines go after the line containing `pos`, and the line
+    /// break to put first when that line is the last one and has none.
     fn after_line(&self, pos: usize) -> (usize, &'static str) {
         if pos > 0 && self.bytes.get(pos - 1) == Some(&b'\n') && pos <= self.bytes.len() {
             // `pos` already sits at a line start (a block scalar's end).
@@ -225,8 +225,8 @@ fn column(bytes: &[u8], pos: usize) -> usize {
     pos - start
 }
 
-/// The smallest positive step between a block mapping key and its block
-/// mapping children, 2 when the file has none.
+/// Detects the indentation step: the smallest positive step between a block
+/// mapping key and its block mapping children, 2 when the file has none.
 fn indent_unit(tree: &Tree, bytes: &[u8]) -> usize {
     let mut best: Option<usize> = None;
     for node in &tree.nodes {
@@ -276,7 +276,7 @@ fn scalar_text(tree: &Tree, id: NodeId) -> Option<&str> {
     }
 }
 
-/// The direct entry `key` of a mapping (not through a merge), as (key node, value node).
+/// Finds the direct entry `key` of a mapping (not through a merge) as (key node, value node).
 fn direct_entry(tree: &Tree, mapping: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
     let Kind::Mapping { pairs, .. } = &tree.nodes[mapping].kind else {
         return None;
@@ -330,8 +330,13 @@ impl<'a> Editor<'a> {
         )
     }
 
-    fn refuse(&self, message: String) -> ConfigError {
-        ConfigError::file(ErrorKind::Verification, self.doc.origin(), message, None)
+    fn reject(&self, reason: String) -> ConfigError {
+        ConfigError::file(
+            ErrorKind::Verification,
+            self.doc.origin(),
+            format!("Failed to edit the file: {reason}. Nothing was written"),
+            None,
+        )
     }
 
     fn in_flow(&self, mapping: NodeId) -> bool {
@@ -397,7 +402,7 @@ impl<'a> Editor<'a> {
         let bytes = self.layouts.bytes;
         let node = &self.tree.nodes[mapping];
         let Kind::Mapping { pairs, flow } = &node.kind else {
-            return Err(self.refuse("the parent is not a mapping".into()));
+            return Err(self.reject("the parent is not a mapping".into()));
         };
         if *flow {
             let text = self.flow_nested(path, value);
@@ -418,7 +423,7 @@ impl<'a> Editor<'a> {
             }]);
         }
         let Some((first_key, _)) = pairs.first() else {
-            return Err(self.refuse("the parent mapping is empty".into()));
+            return Err(self.reject("the parent mapping is empty".into()));
         };
         let indent = self.layouts.column(self.tree.nodes[*first_key].prop_start);
         let (_, last) = pairs.last().copied().unwrap_or((*first_key, *first_key));
@@ -704,7 +709,7 @@ impl<'a> Editor<'a> {
                     text: text.into_bytes(),
                 }])
             }
-            _ => Err(self.refuse(format!(
+            _ => Err(self.reject(format!(
                 "the value at line {} is a mapping or list; remove it by hand first",
                 node.line
             ))),
@@ -764,7 +769,7 @@ impl<'a> Editor<'a> {
             let last = depth + 1 == path.len();
             let Some((key_id, value_id)) = direct_entry(self.tree, mapping, key) else {
                 if lookup_key(self.tree, mapping, key).is_some() && !last {
-                    return Err(self.refuse(format!(
+                    return Err(self.reject(format!(
                         "`{}` comes from a `<<` merge; write it out as its own block first",
                         path[..=depth].join(".")
                     )));
@@ -792,7 +797,7 @@ impl<'a> Editor<'a> {
                 }
                 Kind::Mapping { pairs, flow } => {
                     if pairs.is_empty() && !flow {
-                        return Err(self.refuse("the parent mapping is empty".into()));
+                        return Err(self.reject("the parent mapping is empty".into()));
                     }
                     mapping = value_id;
                 }
@@ -806,7 +811,7 @@ impl<'a> Editor<'a> {
                     ));
                 }
                 _ => {
-                    return Err(self.refuse(format!(
+                    return Err(self.reject(format!(
                         "`{}` (line {}) is not a mapping; the server cannot load this file",
                         path[..=depth].join("."),
                         self.tree.nodes[key_id].line
@@ -814,7 +819,7 @@ impl<'a> Editor<'a> {
                 }
             }
         }
-        Err(self.refuse("empty path".into()))
+        Err(self.reject("empty path".into()))
     }
 
     /// Appends `path: value` at the end of the root block mapping (at the end of
@@ -851,7 +856,7 @@ impl<'a> Editor<'a> {
     }
 }
 
-/// Whether the server treats the file as v8 layout (`IsV8ConfigLayout`).
+/// Returns whether the server treats the file as v8 layout (`IsV8ConfigLayout` in CLIProxyAPI v8).
 fn is_v8_file(doc: &ConfigDocument, layout: Layout) -> bool {
     if layout != Layout::Legacy {
         return true;
@@ -957,11 +962,11 @@ fn verify(
     value: &NewValue,
 ) -> Result<(), ConfigError> {
     let origin = doc.origin();
-    let refuse = |what: String| {
+    let refuse = |reason: String| {
         ConfigError::file(
             ErrorKind::Verification,
             origin,
-            format!("Refusing to write: {what}; the file was left unchanged"),
+            format!("Failed to verify the edited file: {reason}. Nothing was written"),
             None,
         )
     };
@@ -1048,7 +1053,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_is_used_only_when_it_reads_back_as_a_string() {
+    fn plain_only_for_safe_strings() {
         assert!(plain_ok("$2a$10$abc/def.ghi", false));
         for value in [
             "", "123", "true", "null", "~", "a: b", "a #b", "-x", "#x", " x", "x:", "1e3", "0x1F",

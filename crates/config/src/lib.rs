@@ -55,7 +55,7 @@ impl<T> Leaf<T> {
     }
 }
 
-/// What the server reads from a config file, for the fields a manager touches.
+/// The settings the server reads from a config file, for the fields a manager touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerView {
     pub layout: Layout,
@@ -232,7 +232,7 @@ impl ConfigDocument {
     }
 }
 
-/// Stands in for a byte order mark inside the text while saphyr parses it.
+/// Private-use character that replaces a byte order mark inside the text while saphyr parses it.
 const BOM_STAND_IN: char = '\u{e000}';
 const BOM_STAND_IN_STR: &str = "\u{e000}";
 
@@ -244,7 +244,7 @@ const MAX_WORKAROUNDS: usize = 256;
 /// given to saphyr without moving any byte (so spans stay exact):
 ///
 /// - a byte order mark after the start is an ordinary character for the
-///   server; a private-use character of the same length stands in for it;
+///   server, so a private-use character of the same length replaces it;
 /// - a comment right after a closing quote or bracket (`"x"# note`) is a
 ///   comment for the server; it is blanked out;
 /// - continuation lines of a quoted scalar may be indented less than its key

@@ -1,8 +1,8 @@
 //! Scalar resolution and decoding as gopkg.in/yaml.v3 does it.
 //!
-//! A plain scalar's type comes from its text (YAML 1.2 core schema plus the
-//! yaml.v3 extras: `0b`/`0o`/legacy `0777` ints, `_` separators, timestamps);
-//! a quoted or block scalar is a string unless tagged otherwise.
+//! A plain scalar's type comes from its text: the YAML 1.2 core schema plus
+//! the yaml.v3 extras (`0b`/`0o`/legacy `0777` ints, `_` separators,
+//! timestamps). A quoted or block scalar is a string unless tagged otherwise.
 
 use crate::tree::{Kind, Node, Style};
 
@@ -16,7 +16,7 @@ pub(crate) enum Scalar {
     Str(String),
 }
 
-/// The short tag yaml.v3 gives a scalar node (`!!str`, `!!int`, ...).
+/// Returns the short tag yaml.v3 gives a node (`!!str`, `!!int`, ...).
 pub(crate) fn node_tag(node: &Node) -> String {
     if let Some(tag) = &node.tag
         && tag != "!"

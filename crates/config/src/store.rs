@@ -5,7 +5,7 @@
 //! so replacing it by a rename would break both. Crash safety comes from a
 //! recovery file beside it, `<name>.cpa-recovery`, created atomically (temp
 //! file, fsync, rename, fsync of the folder) before the config is touched.
-//! It holds the old content plus the length and SHA-256 of the new content:
+//! It contains the old content plus the length and SHA-256 of the new content:
 //!
 //! ```text
 //! cpa-config-recovery 1 <new length> <new sha256 hex>\n<old content>
@@ -42,7 +42,7 @@ pub fn recovery_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn io_error(kind: ErrorKind, path: &Path, what: &str, err: std::io::Error) -> ConfigError {
+fn io_error(kind: ErrorKind, path: &Path, action: &str, err: std::io::Error) -> ConfigError {
     let hint = match err.kind() {
         std::io::ErrorKind::NotFound => "; check the path, or create the file first",
         std::io::ErrorKind::PermissionDenied => {
@@ -56,7 +56,7 @@ fn io_error(kind: ErrorKind, path: &Path, what: &str, err: std::io::Error) -> Co
         }
         _ => "",
     };
-    ConfigError::file(kind, path, format!("{what}: {err}{hint}"), Some(err))
+    ConfigError::file(kind, path, format!("{action}: {err}{hint}"), Some(err))
 }
 
 fn not_a_file(kind: ErrorKind, path: &Path) -> ConfigError {
@@ -143,7 +143,7 @@ fn remove_stale_temps(path: &Path) {
     };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            // Best effort: a leftover temp file wastes space but holds no state.
+            // Best effort: a leftover temp file wastes space but carries no state.
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -233,9 +233,9 @@ fn read_document(path: &Path) -> Result<ConfigDocument, ConfigError> {
 
 /// Applies `edit` to the current content of `path` and writes the result.
 ///
-/// The file is re-read right before writing; if it changed while `edit` ran,
-/// the edit is applied again to the new content (up to five times, then
-/// [`ErrorKind::Conflict`]). Returns the document as written.
+/// The file is re-read right before writing. If it changed while `edit` ran,
+/// the edit is applied again to the new content, up to five times, and then
+/// the result is [`ErrorKind::Conflict`]. Returns the document as written.
 pub fn update<F>(path: &Path, edit: F) -> Result<ConfigDocument, ConfigError>
 where
     F: Fn(&ConfigDocument) -> Result<Vec<u8>, ConfigError>,
@@ -265,8 +265,9 @@ where
 /// Replaces the content of `path` in place, crash-safely.
 ///
 /// Keeps the inode, owner, mode and hard links. A recovery copy beside the
-/// file holds the old content until the new content is durable, so at every
-/// instant one of the two is complete; [`load`] repairs an interrupted write.
+/// file contains the old content until the new content is durable, so at
+/// every instant one of the two is complete. [`load`] repairs an interrupted
+/// write.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     write_checked(path, bytes, None).map(|_| ())
 }

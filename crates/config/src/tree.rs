@@ -1,16 +1,17 @@
 //! The node tree of one YAML document, with exact byte spans.
 //!
-//! Events come from saphyr-parser; everything the Go server (gopkg.in/yaml.v3,
-//! a libyaml port) rejects but saphyr accepts is checked here on top: tabs
-//! where libyaml expects indentation, and duplicate mapping keys. Spans are
-//! byte offsets into the whole file (BOM included), because edits splice bytes.
+//! Events come from saphyr-parser. The Go server (gopkg.in/yaml.v3, a libyaml
+//! port) rejects some input that saphyr accepts, so those rules are checked
+//! here on top: tabs where libyaml expects indentation, duplicate mapping
+//! keys, bad merges and a few scanner details. Spans are byte offsets into the
+//! whole file (BOM included), because edits splice bytes.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// Index of a node in [`Tree::nodes`].
 pub(crate) type NodeId = usize;
 
-/// How a scalar was written.
+/// Quoting style of a scalar as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
     Plain,
@@ -40,9 +41,11 @@ pub(crate) enum Kind {
     },
 }
 
-/// One node. `start..end` covers the token itself (quotes included, anchor and
-/// tag excluded); `prop_start` is where the node's anchor or tag begins, or
-/// `start` when it has none.
+/// One node of the tree.
+///
+/// `start..end` covers the token itself, quotes included and anchor and tag
+/// excluded. `prop_start` is where the node's anchor or tag begins, or `start`
+/// when it has none.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     pub kind: Kind,
@@ -419,7 +422,7 @@ fn attach(
                 });
                 if let Some(first) = first {
                     let key_node = &nodes[key];
-                    let shown = match &key_node.kind {
+                    let key_value = match &key_node.kind {
                         Kind::Scalar { value, .. } => value.clone(),
                         _ => String::from("?"),
                     };
@@ -428,7 +431,7 @@ fn attach(
                             line: key_node.line,
                             column: key_node.column,
                             message: format!(
-                                "mapping key {shown:?} already defined at line {}",
+                                "mapping key {key_value:?} already defined at line {}",
                                 nodes[first].line
                             ),
                             duplicate: true,
@@ -983,12 +986,12 @@ pub(crate) fn check_structure(tree: &Tree, file: &[u8]) -> Option<TreeError> {
                 && key.tag.is_none()
                 && key.start == key.end
             {
-                let what = if *flow || in_flow[*k] {
+                let message = if *flow || in_flow[*k] {
                     "did not find expected node content"
                 } else {
                     "did not find expected key"
                 };
-                return Some(error(key, what));
+                return Some(error(key, message));
             }
             if value == "<<" && *style == Style::Plain && key.tag.is_none() {
                 let target = deref_node(tree, *v);
@@ -1039,8 +1042,8 @@ fn names_ok(file: &[u8], node: &Node) -> bool {
     true
 }
 
-/// A tab in the indentation of a block scalar's content (libyaml refuses it
-/// before the content indentation is known or left of it).
+/// Finds a tab in the indentation of a block scalar's content, which libyaml
+/// rejects before the content indentation is known or left of it.
 fn block_scalar_tab(file: &[u8], node: &Node) -> Option<usize> {
     let Kind::Scalar {
         style: Style::Literal | Style::Folded,

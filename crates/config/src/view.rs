@@ -1,5 +1,5 @@
-//! What the server reads: path lookup with the v8 presence rule, yaml.v3
-//! type decoding, and the whole document as JSON.
+//! The server's reading of a document: path lookup with the v8 presence
+//! rule, yaml.v3 type decoding, and the whole document as JSON.
 
 use crate::resolve::{self, Scalar};
 use crate::tree::{Kind, NodeId, Tree};
@@ -25,7 +25,7 @@ fn scalar_text(tree: &Tree, id: NodeId) -> Option<&str> {
     }
 }
 
-/// The value of `key` in a mapping: a direct key (the last one, as the
+/// Finds the value of `key` in a mapping: a direct key (the last one, as the
 /// server's lookup keeps overwriting), else one provided by a `<<` merge.
 pub(crate) fn lookup_key(tree: &Tree, mapping: NodeId, key: &str) -> Option<NodeId> {
     lookup_key_depth(tree, mapping, key, 0)
@@ -94,9 +94,9 @@ impl Reader<'_> {
         None
     }
 
-    fn error(&self, node: NodeId, path: &str, what: String) -> ConfigError {
+    fn error(&self, node: NodeId, path: &str, problem: String) -> ConfigError {
         self.doc
-            .error_at(ErrorKind::Invalid, node, format!("`{path}`: {what}"))
+            .error_at(ErrorKind::Invalid, node, format!("`{path}`: {problem}"))
     }
 
     fn string(
@@ -261,7 +261,7 @@ pub(crate) fn decode_string(tree: &Tree, node: NodeId) -> Result<String, String>
     Ok(value.clone())
 }
 
-/// Decodes into a Go bool: `true`/`false` (any case form yaml.v3 knows),
+/// Decodes into a Go bool: `true`/`false` (the case forms yaml.v3 accepts),
 /// the YAML 1.1 words `yes`/`no`/`on`/`off`/`y`/`n`, null → false.
 pub(crate) fn decode_bool(tree: &Tree, node: NodeId) -> Result<bool, String> {
     let n = &tree.nodes[node];

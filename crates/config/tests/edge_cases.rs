@@ -29,7 +29,7 @@ fn set_and_check(input: &str, value: &str, expected: &str) {
     oracle_reads(&out, value);
 }
 
-/// The oracle reads `value` as the effective secret-key of `bytes`.
+/// Checks that the oracle reads `value` as the effective secret-key of `bytes`.
 fn oracle_reads(bytes: &[u8], value: &str) -> Option<serde_json::Value> {
     let oracle = cpa_testkit::oracle()?;
     let (_dir, path) = common::temp_config(bytes);
@@ -133,7 +133,7 @@ fn e05_bom_kept() {
 }
 
 #[test]
-fn e06_tab_indentation_is_an_error_tab_separator_is_not() {
+fn e06_tab_indent_rejected_tab_separator_ok() {
     let err = ConfigDocument::parse(
         b"remote-management:\n\tsecret-key: \"\"\n".to_vec(),
         Path::new("c.yaml"),

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use cpa_config::secret::hash_password_with_cost;
 
-/// The bytes that differ: (old middle, new middle) after the common prefix and suffix.
+/// Returns the bytes that differ, (old middle, new middle), after the common prefix and suffix.
 fn diff<'a>(old: &'a [u8], new: &'a [u8]) -> (&'a [u8], &'a [u8]) {
     let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let max_suffix = old.len().min(new.len()) - prefix;
