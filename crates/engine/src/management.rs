@@ -35,7 +35,11 @@ pub async fn handle(
     prefix: Prefix,
     rest: &str,
 ) -> Response {
+    // `/v8/management/config/<path>` is a catch-all route, so a trailing
+    // slash there is part of the path and never redirected.
+    let catch_all = prefix == Prefix::V8 && rest.starts_with("config/");
     if let Some(trimmed) = rest.strip_suffix('/')
+        && !catch_all
         && shared.management_routes_registered()
         && is_route(prefix, request.method(), trimmed)
     {
@@ -76,6 +80,14 @@ pub async fn handle(
     headers.insert("x-cpa-build-date", HeaderValue::from_static(BUILD_DATE));
     headers.insert("x-cpa-support-plugin", HeaderValue::from_static("0"));
     response
+}
+
+/// Follows `/`-separated mapping keys from `root`; lists are not indexed,
+/// as upstream v8 addresses them whole.
+fn subtree<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('/')
+        .filter(|segment| !segment.is_empty())
+        .try_fold(root, |node, segment| node.as_object()?.get(segment))
 }
 
 /// Returns whether `method` on `rest` is a management route served here.
@@ -122,6 +134,17 @@ async fn dispatch(shared: &Arc<Shared>, request: Request, prefix: Prefix, rest: 
         (Prefix::V8, "GET", "config") => {
             let mut response =
                 http::json_bytes(StatusCode::OK, shared.current().config_json_v8.clone());
+            response
+                .headers_mut()
+                .insert("cache-control", HeaderValue::from_static("no-store"));
+            response
+        }
+        (Prefix::V8, "GET", path) if path.starts_with("config/") => {
+            let settings = shared.current();
+            let mut response = match subtree(&settings.config_tree_v8, &path["config/".len()..]) {
+                Some(value) => http::json(StatusCode::OK, value),
+                None => http::error(StatusCode::NOT_FOUND, "not_found"),
+            };
             response
                 .headers_mut()
                 .insert("cache-control", HeaderValue::from_static("no-store"));

@@ -48,6 +48,8 @@ pub struct Settings {
     pub config_json: Bytes,
     /// Body of `GET /v8/management/config`.
     pub config_json_v8: Bytes,
+    /// The same document as a tree, for `GET /v8/management/config/<path>`.
+    pub config_tree_v8: Value,
     /// SHA-256 of the file content these settings came from.
     pub content_hash: [u8; 32],
     /// Keys verified against `secret`; dropped with these settings.
@@ -182,7 +184,11 @@ pub fn load(path: &Path) -> Result<Settings, String> {
         }
     });
 
-    let json = document.to_json();
+    let mut json = document.to_json();
+    // An alias can copy the key elsewhere in the document; hide every copy.
+    scrub(&mut json, &stored);
+    scrub(&mut json, &secret);
+    let redacted = redacted_config(json.clone());
     Ok(Settings {
         secret,
         allow_remote: view.allow_remote.value.unwrap_or(false),
@@ -199,10 +205,24 @@ pub fn load(path: &Path) -> Result<Settings, String> {
         port,
         tls,
         config_json: Bytes::from(to_compact_json(&public_config(json.clone()))),
-        config_json_v8: Bytes::from(to_compact_json(&redacted_config(json))),
+        config_json_v8: Bytes::from(to_compact_json(&redacted)),
+        config_tree_v8: redacted,
         content_hash: content_hash(&bytes_for_hash),
         verified: VerifiedKeys::default(),
     })
+}
+
+/// Replaces every string equal to `secret` (when non-empty) with [`REDACTED`].
+fn scrub(value: &mut Value, secret: &str) {
+    if secret.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(text) if text == secret => *text = REDACTED.to_string(),
+        Value::Array(items) => items.iter_mut().for_each(|item| scrub(item, secret)),
+        Value::Object(map) => map.values_mut().for_each(|item| scrub(item, secret)),
+        _ => {}
+    }
 }
 
 fn to_compact_json(value: &Value) -> Vec<u8> {
@@ -292,6 +312,16 @@ mod tests {
     fn redaction_keeps_empty_key_visible() {
         let shown = redacted_config(json!({"management": {"secret-key": ""}}));
         assert_eq!(shown["management"]["secret-key"], "");
+    }
+
+    #[test]
+    fn scrub_hides_aliased_copies() {
+        let mut value = json!({"a": "k3y", "b": ["x", "k3y"], "c": {"d": "k3y"}, "e": "k3"});
+        scrub(&mut value, "k3y");
+        assert_eq!(
+            value,
+            json!({"a": REDACTED, "b": ["x", REDACTED], "c": {"d": REDACTED}, "e": "k3"})
+        );
     }
 
     #[test]

@@ -364,3 +364,52 @@ fn trailing_slash_redirects_before_the_key_check() {
     let keyless = Server::start(&legacy_config("", ""));
     assert_eq!(keyless.get("/v0/management/config/", &[]).status, 404);
 }
+
+#[test]
+fn v8_config_subpaths_return_redacted_subtrees() {
+    let config = format!(
+        "config-version: 8\nserver:\n  host: \"127.0.0.1\"\n  port: 0\nmanagement:\n  secret-key: \"{}\"\n  allow-remote: false\nrouting:\n  retry:\n    request-retry: 3\n",
+        fast_hash(KEY)
+    );
+    let server = Server::start(&config);
+    let key = bearer(KEY);
+    let leaf = server.get(
+        "/v8/management/config/routing/retry/request-retry",
+        &[("Authorization", &key)],
+    );
+    assert_eq!(leaf.status, 200);
+    assert_eq!(leaf.text(), "3");
+    assert_eq!(leaf.header("cache-control"), Some("no-store"));
+    let section = server.get(
+        "/v8/management/config/management",
+        &[("Authorization", &key)],
+    );
+    assert_eq!(
+        section.json(),
+        serde_json::json!({"secret-key": "[redacted]", "allow-remote": false})
+    );
+    let secret = server.get(
+        "/v8/management/config/management/secret-key",
+        &[("Authorization", &key)],
+    );
+    assert_eq!(secret.text(), "\"[redacted]\"");
+    let missing = server.get("/v8/management/config/nope/x", &[("Authorization", &key)]);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.text(), r#"{"error":"not_found"}"#);
+    let unauthorised = server.get("/v8/management/config/management", &[]);
+    assert_eq!(unauthorised.status, 401);
+}
+
+#[test]
+fn aliased_key_copies_are_not_shown() {
+    let config = "host: \"127.0.0.1\"\nport: 0\nremote-management:\n  secret-key: &k \"plain-alias-key-1\"\nproxy-url: *k\n";
+    let server = Server::start(config);
+    let key = bearer("plain-alias-key-1");
+    for path in ["/v0/management/config", "/v8/management/config"] {
+        let response = server.get(path, &[("Authorization", &key)]);
+        assert_eq!(response.status, 200, "{path}");
+        let text = response.text();
+        assert!(!text.contains("plain-alias-key-1"), "{path}: {text}");
+        assert!(!text.contains("$2a$"), "{path}: {text}");
+    }
+}
