@@ -221,6 +221,9 @@ pub enum Msg<'a> {
         pid: u32,
         seconds: u64,
     },
+    StoppedKilled {
+        pid: u32,
+    },
     NotRunning,
     StaleRecordRemoved {
         pid: u32,
@@ -429,6 +432,9 @@ impl Msg<'_> {
             StoppedForced { pid, seconds } => format!(
                 "Stopped (pid {pid}); it ignored the request to shut down for {seconds} s and was killed."
             ),
+            StoppedKilled { pid } => format!(
+                "Stopped (pid {pid}); the request to shut down could not be delivered, so it was killed."
+            ),
             NotRunning => "Not running: no server started by cpa-tray is recorded in this home folder.".to_string(),
             StaleRecordRemoved { pid } => format!(
                 "Not running: the recorded server (pid {pid}) had already exited."
@@ -584,6 +590,9 @@ impl Msg<'_> {
             Stopped { pid } => format!("已停止（pid {pid}）。"),
             StoppedForced { pid, seconds } => {
                 format!("已停止（pid {pid}）；它在 {seconds} 秒内未响应关闭请求，已被强制结束。")
+            }
+            StoppedKilled { pid } => {
+                format!("已停止（pid {pid}）；无法发送关闭请求，已被强制结束。")
             }
             NotRunning => "未在运行：此主文件夹中没有 cpa-tray 启动的服务记录。".to_string(),
             StaleRecordRemoved { pid } => format!("未在运行：记录的服务（pid {pid}）已经退出。"),

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use cpa_core::home::Home;
 use cpa_core::supervisor::{
-    self, Engine, EngineKind, EngineRecord, ServerAddress, StartError, StartOptions, StopOutcome,
-    process, record,
+    self, Engine, EngineKind, EngineRecord, ServerAddress, StartError, StartOptions, StopMethod,
+    StopOutcome, process, record,
 };
 
 /// Returns the test server binary, building it when this test run did not.
@@ -128,7 +128,13 @@ fn late_listener_is_ready_then_stops_gracefully() {
     );
 
     let outcome = supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
-    assert_eq!(outcome, StopOutcome::Stopped { pid, forced: false });
+    assert_eq!(
+        outcome,
+        StopOutcome::Stopped {
+            pid,
+            method: StopMethod::Graceful
+        }
+    );
     started.child.wait().unwrap();
     assert!(!fixture.home.pid_file_path().exists(), "record removed");
 }
@@ -144,7 +150,10 @@ fn never_listening_server_times_out_and_keeps_running() {
     assert!(alive(pid));
     assert!(matches!(
         supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap(),
-        StopOutcome::Stopped { forced: false, .. }
+        StopOutcome::Stopped {
+            method: StopMethod::Graceful,
+            ..
+        }
     ));
     started.child.wait().unwrap();
     assert!(!alive(pid));
@@ -206,7 +215,13 @@ fn stubborn_server_is_killed_after_the_timeout() {
     assert!(started.ready_after.is_some());
     let pid = started.child.id();
     let outcome = supervisor::stop(&fixture.home, Duration::from_millis(300)).unwrap();
-    assert_eq!(outcome, StopOutcome::Stopped { pid, forced: true });
+    assert_eq!(
+        outcome,
+        StopOutcome::Stopped {
+            pid,
+            method: StopMethod::KilledAfterTimeout
+        }
+    );
     started.child.wait().unwrap();
     assert!(!alive(pid));
 }

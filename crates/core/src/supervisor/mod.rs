@@ -264,14 +264,25 @@ fn exited_early(status: ExitStatus, log_path: &Path, offset: u64) -> StartError 
 /// Outcome of a stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopOutcome {
-    /// Our server stopped; `forced` when it ignored the graceful signal.
-    Stopped { pid: u32, forced: bool },
+    /// Our server stopped, in the way `method` says.
+    Stopped { pid: u32, method: StopMethod },
     /// No server of ours was recorded.
     NotRunning,
     /// The recorded server had already exited; the record was removed.
     AlreadyExited { pid: u32 },
     /// The recorded pid now belongs to another process, which was left alone.
     PidReused { pid: u32 },
+}
+
+/// How a server was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMethod {
+    /// It exited after the graceful request.
+    Graceful,
+    /// It ignored the graceful request until the timeout and was killed.
+    KilledAfterTimeout,
+    /// The graceful request could not be delivered, so it was killed at once.
+    KilledUndelivered,
 }
 
 /// Reason a stop failed.
@@ -306,12 +317,17 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     }
 
     let pid = record.pid;
-    let mut forced = false;
-    if !(process::request_stop(pid) && wait_until_gone(&record, timeout)) {
+    let delivered = process::request_stop(pid);
+    let mut method = StopMethod::Graceful;
+    if !(delivered && wait_until_gone(&record, timeout)) {
         // The graceful signal failed or was ignored. The identity is checked
         // again right before the kill, so a pid freed meanwhile is not hit.
         if record.liveness() == Liveness::Ours {
-            forced = true;
+            method = if delivered {
+                StopMethod::KilledAfterTimeout
+            } else {
+                StopMethod::KilledUndelivered
+            };
             process::force_kill(pid);
         }
         if !wait_until_gone(&record, Duration::from_secs(2)) {
@@ -319,7 +335,7 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
         }
     }
     record::remove(&pid_file)?;
-    Ok(StopOutcome::Stopped { pid, forced })
+    Ok(StopOutcome::Stopped { pid, method })
 }
 
 /// Polls every 10 ms until the recorded process is no longer ours.

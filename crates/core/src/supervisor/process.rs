@@ -156,8 +156,8 @@ mod os {
     use std::process::Command;
     use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, STILL_ACTIVE};
     use windows_sys::Win32::System::Console::{
-        AttachConsole, CTRL_BREAK_EVENT, FreeConsole, GenerateConsoleCtrlEvent,
-        SetConsoleCtrlHandler,
+        AttachConsole, CTRL_BREAK_EVENT, FreeConsole, GenerateConsoleCtrlEvent, GetStdHandle,
+        STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetStdHandle,
     };
     use windows_sys::Win32::System::Threading::{
         CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, GetExitCodeProcess, GetProcessTimes,
@@ -228,24 +228,36 @@ mod os {
     // NOTE: cross-compiled for Windows but never run there yet, so it needs a
     // check on a Windows machine.
     pub fn request_stop(pid: u32) -> bool {
+        // Switching consoles resets this process's standard handles, so they
+        // are saved first and restored after; otherwise later output is lost
+        // when stdout and stderr are pipes or files.
+        let ids = [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE];
+        // SAFETY: GetStdHandle takes no pointers.
+        let saved = ids.map(|id| unsafe { GetStdHandle(id) });
         // SAFETY: the console functions take no pointers except the optional
         // handler, passed as None to ignore Ctrl events in this process.
-        unsafe {
+        let sent = unsafe {
             FreeConsole();
             if AttachConsole(pid) == 0 {
                 AttachConsole(ATTACH_PARENT_PROCESS);
-                return false;
+                false
+            } else {
+                SetConsoleCtrlHandler(None, 1);
+                let sent = GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid) != 0;
+                FreeConsole();
+                AttachConsole(ATTACH_PARENT_PROCESS);
+                // Handling stays disabled until the event has been delivered;
+                // the short wait keeps this process from taking it as its own.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                SetConsoleCtrlHandler(None, 0);
+                sent
             }
-            SetConsoleCtrlHandler(None, 1);
-            let sent = GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid) != 0;
-            FreeConsole();
-            AttachConsole(ATTACH_PARENT_PROCESS);
-            // Handling stays disabled until the event has been delivered; the
-            // short wait keeps this process from taking it as its own.
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            SetConsoleCtrlHandler(None, 0);
-            sent
+        };
+        for (id, handle) in ids.into_iter().zip(saved) {
+            // SAFETY: restores handles this process owned before the switch.
+            unsafe { SetStdHandle(id, handle) };
         }
+        sent
     }
 
     pub fn force_kill(pid: u32) -> bool {

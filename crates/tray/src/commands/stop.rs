@@ -1,7 +1,7 @@
 //! `cpa-tray stop`: stops only the server this tray started.
 
 use cpa_core::messages::Msg;
-use cpa_core::supervisor::{self, StopOutcome};
+use cpa_core::supervisor::{self, StopMethod, StopOutcome};
 
 use crate::cli::StopArgs;
 use crate::context::{CommandResult, Context};
@@ -14,11 +14,14 @@ pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
         None
     };
     match supervisor::stop(&ctx.home, timeout) {
-        Ok(StopOutcome::Stopped { pid, forced: false }) => ctx.say(Msg::Stopped { pid }),
-        Ok(StopOutcome::Stopped { pid, forced: true }) => ctx.say(Msg::StoppedForced {
-            pid,
-            seconds: timeout.as_secs(),
-        }),
+        Ok(StopOutcome::Stopped { pid, method }) => match method {
+            StopMethod::Graceful => ctx.say(Msg::Stopped { pid }),
+            StopMethod::KilledAfterTimeout => ctx.say(Msg::StoppedForced {
+                pid,
+                seconds: timeout.as_secs(),
+            }),
+            StopMethod::KilledUndelivered => ctx.say(Msg::StoppedKilled { pid }),
+        },
         Ok(StopOutcome::NotRunning) => ctx.say(Msg::NotRunning),
         Ok(StopOutcome::AlreadyExited { pid }) => ctx.say(Msg::StaleRecordRemoved { pid }),
         Ok(StopOutcome::PidReused { pid }) => ctx.say(Msg::PidReusedLeftAlone { pid }),
