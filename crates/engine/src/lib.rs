@@ -111,7 +111,8 @@ pub fn run_cli(args: Vec<OsString>) -> ExitCode {
         .with_max_level(tracing::Level::INFO)
         .try_init();
 
-    let config_path = match flags.config {
+    // An empty `-config=` means the default, as upstream checks for "".
+    let config_path = match flags.config.filter(|path| !path.as_os_str().is_empty()) {
         Some(path) => path,
         None => match std::env::current_dir() {
             Ok(dir) => dir.join("config.yaml"),

@@ -234,3 +234,16 @@ fn empty_host_listens_on_all_interfaces() {
         eprintln!("note: ::1 is not reachable on this machine; IPv6 half not checked");
     }
 }
+
+#[test]
+fn empty_config_flag_means_default_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&["-config="], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = dir.path().canonicalize().unwrap().join("config.yaml");
+    assert!(
+        stderr.contains(&expected.display().to_string()) || stderr.contains("config.yaml"),
+        "{stderr}"
+    );
+}
