@@ -203,6 +203,10 @@ fn config_json_leaves_out_server_and_key_fields() {
     assert_eq!(json["api-keys"], serde_json::json!(["client-key-1"]));
     assert_eq!(json["debug"], true);
     assert_eq!(json["tls"]["enable"], false);
+    // Absent simple settings show upstream's defaults.
+    assert_eq!(json["ws-auth"], true);
+    assert_eq!(json["proxy-url"], "");
+    assert_eq!(json["error-logs-max-files"], 10);
     for hidden in ["host", "port", "remote-management", "auth-dir"] {
         assert!(
             json.get(hidden).is_none(),
@@ -226,6 +230,10 @@ fn v8_layout_hides_server_and_management() {
     assert!(json.get("server").is_none(), "{json}");
     assert!(json.get("management").is_none(), "{json}");
     assert_eq!(json["access"]["api-keys"], serde_json::json!(["k1"]));
+    assert!(
+        json.get("ws-auth").is_none(),
+        "a v8 file is shown as written: {json}"
+    );
 
     // Upstream v8 returns the stored hash here; the engine redacts it.
     let v8 = server.get("/v8/management/config", &[("Authorization", &key)]);
