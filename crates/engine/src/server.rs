@@ -95,9 +95,14 @@ impl Engine {
         let listeners = bind(&host, port, &config_path).await?;
         let local_addrs: Vec<SocketAddr> = listeners
             .iter()
-            .filter_map(|listener| listener.local_addr().ok())
-            .collect();
-        let bound_port = local_addrs.first().map_or(port, SocketAddr::port);
+            .map(TcpListener::local_addr)
+            .collect::<Result<_, _>>()
+            .map_err(|err| StartError(format!("failed to read the bound address: {err}")))?;
+        let Some(bound_port) = local_addrs.first().map(SocketAddr::port) else {
+            return Err(StartError(format!(
+                "failed to listen on {host}:{port}: no socket was bound"
+            )));
+        };
 
         let tagger = KeyTagger::new().map_err(|err| {
             StartError(format!(
@@ -211,6 +216,13 @@ impl Engine {
         if drained.is_err() {
             tracing::warn!("closing connections that were still open after {SHUTDOWN_GRACE:?}");
         }
+    }
+}
+
+impl Drop for Engine {
+    /// Stops accepting when the handle goes away without [`Engine::shutdown`].
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 
