@@ -135,7 +135,8 @@ fn temp_prefix(path: &Path) -> String {
     format!(".{name}.cpa-tmp-")
 }
 
-/// Removes temporary files a killed writer left before renaming them.
+/// Removes temporary files a killed writer left before renaming them. Called
+/// with the config locked, so no cooperating writer is using one.
 fn remove_stale_temps(path: &Path) {
     let prefix = temp_prefix(path);
     let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
@@ -149,8 +150,51 @@ fn remove_stale_temps(path: &Path) {
     }
 }
 
-/// Finishes or rolls back an interrupted write, then removes the recovery file.
+/// Takes an exclusive advisory lock (`flock`) on the open config file, so two
+/// cooperating writers never interleave their recovery files. The lock ends
+/// when the file is closed, also when the process is killed.
+#[cfg(unix)]
+fn lock(file: &File, path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: the descriptor belongs to `file`, which outlives the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(io_error(
+                ErrorKind::Write,
+                path,
+                "Failed to lock config file",
+                err,
+            ));
+        }
+    }
+}
+
+/// Windows locks are mandatory and would block the server's own reads, so
+/// writers are not serialized there.
+#[cfg(not(unix))]
+fn lock(_file: &File, _path: &Path) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Finishes or rolls back an interrupted write, if there was one.
 pub(crate) fn repair(path: &Path) -> Result<(), ConfigError> {
+    if !recovery_path(path).exists() {
+        return Ok(());
+    }
+    let mut file = open_rw(path)?;
+    lock(&file, path)?;
+    repair_locked(path, &mut file)
+}
+
+/// Repairs with the config open and locked: when the config does not contain
+/// exactly the new content the recovery file records, the old content is put
+/// back in place. Then the recovery file is removed.
+fn repair_locked(path: &Path, file: &mut File) -> Result<(), ConfigError> {
     remove_stale_temps(path);
     let recovery = recovery_path(path);
     let data = match std::fs::read(&recovery) {
@@ -179,14 +223,15 @@ pub(crate) fn repair(path: &Path) -> Result<(), ConfigError> {
     if magic != MAGIC {
         return Err(bad_recovery(&recovery));
     }
+
     let old = &data[newline + 1..];
-    let current = std::fs::read(path).ok();
-    let complete = current
-        .as_ref()
-        .is_some_and(|c| c.len() as u64 == len && sha256_hex(c) == hash);
+    let mut current = Vec::new();
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut current));
+    let complete = read.is_ok() && current.len() as u64 == len && sha256_hex(&current) == hash;
     if !complete {
-        let mut file = open_rw(path)?;
-        rewrite_in_place(&mut file, old).map_err(|err| {
+        rewrite_in_place(file, old).map_err(|err| {
             io_error(
                 ErrorKind::Write,
                 path,
@@ -274,10 +319,13 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
 
 /// Writes `bytes` unless the file no longer holds `expected` (returns false then).
 fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool, ConfigError> {
-    repair(path)?;
     let mut file = open_rw(path)?;
+    lock(&file, path)?;
+    repair_locked(path, &mut file)?;
+
     let mut old = Vec::new();
-    file.read_to_end(&mut old)
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut old))
         .map_err(|err| io_error(ErrorKind::Read, path, "Failed to read config file", err))?;
     if expected.is_some_and(|expected| expected != old.as_slice()) {
         return Ok(false);

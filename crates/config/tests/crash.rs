@@ -3,6 +3,7 @@
 //! the load.
 #![cfg(unix)]
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -16,6 +17,59 @@ impl Lcg {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         self.0 >> 33
+    }
+}
+
+/// Starts the write-loop helper on `config`, alternating two content files.
+fn spawn_writer(config: &Path, first: &Path, second: &Path) -> std::process::Child {
+    cpa_testkit::binary_command(
+        "cpa-config-write-loop",
+        env!("CARGO_BIN_EXE_cpa-config-write-loop"),
+    )
+    .arg(config)
+    .arg(first)
+    .arg(second)
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("spawn the write loop")
+}
+
+#[test]
+fn concurrent_writers_never_mix_contents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let contents: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            format!(
+                "port: {i}\n{}",
+                format!("# line of writer content {i}\n").repeat(2000)
+            )
+            .into_bytes()
+        })
+        .collect();
+    let paths: Vec<PathBuf> = (0..4)
+        .map(|i| dir.path().join(format!("{i}.yaml")))
+        .collect();
+    for (path, content) in paths.iter().zip(&contents) {
+        std::fs::write(path, content).expect("write content");
+    }
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, &contents[0]).expect("write config");
+    let mut rng = Lcg(7);
+    for round in 0..40 {
+        let mut one = spawn_writer(&config, &paths[0], &paths[1]);
+        let mut two = spawn_writer(&config, &paths[2], &paths[3]);
+        std::thread::sleep(Duration::from_micros(1_000 + rng.next() % 8_000));
+        one.kill().expect("kill");
+        two.kill().expect("kill");
+        one.wait().expect("reap");
+        two.wait().expect("reap");
+        let doc = cpa_config::load(&config).unwrap_or_else(|err| panic!("round {round}: {err}"));
+        assert!(
+            contents.iter().any(|c| c.as_slice() == doc.bytes()),
+            "round {round}: mixed content"
+        );
+        assert!(!cpa_config::recovery_path(&config).exists());
     }
 }
 
@@ -45,17 +99,7 @@ fn killed_writer_leaves_old_or_new_content() {
     let mut rng = Lcg(seed);
     let (mut saw_recovery, mut saw_a, mut saw_b) = (0, 0, 0);
     for round in 0..200 {
-        let mut child = cpa_testkit::binary_command(
-            "cpa-config-write-loop",
-            env!("CARGO_BIN_EXE_cpa-config-write-loop"),
-        )
-        .arg(&config)
-        .arg(&a_path)
-        .arg(&b_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the write loop");
+        let mut child = spawn_writer(&config, &a_path, &b_path);
         std::thread::sleep(Duration::from_micros(500 + rng.next() % 12_000));
         child.kill().expect("SIGKILL the writer");
         child.wait().expect("reap the writer");
@@ -76,16 +120,20 @@ fn killed_writer_leaves_old_or_new_content() {
         );
         assert_eq!(std::fs::read(&config).expect("read"), bytes);
     }
-    let mut names: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["a.yaml", "b.yaml", "config.yaml"],
-        "stray files after the kills"
-    );
+    // A writer killed before renaming its temporary file leaves it behind
+    // until the next write cleans up; nothing else may be left.
+    for entry in std::fs::read_dir(dir.path()).expect("list") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            ["a.yaml", "b.yaml", "config.yaml"].contains(&name.as_str())
+                || name.starts_with(".config.yaml.cpa-tmp-"),
+            "stray file after the kills: {name}"
+        );
+    }
     eprintln!(
         "200 kills: {saw_a}x old, {saw_b}x new, {saw_recovery} interrupted mid-write and repaired"
     );
@@ -93,4 +141,30 @@ fn killed_writer_leaves_old_or_new_content() {
         saw_a > 0 && saw_b > 0,
         "the kills never landed on both contents"
     );
+}
+
+/// A writer waits for another writer's lock (`flock` on the config) instead of
+/// interleaving its recovery file with the other's.
+#[test]
+fn writer_waits_for_the_lock() {
+    use std::os::unix::io::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, b"port: 1\n").expect("write config");
+    let holder = std::fs::File::open(&config).expect("open");
+    // SAFETY: the descriptor belongs to `holder`, alive for the whole test.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let writer = {
+        let config = config.clone();
+        std::thread::spawn(move || cpa_config::write(&config, b"port: 2\n"))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!writer.is_finished(), "the write did not wait for the lock");
+    assert_eq!(std::fs::read(&config).expect("read"), b"port: 1\n");
+    drop(holder);
+    writer
+        .join()
+        .expect("join")
+        .expect("write after the lock is released");
+    assert_eq!(std::fs::read(&config).expect("read"), b"port: 2\n");
 }
