@@ -22,12 +22,20 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// Scan interval of the polling watcher, where the platform needs one.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Starts watching the config file's directory. The returned watcher must be
-/// kept alive for as long as events are wanted.
+/// Watched config: the watcher, shared with the task that re-arms its file watch.
+pub type ConfigWatcher = Arc<std::sync::Mutex<notify::RecommendedWatcher>>;
+
+/// Starts watching the config file and its directory. The returned watcher
+/// must be kept alive for as long as events are wanted.
+///
+/// The directory watch sees a file renamed over the config. The file watch
+/// sees writes that do not pass through the directory, such as host-side
+/// edits of a file bind-mounted into a container. A rename leaves the file
+/// watch on the old file, so it is re-armed after every reload check.
 pub fn start(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<notify::RecommendedWatcher, String> {
+) -> Result<ConfigWatcher, String> {
     let path = shared.config_path.clone();
     let directory = path
         .parent()
@@ -61,6 +69,9 @@ pub fn start(
     watcher
         .watch(&directory, RecursiveMode::NonRecursive)
         .map_err(|err| format!("failed to watch {}: {err}", directory.display()))?;
+    watch_file(&mut watcher, &path);
+    let watcher = Arc::new(std::sync::Mutex::new(watcher));
+    let rearm = watcher.clone();
 
     tokio::spawn(async move {
         loop {
@@ -75,6 +86,9 @@ pub fn start(
             // Debounce: wait until no event arrived for DEBOUNCE.
             while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, receiver.recv()).await {}
             reload_if_changed(&shared).await;
+            if let Ok(mut watcher) = rearm.lock() {
+                watch_file(&mut watcher, &shared.config_path);
+            }
         }
     });
     tracing::info!(
@@ -82,6 +96,14 @@ pub fn start(
         path.display()
     );
     Ok(watcher)
+}
+
+/// Adds (or renews) the watch on the config file itself; a missing file is
+/// left to the directory watch.
+fn watch_file(watcher: &mut notify::RecommendedWatcher, path: &Path) {
+    if let Err(err) = watcher.watch(path, RecursiveMode::NonRecursive) {
+        tracing::debug!("cannot watch {} itself: {err}", path.display());
+    }
 }
 
 /// Reads the file and applies it when its content changed.

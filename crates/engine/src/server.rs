@@ -65,7 +65,7 @@ pub struct Engine {
     shutdown: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
     connections_done: mpsc::Receiver<()>,
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watcher: Option<reload::ConfigWatcher>,
 }
 
 impl Engine {

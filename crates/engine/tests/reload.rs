@@ -186,3 +186,54 @@ fn allow_remote_and_api_keys_reload_live() {
         501
     );
 }
+
+/// Unmounts a bind mount when dropped.
+#[cfg(target_os = "linux")]
+struct BindMount(std::path::PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn host_edit_of_bind_mounted_file_reloads() {
+    if std::env::var_os("CPA_TEST_RUNNER").is_some_and(|runner| !runner.is_empty()) {
+        println!(
+            "SKIPPED under CPA_TEST_RUNNER: host_edit_of_bind_mounted_file_reloads: \
+             single-file bind mounts are a Linux container setup, and Windows file \
+             watching is directory-based"
+        );
+        return;
+    }
+    // Docker mounts a single config file this way; edits made through the
+    // host path never pass through the container's directory.
+    let host = tempfile::tempdir().unwrap();
+    let host_file = host.path().join("config.yaml");
+    std::fs::write(&host_file, legacy_config(&fast_hash(OLD_KEY), "")).unwrap();
+    let container = tempfile::tempdir().unwrap();
+    let mounted = container.path().join("config.yaml");
+    std::fs::write(&mounted, "").unwrap();
+    let status = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(&host_file)
+        .arg(&mounted)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !status.is_ok_and(|status| status.success()) {
+        eprintln!("SKIPPED host_edit_of_bind_mounted_file_reloads: bind mounts need root");
+        return;
+    }
+    let _mount = BindMount(mounted.clone());
+
+    // The container folder outlives the engine and the mount (drop order).
+    let server = Server::start_at(tempfile::tempdir().unwrap(), mounted, Launch::default());
+    assert_eq!(status_with(&server, OLD_KEY), 200);
+    change_and_wait(&server, || {
+        write_in_place(&host_file, &legacy_config(&fast_hash(NEW_KEY), ""));
+    });
+    assert_eq!(status_with(&server, NEW_KEY), 200);
+}
