@@ -1,10 +1,11 @@
 //! Hot reload of `config.yaml`.
 //!
-//! The watcher observes the file's directory and filters on the file name.
-//! So it sees in-place writes and also editors that save by renaming a new
-//! file over the old one, which upstream v7 misses because it watches the
-//! file itself. As upstream, events are debounced for 150 ms, an empty file is
-//! ignored, and content whose SHA-256 equals the applied version is skipped.
+//! The watcher observes the file's directory, filtered on the file name, and
+//! the file itself. So it detects in-place writes, editors that save by
+//! renaming a new file over the old one (upstream v7 watches only the file
+//! and misses these), and edits made through another path to the same file.
+//! As upstream, events are debounced for 150 ms, an empty file is ignored,
+//! and content whose SHA-256 equals the applied version is skipped.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -28,9 +29,9 @@ pub type ConfigWatcher = Arc<std::sync::Mutex<notify::RecommendedWatcher>>;
 /// Starts watching the config file and its directory. The returned watcher
 /// must be kept alive for as long as events are wanted.
 ///
-/// The directory watch sees a file renamed over the config. The file watch
-/// sees writes that do not pass through the directory, such as host-side
-/// edits of a file bind-mounted into a container. A rename leaves the file
+/// The directory watch reports a file renamed over the config. The file
+/// watch reports writes that do not pass through the directory, such as
+/// host-side edits of a file bind-mounted into a container. A rename leaves the file
 /// watch on the old file, so it is re-armed after every reload check.
 pub fn start(
     shared: Arc<Shared>,

@@ -88,8 +88,8 @@ impl Server {
             let mut sender = Some(port_sender);
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                // Store the line first, so a test that saw the port also sees
-                // every line printed before it.
+                // Store the line first, so a test that got the port can also
+                // read every line printed before it.
                 {
                     let mut text = sink.lock().unwrap();
                     text.push_str(&line);
