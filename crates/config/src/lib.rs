@@ -251,7 +251,9 @@ const MAX_WORKAROUNDS: usize = 256;
 ///   for the server; the line breaks are blanked and the value is decoded
 ///   from the original bytes;
 /// - `\'` is an escape in a double-quoted scalar for the server; it is read
-///   as `\"` and the value decoded from the original bytes.
+///   as `\"` and the value decoded from the original bytes;
+/// - a flow collection may continue left of its key for the server; such a
+///   line is joined to the previous one (whose comment is blanked).
 fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tree::TreeError> {
     let stand_in = text.contains('\u{feff}') && !text.contains(BOM_STAND_IN);
     let mut work = if stand_in {
@@ -260,6 +262,8 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
         None
     };
     let mut refolded: Vec<usize> = Vec::new();
+    let mut joined: Vec<usize> = Vec::new();
+    let mut first_error: Option<tree::TreeError> = None;
     let mut built = None;
     for _ in 0..MAX_WORKAROUNDS {
         let current = work.as_deref().unwrap_or(text);
@@ -315,8 +319,19 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
                         }
                     }
                     refolded.push(offset);
+                } else if (err.message == "invalid indentation"
+                    || err.message.contains("invalid indentation in flow"))
+                    && local > 0
+                    && patched[local - 1] == b'\n'
+                    && !joined.contains(&offset)
+                {
+                    // A flow collection continued left of its key: join the
+                    // line to the previous one, blanking that line's comment.
+                    join_previous_line(&mut patched, local);
+                    first_error.get_or_insert_with(|| err.clone());
+                    joined.push(offset);
                 } else {
-                    return Err(err);
+                    return Err(first_error.unwrap_or(err));
                 }
                 // Only ASCII bytes were replaced by ASCII spaces, so the text stays UTF-8.
                 work = Some(String::from_utf8(patched).map_err(|_| err)?);
@@ -332,11 +347,37 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
             offset: None,
         });
     };
+    // A joined line break must lie inside a flow collection, where line
+    // breaks are only separation; anywhere else the original error stands.
+    let inside_flow = |pos: usize| {
+        built.tree.nodes.iter().any(|node| {
+            matches!(
+                node.kind,
+                tree::Kind::Mapping { flow: true, .. } | tree::Kind::Sequence { flow: true, .. }
+            ) && node.start < pos
+                && pos < node.end
+        })
+    };
+    if !joined.iter().all(|pos| inside_flow(*pos)) {
+        return Err(first_error.unwrap_or_else(|| tree::TreeError {
+            line: 1,
+            column: 1,
+            message: "invalid indentation".into(),
+            duplicate: false,
+            offset: None,
+        }));
+    }
     for node in &mut built.tree.nodes {
         let tree::Kind::Scalar { value, style } = &mut node.kind else {
             continue;
         };
-        if refolded.contains(&node.start)
+        let spans_join = joined
+            .iter()
+            .any(|pos| node.start < *pos && *pos < node.end);
+        if spans_join && *style == tree::Style::Plain {
+            *value = tree::fold_plain(&String::from_utf8_lossy(&bytes[node.start..node.end]));
+        }
+        if (refolded.contains(&node.start) || spans_join)
             && matches!(style, tree::Style::Single | tree::Style::Double)
             && let Some(decoded) = std::str::from_utf8(&bytes[node.start..node.end])
                 .ok()
@@ -349,6 +390,38 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
         }
     }
     Ok(built)
+}
+
+/// Replaces the line break before `line_start` (and a comment on the line
+/// before it) with spaces, keeping every byte offset.
+fn join_previous_line(text: &mut [u8], line_start: usize) {
+    let mut brk = line_start - 1;
+    text[brk] = b' ';
+    if brk > 0 && text[brk - 1] == b'\r' {
+        brk -= 1;
+        text[brk] = b' ';
+    }
+    let begin = text[..brk]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut quote: Option<u8> = None;
+    for i in begin..brk {
+        match (quote, text[i]) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(text[i]),
+            (None, b'#')
+                if i == begin || matches!(text[i - 1], b' ' | b'\t' | b',' | b'[' | b'{') =>
+            {
+                for byte in &mut text[i..brk] {
+                    *byte = b' ';
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// End (exclusive) of a quoted scalar starting at `start`.
@@ -378,7 +451,7 @@ fn tree_error(origin: &Path, err: tree::TreeError) -> ConfigError {
             ErrorKind::DuplicateKey,
             format!("{}; remove one of the duplicate keys", err.message),
         )
-    } else if err.message.contains("cannot start any token") || err.message.contains("tab") {
+    } else if err.message.contains("tab") {
         (
             ErrorKind::Syntax,
             format!("{}; use spaces, not tabs, for indentation", err.message),

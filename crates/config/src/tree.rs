@@ -701,7 +701,7 @@ pub(crate) fn check_tabs(file: &[u8], base: usize, skip: &[(usize, usize)]) -> O
                     return Some(TreeError {
                         line,
                         column,
-                        message: "found character that cannot start any token".into(),
+                        message: "found a tab character that cannot start any token".into(),
                         duplicate: false,
                         offset: None,
                     });
@@ -1112,4 +1112,28 @@ fn deref_node(tree: &Tree, mut id: NodeId) -> NodeId {
         }
     }
     id
+}
+
+/// Folds the raw text of a multi-line plain scalar like libyaml: lines are
+/// trimmed, one line break becomes a space and n breaks become n-1 newlines.
+pub(crate) fn fold_plain(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut breaks = 0;
+    for (index, line) in raw.split('\n').enumerate() {
+        let line = line.trim_matches([' ', '\t', '\r']);
+        if index > 0 && line.is_empty() {
+            breaks += 1;
+            continue;
+        }
+        if index > 0 {
+            if breaks == 0 {
+                out.push(' ');
+            } else {
+                out.extend(std::iter::repeat_n('\n', breaks));
+            }
+        }
+        breaks = 0;
+        out.push_str(line);
+    }
+    out
 }

@@ -63,6 +63,12 @@ fn e01_flow_mapping_edited_in_braces() {
         NEW,
         "remote-management: {allow-remote: false, secret-key: \"N3w-pass\"}\n",
     );
+    // JSON-style, over several lines and left of the key.
+    set_and_check(
+        "remote-management: {\nallow-remote: false,\nsecret-key: \"\"\n}\n",
+        NEW,
+        "remote-management: {\nallow-remote: false,\nsecret-key: \"N3w-pass\"\n}\n",
+    );
     // A flow mapping without the key gets it inside the braces, not a second block.
     set_and_check(
         "remote-management: {allow-remote: false}\n",
@@ -183,6 +189,11 @@ fn e08_alias_made_explicit_anchor_untouched() {
     );
     let merged = format!("{base}remote-management:\n  <<: *rm\n");
     set_and_check(&merged, NEW, &format!("{merged}  secret-key: 'N3w-pass'\n"));
+    // A secret-key value that other keys alias is not edited under them.
+    let shared = "remote-management:\n  secret-key: &s \"old\"\nother: *s\n";
+    let err = doc(shared).with_secret_key(NEW).expect_err("shared anchor");
+    assert_eq!(err.kind, ErrorKind::Verification);
+    assert!(err.to_string().contains("anchor"), "{err}");
     // An aliased value is replaced by an explicit one.
     set_and_check(
         "k: &s \"shared\"\nremote-management:\n  secret-key: *s\n",

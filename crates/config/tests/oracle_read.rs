@@ -258,3 +258,34 @@ fn scanner_differences_read_like_the_oracle() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// JSON-style flow collections whose lines start left of their key.
+#[test]
+fn unindented_flow_collections_read_like_the_oracle() {
+    let Some(oracle) = cpa_testkit::oracle() else {
+        return;
+    };
+    let cases: &[&str] = &[
+        "remote-management: {\n  allow-remote: true,\n  secret-key: \"x\"\n}\nport: 1\n",
+        "remote-management: {\nallow-remote: true, # a comment\nsecret-key: \"a\nb\"\n}\n",
+        "remote-management: {\nsecret-key: plain\n  folded,\nallow-remote: yes}\n",
+        "api-keys: [\n\"a\",\n\"b\"]\nremote-management: {\r\nsecret-key: 'c'\r\n}\r\n",
+        "remote-management:\n  secret-key: x\nport:\n1\n",
+    ];
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let (_dir, path) = common::temp_config(case.as_bytes());
+        let theirs = common::oracle_report(&oracle, &path);
+        let ours = our_report(&path);
+        // The JSON-style cases load on the server; the last one does not.
+        assert_eq!(
+            theirs.get("error").is_none(),
+            index < 4,
+            "{case:?}: {theirs}"
+        );
+        if !common::reports_agree(&ours, &theirs) {
+            failures.push(format!("{case:?}:\n  ours:   {ours}\n  oracle: {theirs}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
