@@ -377,7 +377,7 @@ async fn accept_loop(
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -398,6 +398,10 @@ async fn accept_loop(
             drop(guard);
         });
     }
+    // Close the socket before reporting this loop done, so the port is free
+    // once `Engine::shutdown` returns.
+    drop(listener);
+    drop(connections);
 }
 
 async fn serve_stream(
