@@ -9,6 +9,11 @@
 //! Writes go through [`write`], which keeps the file's inode, owner and mode and
 //! leaves a recovery copy beside it until the new content is durable.
 //!
+//! Parsing uses saphyr-parser's events with byte spans, plus the rules where
+//! yaml.v3 (a libyaml port) is stricter or looser than saphyr: tabs in
+//! indentation, duplicate keys, merges, escapes and a few scanner details.
+//! The Go oracle in the test suite checks that both agree on every fixture.
+//!
 //! This crate is the only code in the workspace that writes `config.yaml`.
 
 mod edit;
@@ -254,6 +259,10 @@ const MAX_WORKAROUNDS: usize = 256;
 ///   as `\"` and the value decoded from the original bytes;
 /// - a flow collection may continue left of its key for the server; such a
 ///   line is joined to the previous one (whose comment is blanked).
+///
+/// NOTE: a few rare forms the server accepts are still rejected here (a root
+/// mapping indented deeper than its later keys, a `,` inside a tag, a UTF-16
+/// file). They fail with an error and nothing is written.
 fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tree::TreeError> {
     let stand_in = text.contains('\u{feff}') && !text.contains(BOM_STAND_IN);
     let mut work = if stand_in {

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let contents = match (std::fs::read(a), std::fs::read(b)) {
         (Ok(a), Ok(b)) => [a, b],
         (Err(err), _) | (_, Err(err)) => {
-            eprintln!("cpa-config-write-loop: cannot read a content file: {err}");
+            eprintln!("cpa-config-write-loop: failed to read a content file: {err}");
             return ExitCode::from(2);
         }
     };

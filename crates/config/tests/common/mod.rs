@@ -15,7 +15,7 @@ fn leaf<T: Into<Value> + Clone>(leaf: &Leaf<T>) -> Value {
     }
 }
 
-/// A `ServerView` in the JSON shape `cpa-config-oracle read` prints.
+/// Converts a `ServerView` to the JSON shape `cpa-config-oracle read` prints.
 pub fn view_report(view: &ServerView) -> Value {
     json!({
         "layout": match view.layout {
@@ -37,7 +37,7 @@ pub fn oracle_report(oracle: &Path, file: &Path) -> Value {
     cpa_testkit::oracle_read(oracle, file)
 }
 
-/// Whether two reports agree: both errors, or every field equal.
+/// Returns whether two reports agree: both errors, or every field equal.
 pub fn reports_agree(ours: &Value, theirs: &Value) -> bool {
     let ours_err = ours.get("error").is_some();
     let theirs_err = theirs.get("error").is_some_and(|e| !e.is_null());
@@ -57,7 +57,7 @@ pub fn reports_agree(ours: &Value, theirs: &Value) -> bool {
     .all(|field| ours.get(field) == theirs.get(field))
 }
 
-/// Every fixture file: the real configs and the upstream examples.
+/// Lists every fixture file: the real configs and the upstream examples.
 pub fn all_fixtures() -> Vec<PathBuf> {
     let mut files = cpa_testkit::yaml_files(&cpa_testkit::fixture_configs_dir());
     files.extend(cpa_testkit::yaml_files(
