@@ -166,7 +166,7 @@ struct Layouts<'a> {
 
 impl<'a> Layouts<'a> {
     fn new(doc: &'a ConfigDocument) -> Self {
-        let bytes = doc.bytes();
+        let bytes = doc.text_bytes();
         let eol = match bytes.iter().position(|b| *b == b'\n') {
             Some(i) if i > 0 && bytes[i - 1] == b'\r' => "\r\n",
             _ => "\n",
@@ -906,7 +906,7 @@ pub(crate) fn set_leaf(
     } else {
         legacy
     };
-    edit_and_verify(doc, &path, value)
+    edit_and_verify(doc, &path, value).map(|text| doc.encode_like_file(text))
 }
 
 /// Sets the client API keys: `access.api-keys` when present or in a v8 file,
@@ -930,6 +930,7 @@ pub(crate) fn set_client_api_keys(
         vec!["api-keys"]
     };
     edit_and_verify(doc, &path, &NewValue::List(keys.to_vec()))
+        .map(|text| doc.encode_like_file(text))
 }
 
 /// Computes the edit, then re-parses it and checks that exactly `path` changed.
@@ -938,14 +939,14 @@ fn edit_and_verify(
     path: &[&str],
     value: &NewValue,
 ) -> Result<Vec<u8>, ConfigError> {
-    let first = apply(doc.bytes(), Editor::new(doc, false).set(path, value)?);
+    let first = apply(doc.text_bytes(), Editor::new(doc, false).set(path, value)?);
     match verify(doc, &first, path, value) {
         Ok(()) => Ok(first),
         Err(first_err) => {
             // A plain or single-quoted form that did not read back: the
             // double-quoted form carries any string.
             if matches!(value, NewValue::Str(_) | NewValue::List(_)) {
-                let second = apply(doc.bytes(), Editor::new(doc, true).set(path, value)?);
+                let second = apply(doc.text_bytes(), Editor::new(doc, true).set(path, value)?);
                 if second != first && verify(doc, &second, path, value).is_ok() {
                     return Ok(second);
                 }

@@ -91,7 +91,11 @@ impl ServerView {
 /// A parsed config file: its exact bytes plus the node tree with byte spans.
 #[derive(Debug, Clone)]
 pub struct ConfigDocument {
+    /// The text as UTF-8, which spans and edits refer to.
     bytes: Vec<u8>,
+    /// The file as read when it is UTF-16 (with a BOM, which yaml.v3 reads
+    /// too); edits are encoded back to it.
+    utf16: Option<Utf16>,
     origin: PathBuf,
     tree: tree::Tree,
 }
@@ -103,6 +107,26 @@ impl ConfigDocument {
     /// escapes, a `config-version` other than the integer 8, a root that is not a
     /// mapping) with the line and column. An empty file is an empty mapping.
     pub fn parse(bytes: Vec<u8>, origin: &Path) -> Result<Self, ConfigError> {
+        let (bytes, utf16) = match Utf16::detect(&bytes) {
+            Some(big_endian) => {
+                let text = decode_utf16(&bytes, big_endian).ok_or_else(|| {
+                    ConfigError::file(
+                        ErrorKind::Syntax,
+                        origin,
+                        "invalid UTF-16 text; save the file as UTF-8".to_string(),
+                        None,
+                    )
+                })?;
+                (
+                    text.into_bytes(),
+                    Some(Utf16 {
+                        big_endian,
+                        original: bytes,
+                    }),
+                )
+            }
+            None => (bytes, None),
+        };
         let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
@@ -131,6 +155,7 @@ impl ConfigDocument {
             return Err(tree_error(origin, err));
         }
         let document = ConfigDocument {
+            utf16,
             origin: origin.to_path_buf(),
             tree,
             bytes,
@@ -170,7 +195,33 @@ impl ConfigDocument {
 
     /// Returns the file's bytes exactly as read.
     pub fn bytes(&self) -> &[u8] {
+        match &self.utf16 {
+            Some(utf16) => &utf16.original,
+            None => &self.bytes,
+        }
+    }
+
+    /// Returns the text as UTF-8 bytes, which node spans refer to.
+    pub(crate) fn text_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Encodes edited UTF-8 text like the file was (UTF-16 stays UTF-16).
+    pub(crate) fn encode_like_file(&self, text: Vec<u8>) -> Vec<u8> {
+        let Some(utf16) = &self.utf16 else {
+            return text;
+        };
+        let text = String::from_utf8_lossy(&text);
+        let mut out = Vec::with_capacity(text.len() * 2);
+        for unit in text.encode_utf16() {
+            let pair = if utf16.big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            };
+            out.extend_from_slice(&pair);
+        }
+        out
     }
 
     /// Returns the path named in errors.
@@ -261,8 +312,8 @@ const MAX_WORKAROUNDS: usize = 256;
 ///   line is joined to the previous one (whose comment is blanked).
 ///
 /// NOTE: a few rare forms the server accepts are still rejected here (a root
-/// mapping indented deeper than its later keys, a `,` inside a tag, a UTF-16
-/// file). They fail with an error and nothing is written.
+/// mapping indented deeper than its later keys, a `,` inside a tag). They
+/// fail with an error and nothing is written.
 fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tree::TreeError> {
     let stand_in = text.contains('\u{feff}') && !text.contains(BOM_STAND_IN);
     let mut work = if stand_in {
@@ -452,6 +503,41 @@ fn quoted_end(bytes: &[u8], start: usize) -> usize {
         i += 1;
     }
     bytes.len()
+}
+
+/// A UTF-16 file: its byte order and original bytes.
+#[derive(Debug, Clone)]
+struct Utf16 {
+    big_endian: bool,
+    original: Vec<u8>,
+}
+
+impl Utf16 {
+    /// Returns the byte order when `bytes` start with a UTF-16 byte order mark.
+    fn detect(bytes: &[u8]) -> Option<bool> {
+        match bytes {
+            [0xFF, 0xFE, ..] => Some(false),
+            [0xFE, 0xFF, ..] => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes UTF-16 (byte order mark kept as U+FEFF), `None` when invalid.
+fn decode_utf16(bytes: &[u8], big_endian: bool) -> Option<String> {
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let units = bytes.chunks_exact(2).map(|pair| {
+        if big_endian {
+            u16::from_be_bytes([pair[0], pair[1]])
+        } else {
+            u16::from_le_bytes([pair[0], pair[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
 }
 
 fn tree_error(origin: &Path, err: tree::TreeError) -> ConfigError {

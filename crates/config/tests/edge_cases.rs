@@ -380,3 +380,37 @@ fn e18_hashed_key_reset_with_a_new_hash() {
     assert!(cpa_testkit::oracle_verify(&oracle, &path, NEW));
     assert!(!cpa_testkit::oracle_verify(&oracle, &path, "old-password"));
 }
+
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    text.encode_utf16()
+        .flat_map(|unit| {
+            if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            }
+        })
+        .collect()
+}
+
+/// Windows PowerShell 5.1 redirects (`>`) in UTF-16; the server reads such a
+/// file, so the tray reads it and writes it back in UTF-16.
+#[test]
+fn utf16_file_edited_in_utf16() {
+    for big_endian in [false, true] {
+        let input = utf16(
+            "\u{feff}remote-management:\r\n  secret-key: \"\"\r\nport: 8317\r\n",
+            big_endian,
+        );
+        let doc = ConfigDocument::parse(input.clone(), Path::new("c.yaml")).expect("UTF-16 parses");
+        assert_eq!(doc.bytes(), input.as_slice());
+        assert_eq!(doc.view().expect("view").port.value, Some(8317));
+        let out = doc.with_secret_key("密码-N3w").expect("edit");
+        let expected = utf16(
+            "\u{feff}remote-management:\r\n  secret-key: \"密码-N3w\"\r\nport: 8317\r\n",
+            big_endian,
+        );
+        assert_eq!(out, expected);
+        oracle_reads(&out, "密码-N3w");
+    }
+}
