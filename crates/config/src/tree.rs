@@ -211,6 +211,10 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
     loop {
         let (event, span) = match parser.next_event() {
             Some(Ok(pair)) => pair,
+            // yaml.Unmarshal reads only the first document, so an error after
+            // its root (such as keys left of an indented root mapping) is
+            // never reached by the server.
+            Some(Err(_)) if root.is_some() && stack.is_empty() => break,
             Some(Err(err)) => {
                 let offset = offsets.byte(err.marker().index());
                 let (line, column) = lines.line_col(offset);

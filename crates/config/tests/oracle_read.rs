@@ -245,6 +245,8 @@ fn scanner_differences_read_like_the_oracle() {
         "remote-management: {secret-key: |x}\n",
         "remote-management: {s\n  ecret-key: x}\n",
         "remote-management: {secret-key: :x}\n",
+        "  host: x\nport: 1\nremote-management:\n  secret-key: y\n",
+        "remote-management:\n  secret-key: y\n---\nport: [\n",
         "remote-management:\n  secret-key: @x\n",
     ];
     let mut failures = Vec::new();
