@@ -61,7 +61,9 @@ impl<T> Leaf<T> {
 }
 
 /// The settings the server reads from a config file, for the fields a manager touches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the management key's path and length, never the key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerView {
     pub layout: Layout,
     pub secret_key: Leaf<String>,
@@ -88,8 +90,40 @@ impl ServerView {
     }
 }
 
+impl std::fmt::Debug for ServerView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.secret_key.value.as_ref().map(|value| {
+            format!(
+                "<{} bytes, hashed: {}>",
+                value.len(),
+                secret::looks_like_bcrypt(value)
+            )
+        });
+        f.debug_struct("ServerView")
+            .field("layout", &self.layout)
+            .field("secret_key", &(self.secret_key.path, secret))
+            .field("allow_remote", &self.allow_remote)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls_enable", &self.tls_enable)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("disable_control_panel", &self.disable_control_panel)
+            .field(
+                "client_api_keys",
+                &self.client_api_keys.value.as_ref().map(Vec::len),
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxy_url", &self.proxy_url)
+            .finish()
+    }
+}
+
 /// A parsed config file: its exact bytes plus the node tree with byte spans.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output names the file and its size only, because the content
+/// may hold a plaintext key.
+#[derive(Clone)]
 pub struct ConfigDocument {
     /// The text as UTF-8, which spans and edits refer to.
     bytes: Vec<u8>,
@@ -98,6 +132,15 @@ pub struct ConfigDocument {
     utf16: Option<Utf16>,
     origin: PathBuf,
     tree: tree::Tree,
+}
+
+impl std::fmt::Debug for ConfigDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigDocument")
+            .field("origin", &self.origin)
+            .field("bytes", &self.bytes().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigDocument {

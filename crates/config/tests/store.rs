@@ -302,3 +302,18 @@ fn client_api_keys_replaced_as_a_list() {
     let out = doc.with_client_api_keys(&[]).expect("empty list");
     assert_eq!(String::from_utf8_lossy(&out), "api-keys: []\nport: 1\n");
 }
+
+#[test]
+fn debug_output_never_shows_the_key() {
+    let doc = ConfigDocument::parse(
+        b"remote-management:\n  secret-key: \"hunter2-plain\"\napi-keys: [sk-client-1]\n".to_vec(),
+        Path::new("c.yaml"),
+    )
+    .expect("parse");
+    let view = doc.view().expect("view");
+    for text in [format!("{doc:?}"), format!("{view:?}")] {
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("sk-client-1"), "{text}");
+    }
+    assert!(format!("{view:?}").contains("remote-management.secret-key"));
+}
