@@ -1,11 +1,14 @@
-//! The secret-key editing edge cases E01–E18 of the field reports: what is
-//! read, the exact bytes written for the new password `N3w-pass`, and what
-//! the Go oracle reads back from them.
+//! Edge cases of editing the secret-key, numbered E01–E18 as in the project's
+//! list of real-world failures: what is read, the exact bytes written for the
+//! new password `N3w-pass`, and what the Go oracle reads back from them.
 //!
-//! One deliberate difference from the field reports' sample output: a value
+//! Two deliberate differences from that list's sample output. A value
 //! keeps the quoting style it had (`""` stays double-quoted), as the server's
-//! own write-back does; single quotes are used where there was no style to
-//! keep (null, empty, block scalars, new keys).
+//! own write-back does, and single quotes are used only where there was no
+//! style to keep (null, empty, block scalars, new keys). A new
+//! `remote-management` block gets only `secret-key`, not `allow-remote:
+//! false`, because an absent `allow-remote` already reads as false and the
+//! edit may change nothing but the key.
 
 mod common;
 

@@ -317,3 +317,21 @@ fn debug_output_never_shows_the_key() {
     }
     assert!(format!("{view:?}").contains("remote-management.secret-key"));
 }
+
+#[test]
+fn check_writable_changes_nothing() {
+    let (_dir, path) = common::temp_config(BASE.as_bytes());
+    let before = std::fs::metadata(&path)
+        .expect("metadata")
+        .modified()
+        .expect("mtime");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    cpa_config::check_writable(&path).expect("a normal file is writable");
+    let after = std::fs::metadata(&path)
+        .expect("metadata")
+        .modified()
+        .expect("mtime");
+    assert_eq!(before, after);
+    assert_eq!(std::fs::read(&path).expect("read"), BASE.as_bytes());
+    assert!(!cpa_config::recovery_path(&path).exists());
+}
