@@ -150,35 +150,50 @@ fn remove_stale_temps(path: &Path) {
     }
 }
 
-/// Takes an exclusive advisory lock (`flock`) on the open config file, so two
-/// cooperating writers never interleave their recovery files. The lock ends
-/// when the file is closed, also when the process is killed.
+/// Takes an advisory lock (`flock`) on the open config file: exclusive for
+/// writers, so two cooperating writers never interleave their recovery
+/// files, and shared for readers, so a read never sees a write in progress.
+/// The lock ends when the file is closed, also when the process is killed.
 #[cfg(unix)]
-fn lock(file: &File, path: &Path) -> Result<(), ConfigError> {
+fn lock_mode(file: &File, path: &Path, exclusive: bool) -> Result<(), ConfigError> {
     use std::os::unix::io::AsRawFd;
+    let operation = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
     loop {
         // SAFETY: the descriptor belongs to `file`, which outlives the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
         if rc == 0 {
             return Ok(());
         }
         let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(io_error(
-                ErrorKind::Write,
-                path,
-                "Failed to lock config file",
-                err,
-            ));
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            // File systems without flock (some network mounts): go on unlocked.
+            Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS) => return Ok(()),
+            _ => {
+                return Err(io_error(
+                    ErrorKind::Write,
+                    path,
+                    "Failed to lock config file",
+                    err,
+                ));
+            }
         }
     }
 }
 
 /// Windows locks are mandatory and would block the server's own reads, so
-/// writers are not serialized there.
+/// readers and writers are not serialized there.
 #[cfg(not(unix))]
-fn lock(_file: &File, _path: &Path) -> Result<(), ConfigError> {
+fn lock_mode(_file: &File, _path: &Path, _exclusive: bool) -> Result<(), ConfigError> {
     Ok(())
+}
+
+fn lock(file: &File, path: &Path) -> Result<(), ConfigError> {
+    lock_mode(file, path, true)
 }
 
 /// Finishes or rolls back an interrupted write, if there was one.
@@ -271,8 +286,12 @@ fn read_document(path: &Path) -> Result<ConfigDocument, ConfigError> {
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         return Err(not_a_file(ErrorKind::Read, path));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|err| io_error(ErrorKind::Read, path, "Failed to read config file", err))?;
+    let read_error = |err| io_error(ErrorKind::Read, path, "Failed to read config file", err);
+    let mut file = File::open(path).map_err(read_error)?;
+    lock_mode(&file, path, false)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    drop(file);
     ConfigDocument::parse(bytes, path)
 }
 

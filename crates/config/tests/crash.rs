@@ -168,3 +168,36 @@ fn writer_waits_for_the_lock() {
         .expect("write after the lock is released");
     assert_eq!(std::fs::read(&config).expect("read"), b"port: 2\n");
 }
+
+/// A reader waits while a writer holds the lock, so it never sees a file
+/// that is being rewritten.
+#[test]
+fn reader_waits_for_a_writer() {
+    use std::os::unix::io::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, b"port: 1\n").expect("write config");
+    let holder = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&config)
+        .expect("open");
+    // SAFETY: the descriptor belongs to `holder`, alive for the whole test.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    // Simulate a write in progress: the file is truncated and half written.
+    holder.set_len(0).expect("truncate");
+    std::fs::write(&config, b"por").expect("partial write");
+    let reader = {
+        let config = config.clone();
+        std::thread::spawn(move || cpa_config::load(&config).map(|doc| doc.bytes().to_vec()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !reader.is_finished(),
+        "the read did not wait for the writer"
+    );
+    std::fs::write(&config, b"port: 2\n").expect("finish the write");
+    drop(holder);
+    let bytes = reader.join().expect("join").expect("load after the write");
+    assert_eq!(bytes, b"port: 2\n");
+}
