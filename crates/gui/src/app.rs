@@ -1,0 +1,776 @@
+//! The tray application: state, menu actions and the event loop.
+//!
+//! One thread owns the tray and the [`MenuState`]; it waits on a channel and
+//! wakes up only for an event: a menu click, an icon click, the result of a
+//! worker, the exit of the server this tray started, or a status check every
+//! [`STATUS_CHECK_INTERVAL`]. Long work (start, stop, dialogs, opening a
+//! browser) runs on worker threads that report back through the channel, so
+//! the menu never blocks. While a long action runs the state is marked busy,
+//! which disables every action that would race it.
+
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cpa_core::desktop;
+use cpa_core::home::Home;
+use cpa_core::messages::Lang;
+use cpa_core::settings::{Settings, SettingsStore};
+use cpa_core::supervisor::{self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome};
+use cpa_core::template;
+
+use crate::autostart;
+use crate::dialog::forms::ConfirmQuestion;
+use crate::dialog::password::Mode;
+use crate::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, Invocation, Request};
+use crate::model::{Busy, Item, MenuState, ServerState};
+use crate::notify::{self, Level};
+use crate::text::Text;
+use crate::tray_ui::TrayUi;
+
+/// How often the tray re-reads the server record, to notice a server that a
+/// CLI command started or stopped. The server this tray started is watched
+/// by a thread blocked in `wait`, which needs no polling.
+pub const STATUS_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Restarts after a crash wait 1, 2, 4, 8 and 16 s, then give up.
+const MAX_AUTO_RESTARTS: u32 = 5;
+
+/// Chooses the server program for a start from the current settings.
+pub type EngineSelector = Arc<dyn Fn(&Settings) -> Result<Engine, String> + Send + Sync>;
+
+/// Everything [`run_tray`] needs from its caller.
+#[derive(Clone)]
+pub struct TrayOptions {
+    pub home: Home,
+    /// The language chosen on the command line; otherwise the `language`
+    /// setting, then the system locale.
+    pub lang: Option<Lang>,
+    pub engine: EngineSelector,
+    /// Program and leading arguments that run a dialog, e.g. `cpa-tray ui`;
+    /// the dialog arguments of [`crate::run_dialog`] are appended.
+    pub dialog_program: PathBuf,
+    pub dialog_args: Vec<OsString>,
+    /// Command line that Start at Login runs; `None` disables the item.
+    pub login_command: Option<Vec<OsString>>,
+    /// Start the server when the tray starts, as the original tray did.
+    pub start_on_launch: bool,
+}
+
+/// Something for the tray thread to handle.
+pub enum Event {
+    Menu(String),
+    /// Left click on Linux, double click on Windows.
+    Activate,
+    /// A worker finished or progressed; the closure updates the state.
+    Update(Box<dyn FnOnce(&mut MenuState) + Send>),
+    ServerExited {
+        pid: u32,
+        status: String,
+    },
+    StatusCheck,
+    /// Start the server again after a crash (auto restart).
+    AutoRestart,
+}
+
+/// Sends an event to the tray thread from any thread.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// State shared with worker threads.
+struct Shared {
+    options: TrayOptions,
+    events: EventSink,
+    store: Mutex<SettingsStore>,
+    settings: Mutex<Settings>,
+    /// Pid of the server this tray started and still watches.
+    owned: Mutex<Option<u32>>,
+    /// Pids whose exit is expected (stopped by a menu action).
+    expected_exits: Mutex<Vec<u32>>,
+    restart_attempts: AtomicU32,
+}
+
+impl Shared {
+    fn settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn send(&self, event: Event) {
+        (self.events)(event);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut MenuState) + Send + 'static) {
+        self.send(Event::Update(Box::new(change)));
+    }
+
+    fn expect_exit_of_owned(&self) {
+        let owned = self.owned.lock().ok().and_then(|mut owned| owned.take());
+        if let (Some(pid), Ok(mut expected)) = (owned, self.expected_exits.lock()) {
+            expected.push(pid);
+        }
+    }
+}
+
+/// The tray thread's state.
+pub struct Controller {
+    shared: Arc<Shared>,
+    state: MenuState,
+    ui: Option<TrayUi>,
+    quit: bool,
+}
+
+impl Controller {
+    /// Loads the settings and the server state; does not create the tray yet.
+    pub fn new(options: TrayOptions, events: EventSink) -> Controller {
+        let home = &options.home;
+        if let Err(err) = home.create_dirs() {
+            notify::log(&format!(
+                "failed to create {}: {err}",
+                home.root().display()
+            ));
+        }
+        notify::set_log_file(&home.logs_dir().join("tray.log"));
+        let mut store = SettingsStore::new(home.settings_path(), home.settings_fallback_path());
+        let loaded = store.load();
+        let lang = Lang::resolve(options.lang, loaded.settings.language());
+        let settings = loaded.settings;
+        let state = MenuState {
+            lang,
+            server: read_server_state(home),
+            busy: None,
+            auto_open_webui: settings.auto_open_webui(),
+            auto_update: settings.auto_update(),
+            auto_restart: settings.auto_restart(),
+            start_at_login: options
+                .login_command
+                .as_ref()
+                .and_then(|_| autostart::is_enabled()),
+            config_exists: home.config_path().is_file(),
+            restart_reminder: false,
+        };
+        let shared = Arc::new(Shared {
+            options,
+            events,
+            store: Mutex::new(store),
+            settings: Mutex::new(settings),
+            owned: Mutex::new(None),
+            expected_exits: Mutex::new(Vec::new()),
+            restart_attempts: AtomicU32::new(0),
+        });
+        Controller {
+            shared,
+            state,
+            ui: None,
+            quit: false,
+        }
+    }
+
+    /// Creates the tray icon; without a session bus or tray host the tray
+    /// keeps running without an icon, and says so.
+    pub fn create_tray(&mut self) {
+        match TrayUi::build(&self.state) {
+            Ok(ui) => {
+                notify::log("tray icon registered");
+                self.ui = Some(ui);
+            }
+            Err(detail) => {
+                let text = Text::TrayUnavailable { detail: &detail }.text(self.state.lang);
+                notify::log(&text);
+            }
+        }
+        if self.shared.options.start_on_launch && !self.state.server.is_running() {
+            self.begin_start();
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Menu(id) => match Item::from_id(&id) {
+                Some(item) => self.on_item(item),
+                None => notify::log(&format!("ignored click on unknown menu id {id}")),
+            },
+            Event::Activate => {
+                if self.state.server.is_running() {
+                    self.open_webui();
+                } else if self.state.enabled(Item::Start) {
+                    self.begin_start();
+                }
+            }
+            Event::Update(change) => change(&mut self.state),
+            Event::ServerExited { pid, status } => self.on_server_exit(pid, &status),
+            Event::StatusCheck => {
+                if self.state.busy.is_none() {
+                    self.state.server = read_server_state(&self.shared.options.home);
+                }
+                self.state.config_exists = self.shared.options.home.config_path().is_file();
+            }
+            Event::AutoRestart => {
+                if self.state.busy.is_none() && !self.state.server.is_running() {
+                    self.begin_start();
+                }
+            }
+        }
+        if let Some(ui) = &mut self.ui {
+            ui.apply(&self.state);
+        }
+    }
+
+    fn on_item(&mut self, item: Item) {
+        // A D-Bus client can click a disabled item; the state decides.
+        if !self.state.enabled(item) {
+            notify::log(&format!("ignored click on disabled item {}", item.id()));
+            return;
+        }
+        notify::log(&format!("menu: {}", item.id()));
+        match item {
+            Item::Start | Item::Restart => self.begin_start(),
+            Item::Stop => self.begin_stop(),
+            Item::OpenWebUi => self.open_webui(),
+            Item::OpenFolder => {
+                let root = self.shared.options.home.root().to_path_buf();
+                self.open_path(root);
+            }
+            Item::OpenConfig => {
+                let config = self.shared.options.home.config_path().to_path_buf();
+                if config.is_file() {
+                    self.open_path(config);
+                } else {
+                    notify::notify(Level::Warning, Text::ConfigNotFound.text(self.state.lang));
+                }
+            }
+            Item::OpenLogs => {
+                let logs = self.shared.options.home.logs_dir();
+                self.open_path(logs);
+            }
+            Item::AutoOpenWebUi => {
+                let value = !self.state.auto_open_webui;
+                if self.save_setting("autoOpenWebUI", value.into()) {
+                    self.state.auto_open_webui = value;
+                }
+            }
+            Item::AutoUpdate => {
+                let value = !self.state.auto_update;
+                if self.save_setting("autoUpdate", value.into()) {
+                    self.state.auto_update = value;
+                }
+            }
+            Item::AutoRestart => {
+                let value = !self.state.auto_restart;
+                if self.save_setting("autoRestart", value.into()) {
+                    self.state.auto_restart = value;
+                }
+            }
+            Item::StartAtLogin => self.toggle_start_at_login(),
+            Item::LanguageEnglish => self.set_language(Lang::En),
+            Item::LanguageChinese => self.set_language(Lang::ZhCn),
+            Item::ResetPassword => self.begin_reset_password(),
+            Item::Update => {
+                notify::notify(Level::Info, Text::UpdateNotAvailable.text(self.state.lang));
+            }
+            Item::About => self.show_about(),
+            Item::Exit => self.exit(),
+            Item::Status | Item::Open | Item::Settings | Item::Language => {}
+        }
+    }
+
+    fn save_setting(&mut self, field: &str, value: serde_json::Value) -> bool {
+        let mut settings = self.shared.settings();
+        settings.set(field, value);
+        let saved = match self.shared.store.lock() {
+            Ok(mut store) => store.save(&settings).map_err(|err| err.to_string()),
+            Err(_) => Err("the settings store is unavailable".to_string()),
+        };
+        match saved {
+            Ok(path) => {
+                notify::log(&format!("saved {field} to {}", path.display()));
+                if let Ok(mut shared) = self.shared.settings.lock() {
+                    *shared = settings;
+                }
+                true
+            }
+            Err(detail) => {
+                let text = Text::SettingsSaveFailed { detail: &detail }.text(self.state.lang);
+                notify::notify(Level::Error, text);
+                false
+            }
+        }
+    }
+
+    fn set_language(&mut self, lang: Lang) {
+        if self.save_setting("language", lang.tag().into()) {
+            self.state.lang = lang;
+        }
+    }
+
+    fn toggle_start_at_login(&mut self) {
+        let Some(command) = self.shared.options.login_command.clone() else {
+            return;
+        };
+        let enable = !self.state.start_at_login.unwrap_or(false);
+        match autostart::set_enabled(enable, &command) {
+            Ok(()) => self.state.start_at_login = autostart::is_enabled(),
+            Err(err) => {
+                let detail = err.to_string();
+                let text = Text::StartAtLoginFailed { detail: &detail }.text(self.state.lang);
+                notify::notify(Level::Error, text);
+            }
+        }
+    }
+
+    fn begin_start(&mut self) {
+        self.state.busy = Some(Busy::Starting);
+        let shared = self.shared.clone();
+        let lang = self.state.lang;
+        spawn_worker("start", move || {
+            let server = start_flow(&shared, lang);
+            shared.update(move |state| {
+                state.busy = None;
+                if let Some(server) = server {
+                    state.server = server;
+                    state.restart_reminder = false;
+                }
+            });
+        });
+    }
+
+    fn begin_stop(&mut self) {
+        self.state.busy = Some(Busy::Stopping);
+        let shared = self.shared.clone();
+        let lang = self.state.lang;
+        spawn_worker("stop", move || {
+            stop_flow(&shared, lang);
+            let server = read_server_state(&shared.options.home);
+            shared.update(move |state| {
+                state.busy = None;
+                state.server = server;
+                state.restart_reminder = false;
+            });
+        });
+    }
+
+    fn begin_reset_password(&mut self) {
+        self.state.busy = Some(Busy::Password);
+        let shared = self.shared.clone();
+        let lang = self.state.lang;
+        let running = self.state.server.is_running();
+        spawn_worker("reset-password", move || {
+            reset_flow(&shared, lang, running);
+        });
+    }
+
+    fn open_webui(&self) {
+        let home = self.shared.options.home.clone();
+        let lang = self.state.lang;
+        spawn_worker("open-webui", move || {
+            let Some(record) = supervisor::record::read(&home.pid_file_path())
+                .ok()
+                .flatten()
+            else {
+                notify::notify(Level::Info, Text::NotListening.text(lang));
+                return;
+            };
+            let listening = record.probe.parse::<SocketAddr>().is_ok_and(|addr| {
+                TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+            });
+            if !listening {
+                notify::notify(Level::Info, Text::NotListening.text(lang));
+                return;
+            }
+            let scheme = if record.tls { "https" } else { "http" };
+            let url = format!("{scheme}://{}/management.html", record.probe);
+            open_target(&url, lang);
+        });
+    }
+
+    fn open_path(&self, path: PathBuf) {
+        let lang = self.state.lang;
+        spawn_worker("open", move || open_target(&path.to_string_lossy(), lang));
+    }
+
+    fn show_about(&self) {
+        let shared = self.shared.clone();
+        let invocation = Invocation {
+            request: Request::About {
+                server: self.state.status_line(),
+            },
+            lang: self.state.lang,
+        };
+        spawn_worker("about", move || {
+            if let DialogResult::Failed(detail) = run_dialog_child(&shared, &invocation) {
+                notify::log(&format!("about dialog failed: {detail}"));
+            }
+        });
+    }
+
+    fn exit(&mut self) {
+        // Stop only the server this tray started; one started from the CLI stays.
+        let owned = self.shared.owned.lock().ok().and_then(|owned| *owned);
+        if owned.is_some() {
+            stop_flow(&self.shared, self.state.lang);
+        }
+        notify::log("exiting");
+        self.quit = true;
+    }
+
+    fn on_server_exit(&mut self, pid: u32, status: &str) {
+        let expected = match self.shared.expected_exits.lock() {
+            Ok(mut expected) => match expected.iter().position(|p| *p == pid) {
+                Some(index) => {
+                    expected.remove(index);
+                    true
+                }
+                None => false,
+            },
+            Err(_) => false,
+        };
+        if expected {
+            return;
+        }
+        if let Ok(mut owned) = self.shared.owned.lock()
+            && *owned == Some(pid)
+        {
+            *owned = None;
+        }
+        self.state.server = read_server_state(&self.shared.options.home);
+        let log = self.shared.options.home.engine_log_path();
+        let text = Text::ServerExited {
+            status,
+            log: &log.display().to_string(),
+        }
+        .text(self.state.lang);
+        notify::notify(Level::Error, text);
+
+        if !self.state.auto_restart || self.state.server.is_running() {
+            return;
+        }
+        let attempt = self.shared.restart_attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        if attempt > MAX_AUTO_RESTARTS {
+            let text = Text::AutoRestartGaveUp {
+                attempts: MAX_AUTO_RESTARTS,
+            }
+            .text(self.state.lang);
+            notify::notify(Level::Error, text);
+            return;
+        }
+        let seconds = 1u64 << (attempt - 1);
+        let text = Text::AutoRestarting { seconds, attempt }.text(self.state.lang);
+        notify::notify(Level::Warning, text);
+        let shared = self.shared.clone();
+        spawn_worker("auto-restart", move || {
+            std::thread::sleep(Duration::from_secs(seconds));
+            shared.send(Event::AutoRestart);
+        });
+    }
+}
+
+/// Reads the server state from the record in the home folder (no network).
+pub fn read_server_state(home: &Home) -> ServerState {
+    match supervisor::record::read(&home.pid_file_path()) {
+        Ok(Some(record)) if record.liveness() == Liveness::Ours => ServerState::Running {
+            builtin: record.engine == EngineKind::Builtin.as_str(),
+            version: record.version,
+            port: record.port,
+        },
+        _ => ServerState::Stopped,
+    }
+}
+
+fn spawn_worker(name: &str, work: impl FnOnce() + Send + 'static) {
+    if let Err(err) = std::thread::Builder::new()
+        .name(format!("tray-{name}"))
+        .spawn(work)
+    {
+        notify::log(&format!("failed to start the {name} worker: {err}"));
+    }
+}
+
+fn open_target(target: &str, lang: Lang) {
+    if let Err(err) = desktop::open_url(target) {
+        let detail = err.to_string();
+        notify::notify(
+            Level::Error,
+            Text::OpenFailed {
+                target,
+                detail: &detail,
+            }
+            .text(lang),
+        );
+    }
+}
+
+/// What a dialog child reported.
+enum DialogResult {
+    Accepted,
+    Cancelled,
+    Failed(String),
+}
+
+/// Runs a dialog as a child process and waits for it.
+fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
+    let options = &shared.options;
+    let status = Command::new(&options.dialog_program)
+        .args(&options.dialog_args)
+        .args(invocation.to_args())
+        .stdin(Stdio::null())
+        .status();
+    match status {
+        Ok(status) => match status.code() {
+            Some(code) if code == i32::from(EXIT_ACCEPTED) => DialogResult::Accepted,
+            Some(code) if code == i32::from(EXIT_CANCELLED) => DialogResult::Cancelled,
+            _ => DialogResult::Failed(format!("the dialog process exited with {status}")),
+        },
+        Err(err) => DialogResult::Failed(format!(
+            "failed to run {}: {err}",
+            options.dialog_program.display()
+        )),
+    }
+}
+
+/// Creates the config from the template when it is missing.
+fn ensure_config(home: &Home, lang: Lang) -> Result<(), String> {
+    home.create_dirs().map_err(|err| err.to_string())?;
+    match template::create_config(home.config_path()) {
+        Ok(true) => {
+            notify::notify(Level::Info, Text::ConfigCreated.text(lang));
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(err) => Err(format!("{}: {err}", home.config_path().display())),
+    }
+}
+
+fn load_view(path: &Path) -> Result<cpa_config::ServerView, String> {
+    let doc = cpa_config::load(path).map_err(|err| err.to_string())?;
+    doc.view().map_err(|err| err.to_string())
+}
+
+fn server_address(view: &cpa_config::ServerView, config: &Path) -> Result<ServerAddress, String> {
+    let port = match view.port.value {
+        None | Some(0) => {
+            return Err(format!(
+                "no port is set in {}; set `port:` to a number from 1 to 65535",
+                config.display()
+            ));
+        }
+        Some(port) => u16::try_from(port).map_err(|_| {
+            format!(
+                "port {port} in {} is invalid; use a number from 1 to 65535",
+                config.display()
+            )
+        })?,
+    };
+    Ok(ServerAddress {
+        host: view.host.value.clone().unwrap_or_default(),
+        port,
+        tls: view.tls_enable.value.unwrap_or(false),
+    })
+}
+
+/// Runs the whole start: config, password gate, stop of the previous server,
+/// start, readiness. Returns the new server state, or `None` when nothing changed.
+fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
+    let home = &shared.options.home;
+    let fail = |detail: &str| {
+        notify::notify(Level::Error, Text::StartFailed { detail }.text(lang));
+        None
+    };
+    if let Err(detail) = ensure_config(home, lang) {
+        return fail(&detail);
+    }
+    let mut view = match load_view(home.config_path()) {
+        Ok(view) => view,
+        Err(detail) => return fail(&detail),
+    };
+    if view.secret().is_empty() {
+        let invocation = Invocation {
+            request: Request::Password {
+                mode: Mode::FirstRun,
+                config: home.config_path().to_path_buf(),
+            },
+            lang,
+        };
+        match run_dialog_child(shared, &invocation) {
+            DialogResult::Accepted => notify::notify(Level::Info, Text::PasswordSaved.text(lang)),
+            DialogResult::Cancelled => {
+                notify::notify(
+                    Level::Warning,
+                    Text::PasswordNotSetStartCancelled.text(lang),
+                );
+                return None;
+            }
+            DialogResult::Failed(detail) => {
+                let text = Text::DialogFailed {
+                    detail: &detail,
+                    command: "cpa-tray password set",
+                };
+                notify::notify(Level::Error, text.text(lang));
+                notify::notify(
+                    Level::Warning,
+                    Text::PasswordNotSetStartCancelled.text(lang),
+                );
+                return None;
+            }
+        }
+        view = match load_view(home.config_path()) {
+            Ok(view) => view,
+            Err(detail) => return fail(&detail),
+        };
+    }
+    let address = match server_address(&view, home.config_path()) {
+        Ok(address) => address,
+        Err(detail) => return fail(&detail),
+    };
+    let settings = shared.settings();
+    let engine = match (shared.options.engine)(&settings) {
+        Ok(engine) => engine,
+        Err(detail) => return fail(&detail),
+    };
+
+    let _lock = match home.lock() {
+        Ok(lock) => lock,
+        Err(err) => return fail(&err.to_string()),
+    };
+    shared.expect_exit_of_owned();
+    if let Err(err) = supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT) {
+        return fail(&err.to_string());
+    }
+    let options = supervisor::StartOptions::default();
+    let mut started = match supervisor::start(home, &engine, &address, &options) {
+        Ok(started) => started,
+        Err(err) => return fail(&err.to_string()),
+    };
+    let pid = started.record.pid;
+    if let Ok(mut owned) = shared.owned.lock() {
+        *owned = Some(pid);
+    }
+    let ready = started.ready_after.is_some();
+    let watcher = shared.clone();
+    spawn_worker("server-watch", move || {
+        let status = match supervisor::wait_for_exit(&watcher.options.home, &mut started.child) {
+            Ok(status) => status.to_string(),
+            Err(err) => err.to_string(),
+        };
+        watcher.send(Event::ServerExited { pid, status });
+    });
+    if ready {
+        notify::notify(Level::Info, Text::Started.text(lang));
+        if settings.auto_open_webui() && desktop::has_display() {
+            open_target(&format!("{}/management.html", address.local_url()), lang);
+        }
+    } else {
+        notify::notify(Level::Warning, Text::StartedNotReady.text(lang));
+    }
+    Some(ServerState::Running {
+        version: engine.version,
+        builtin: engine.kind == EngineKind::Builtin,
+        port: address.port,
+    })
+}
+
+/// Stops the recorded server and reports the outcome.
+fn stop_flow(shared: &Shared, lang: Lang) {
+    let home = &shared.options.home;
+    let _lock = home.lock().ok();
+    shared.expect_exit_of_owned();
+    shared.restart_attempts.store(0, Ordering::SeqCst);
+    match supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT) {
+        Ok(StopOutcome::Stopped { pid, method }) => {
+            notify::log(&format!("stopped server pid {pid} ({method:?})"));
+            notify::notify(Level::Info, Text::Stopped.text(lang));
+        }
+        Ok(outcome) => {
+            notify::log(&format!("stop: {outcome:?}"));
+            notify::notify(Level::Info, Text::Stopped.text(lang));
+        }
+        Err(err) => {
+            let detail = err.to_string();
+            notify::notify(
+                Level::Error,
+                Text::StopFailed { detail: &detail }.text(lang),
+            );
+        }
+    }
+}
+
+/// Asks for a new password, writes it, and offers a restart when the server runs.
+fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
+    let home = &shared.options.home;
+    let finish = |reminder: bool| {
+        shared.update(move |state| {
+            state.busy = None;
+            if reminder {
+                state.restart_reminder = true;
+            }
+        });
+    };
+    if let Err(detail) = ensure_config(home, lang) {
+        notify::log(&format!("reset password: {detail}"));
+        notify::notify(Level::Error, Text::PasswordUpdateFailed.text(lang));
+        finish(false);
+        return;
+    }
+    let invocation = Invocation {
+        request: Request::Password {
+            mode: Mode::Reset,
+            config: home.config_path().to_path_buf(),
+        },
+        lang,
+    };
+    match run_dialog_child(shared, &invocation) {
+        DialogResult::Accepted => notify::notify(Level::Info, Text::PasswordUpdated.text(lang)),
+        DialogResult::Cancelled => {
+            finish(false);
+            return;
+        }
+        DialogResult::Failed(detail) => {
+            notify::notify(Level::Error, Text::PasswordUpdateFailed.text(lang));
+            let text = Text::DialogFailed {
+                detail: &detail,
+                command: "cpa-tray password set",
+            };
+            notify::notify(Level::Error, text.text(lang));
+            finish(false);
+            return;
+        }
+    }
+    if !running {
+        finish(false);
+        return;
+    }
+    let question = Invocation {
+        request: Request::Confirm(ConfirmQuestion::RestartNow),
+        lang,
+    };
+    match run_dialog_child(shared, &question) {
+        DialogResult::Accepted => {
+            shared.update(|state| state.busy = Some(Busy::Starting));
+            let server = start_flow(shared, lang);
+            shared.update(move |state| {
+                state.busy = None;
+                if let Some(server) = server {
+                    state.server = server;
+                    state.restart_reminder = false;
+                } else {
+                    state.restart_reminder = true;
+                }
+            });
+        }
+        DialogResult::Cancelled => finish(true),
+        DialogResult::Failed(detail) => {
+            notify::log(&format!("restart question failed: {detail}"));
+            finish(true);
+        }
+    }
+}
+
+/// Runs the tray until Exit. See the crate documentation for how to call it.
+pub fn run_tray(options: TrayOptions) -> ExitCode {
+    crate::platform::run(options)
+}

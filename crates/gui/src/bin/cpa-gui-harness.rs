@@ -1,0 +1,146 @@
+//! Test harness for the tray and its dialogs, independent of the `cpa-tray` binary.
+//!
+//! ```text
+//! cpa-gui-harness tray --home DIR --engine-program PATH [--engine-version V]
+//!                      [--builtin] [--lang TAG] [--start]
+//! cpa-gui-harness ui DIALOG-ARGS...
+//! ```
+//!
+//! Scripted answers: when `CPA_GUI_HARNESS_ANSWERS` names a file, `ui` takes
+//! its first line as the user's answer instead of opening a window, and
+//! removes that line. `password:<text>` saves `<text>` through the same code
+//! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts. This
+//! lets tests drive the tray's dialog flows without a display; the windows
+//! themselves are tested separately.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cpa_core::home::Home;
+use cpa_core::messages::Lang;
+use cpa_core::supervisor::{Engine, EngineKind};
+use cpa_gui::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, Invocation, Request};
+use cpa_gui::{TrayOptions, run_dialog, run_tray};
+
+const ANSWERS_ENV: &str = "CPA_GUI_HARNESS_ANSWERS";
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match args.first().and_then(|arg| arg.to_str()) {
+        Some("tray") => tray(&args[1..]),
+        Some("ui") => ui(args[1..].to_vec()),
+        _ => {
+            eprintln!(
+                "usage: cpa-gui-harness tray --home DIR --engine-program PATH ... | ui ARGS..."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn tray(args: &[OsString]) -> ExitCode {
+    let mut home = None;
+    let mut program = None;
+    let mut version = "0.0.0".to_string();
+    let mut builtin = false;
+    let mut lang = None;
+    let mut start = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().cloned().unwrap_or_default();
+        match arg.to_str() {
+            Some("--home") => home = Some(PathBuf::from(value())),
+            Some("--engine-program") => program = Some(PathBuf::from(value())),
+            Some("--engine-version") => version = value().to_string_lossy().into_owned(),
+            Some("--builtin") => builtin = true,
+            Some("--lang") => lang = Lang::from_tag(&value().to_string_lossy()),
+            Some("--start") => start = true,
+            _ => {
+                eprintln!("unknown argument {}", arg.to_string_lossy());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(home), Some(program)) = (home, program) else {
+        eprintln!("--home and --engine-program are required");
+        return ExitCode::from(2);
+    };
+    let home = match Home::at(&home) {
+        Ok(home) => home,
+        Err(err) => {
+            eprintln!("invalid --home: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let engine = Engine {
+        program,
+        leading_args: Vec::new(),
+        kind: if builtin {
+            EngineKind::Builtin
+        } else {
+            EngineKind::External
+        },
+        version,
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => {
+            eprintln!("cannot find the harness executable: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    run_tray(TrayOptions {
+        home,
+        lang,
+        engine: Arc::new(move |_| Ok(engine.clone())),
+        dialog_program: exe.clone(),
+        dialog_args: vec!["ui".into()],
+        login_command: Some(vec![exe.into_os_string(), "tray".into()]),
+        start_on_launch: start,
+    })
+}
+
+fn ui(args: Vec<OsString>) -> ExitCode {
+    let Some(answers) = std::env::var_os(ANSWERS_ENV) else {
+        return run_dialog(args);
+    };
+    let invocation = match Invocation::parse(&args) {
+        Ok(invocation) => invocation,
+        Err(reason) => {
+            eprintln!("{reason}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let text = std::fs::read_to_string(&answers).unwrap_or_default();
+    let mut lines = text.lines();
+    let answer = lines.next().unwrap_or("cancel").to_string();
+    let rest: Vec<&str> = lines.collect();
+    if let Err(err) = std::fs::write(&answers, rest.join("\n")) {
+        eprintln!("cannot update {}: {err}", PathBuf::from(&answers).display());
+        return ExitCode::from(EXIT_FAILED);
+    }
+    // Record which dialog was asked, for the test to check.
+    let log = PathBuf::from(&answers).with_extension("asked");
+    let asked = format!("{}\n", args[0].to_string_lossy());
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, asked.as_bytes()));
+    match (&invocation.request, answer.as_str()) {
+        (Request::Password { config, .. }, answer) if answer.starts_with("password:") => {
+            let password = &answer["password:".len()..];
+            match cpa_gui::dialog::password::save_password(config, password) {
+                Ok(()) => ExitCode::from(EXIT_ACCEPTED),
+                Err(reason) => {
+                    eprintln!("failed to save: {reason}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
+        (_, "yes") => ExitCode::from(EXIT_ACCEPTED),
+        _ => ExitCode::from(EXIT_CANCELLED),
+    }
+}

@@ -1,0 +1,333 @@
+//! Dialogs, each run as a short-lived child process of the same executable.
+//!
+//! winit allows one event loop per process and the tray already owns one on
+//! Windows and macOS, so every dialog is a separate process with its own
+//! eframe loop. A dialog that cannot open a window (no display, no usable
+//! OpenGL) fails alone, and the tray falls back to a notification naming the
+//! equivalent CLI command.
+//!
+//! Command line (after the program and the lead-in the caller chose, e.g.
+//! `cpa-tray ui`):
+//!
+//! ```text
+//! password --mode first-run|reset --config PATH [--lang TAG]
+//! confirm restart-now [--lang TAG]
+//! progress [--lang TAG]     JSON lines on stdin, `cancel` on stdout
+//! about --server TEXT [--lang TAG]
+//! ```
+//!
+//! Exit status: 0 = accepted (saved, yes, finished), 1 = cancelled or no,
+//! 2 = usage error or failure (the reason is on stderr).
+
+pub mod forms;
+pub mod password;
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use cpa_core::messages::Lang;
+use eframe::egui;
+
+use crate::text::Text;
+use forms::{AboutForm, ConfirmForm, ConfirmQuestion, ProgressForm};
+use password::{Mode, Outcome, PasswordForm};
+
+/// Exit status of an accepted dialog.
+pub const EXIT_ACCEPTED: u8 = 0;
+/// Exit status of a cancelled dialog or a "No".
+pub const EXIT_CANCELLED: u8 = 1;
+/// Exit status of a dialog that failed or was called wrongly.
+pub const EXIT_FAILED: u8 = 2;
+
+/// A parsed dialog request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Password { mode: Mode, config: PathBuf },
+    Confirm(ConfirmQuestion),
+    Progress,
+    About { server: String },
+}
+
+/// A dialog request with its language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub request: Request,
+    pub lang: Lang,
+}
+
+impl Invocation {
+    /// Returns the arguments that [`run_dialog`] parses back into this request.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        match &self.request {
+            Request::Password { mode, config } => {
+                args.extend(["password".into(), "--mode".into(), mode.as_str().into()]);
+                args.push("--config".into());
+                args.push(config.clone().into_os_string());
+            }
+            Request::Confirm(question) => {
+                args.extend(["confirm".into(), question.as_str().into()]);
+            }
+            Request::Progress => args.push("progress".into()),
+            Request::About { server } => {
+                args.extend(["about".into(), "--server".into(), server.into()]);
+            }
+        }
+        args.extend(["--lang".into(), self.lang.tag().into()]);
+        args
+    }
+
+    /// Parses dialog arguments (without the program name).
+    pub fn parse(args: &[OsString]) -> Result<Invocation, String> {
+        let mut args = args.iter().map(|arg| arg.to_string_lossy().into_owned());
+        let kind = args
+            .next()
+            .ok_or("missing dialog kind: expected password, confirm, progress or about")?;
+        let mut lang = None;
+        let mut mode = None;
+        let mut config = None;
+        let mut server = None;
+        let mut positional = Vec::new();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| format!("missing value after {name}"))
+            };
+            match arg.as_str() {
+                "--lang" => {
+                    let tag = value("--lang")?;
+                    lang = Some(
+                        Lang::from_tag(&tag)
+                            .ok_or_else(|| format!("invalid --lang {tag}: use en or zh-CN"))?,
+                    );
+                }
+                "--mode" => {
+                    let text = value("--mode")?;
+                    mode =
+                        Some(Mode::parse(&text).ok_or_else(|| {
+                            format!("invalid --mode {text}: use first-run or reset")
+                        })?);
+                }
+                "--config" => config = Some(PathBuf::from(value("--config")?)),
+                "--server" => server = Some(value("--server")?),
+                other if other.starts_with("--") => {
+                    return Err(format!("unknown option {other}"));
+                }
+                other => positional.push(other.to_string()),
+            }
+        }
+        let request = match kind.as_str() {
+            "password" => Request::Password {
+                mode: mode.ok_or("password needs --mode first-run|reset")?,
+                config: config.ok_or("password needs --config PATH")?,
+            },
+            "confirm" => {
+                let name = positional.first().ok_or("confirm needs a question name")?;
+                Request::Confirm(
+                    ConfirmQuestion::parse(name)
+                        .ok_or_else(|| format!("unknown question {name}: use restart-now"))?,
+                )
+            }
+            "progress" => Request::Progress,
+            "about" => Request::About {
+                server: server.unwrap_or_default(),
+            },
+            other => {
+                return Err(format!(
+                    "unknown dialog {other}: expected password, confirm, progress or about"
+                ));
+            }
+        };
+        Ok(Invocation {
+            request,
+            lang: lang.unwrap_or_else(|| Lang::resolve(None, None)),
+        })
+    }
+}
+
+/// Runs the dialog that `args` describe (arguments after the program and its
+/// lead-in) and returns its exit status.
+pub fn run_dialog(args: Vec<OsString>) -> ExitCode {
+    let invocation = match Invocation::parse(&args) {
+        Ok(invocation) => invocation,
+        Err(reason) => {
+            eprintln!("cpa-tray ui: {reason}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    ExitCode::from(run_invocation(&invocation))
+}
+
+fn run_invocation(invocation: &Invocation) -> u8 {
+    let lang = invocation.lang;
+    let result = match &invocation.request {
+        Request::Password { mode, config } => {
+            let mut form = PasswordForm::new(lang, *mode);
+            let config = config.clone();
+            show_window(&mode.title(lang), [460.0, 330.0], move |ui| {
+                match form.ui(ui)? {
+                    Outcome::Cancelled => Some(EXIT_CANCELLED),
+                    Outcome::Accepted(password) => {
+                        match password::save_password(&config, &password) {
+                            Ok(()) => Some(EXIT_ACCEPTED),
+                            Err(reason) => {
+                                eprintln!(
+                                    "cpa-tray ui: failed to save the password to {}: {reason}",
+                                    config.display()
+                                );
+                                Some(EXIT_FAILED)
+                            }
+                        }
+                    }
+                }
+            })
+        }
+        Request::Confirm(question) => {
+            let mut form = ConfirmForm::new(lang, *question);
+            show_window(crate::text::APP_TITLE, [400.0, 130.0], move |ui| {
+                form.ui(ui)
+                    .map(|yes| if yes { EXIT_ACCEPTED } else { EXIT_CANCELLED })
+            })
+        }
+        Request::Progress => {
+            let mut form = ProgressForm::new(lang);
+            let feed = form.feed();
+            let title = Text::DownloadTitle.text(lang);
+            show_window_with(
+                &title,
+                [420.0, 150.0],
+                move |ctx| feed.read_stdin(ctx),
+                move |ui| form.ui(ui),
+            )
+        }
+        Request::About { server } => {
+            let mut form = AboutForm::new(lang, server.clone());
+            show_window(&Text::AboutTitle.text(lang), [380.0, 160.0], move |ui| {
+                form.ui(ui).then_some(EXIT_ACCEPTED)
+            })
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(reason) => {
+            eprintln!("cpa-tray ui: failed to open the dialog window: {reason}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// Runs one window until `ui` returns an exit status or the window is closed
+/// (closing counts as cancel).
+pub fn show_window(
+    title: &str,
+    size: [f32; 2],
+    ui: impl FnMut(&mut egui::Ui) -> Option<u8> + 'static,
+) -> Result<u8, String> {
+    show_window_with(title, size, |_| {}, ui)
+}
+
+fn show_window_with(
+    title: &str,
+    size: [f32; 2],
+    setup: impl FnOnce(egui::Context) + 'static,
+    ui: impl FnMut(&mut egui::Ui) -> Option<u8> + 'static,
+) -> Result<u8, String> {
+    let result = Rc::new(Cell::new(None));
+    let app = DialogApp {
+        ui: Box::new(ui),
+        result: result.clone(),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size(size)
+            .with_resizable(false)
+            .with_always_on_top(),
+        centered: true,
+        ..Default::default()
+    };
+    eframe::run_native(
+        title,
+        options,
+        Box::new(move |creation| {
+            setup(creation.egui_ctx.clone());
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|err| err.to_string())?;
+    Ok(result.get().unwrap_or(EXIT_CANCELLED))
+}
+
+type DialogUi = Box<dyn FnMut(&mut egui::Ui) -> Option<u8>>;
+
+struct DialogApp {
+    ui: DialogUi,
+    result: Rc<Cell<Option<u8>>>,
+}
+
+impl eframe::App for DialogApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.result.get().is_none()
+                && let Some(code) = (self.ui)(ui)
+            {
+                self.result.set(Some(code));
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_round_trip() {
+        let requests = [
+            Request::Password {
+                mode: Mode::FirstRun,
+                config: PathBuf::from("/tmp/a b/config.yaml"),
+            },
+            Request::Confirm(ConfirmQuestion::RestartNow),
+            Request::Progress,
+            Request::About {
+                server: "v6.9.1".into(),
+            },
+        ];
+        for request in requests {
+            for lang in [Lang::En, Lang::ZhCn] {
+                let invocation = Invocation {
+                    request: request.clone(),
+                    lang,
+                };
+                assert_eq!(Invocation::parse(&invocation.to_args()), Ok(invocation));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_arguments_name_the_problem() {
+        let parse =
+            |args: &[&str]| Invocation::parse(&args.iter().map(OsString::from).collect::<Vec<_>>());
+        assert_eq!(
+            parse(&["password", "--mode", "later", "--config", "c"]),
+            Err("invalid --mode later: use first-run or reset".into())
+        );
+        assert_eq!(
+            parse(&["password", "--mode", "reset"]),
+            Err("password needs --config PATH".into())
+        );
+        assert_eq!(
+            parse(&["wizard"]),
+            Err("unknown dialog wizard: expected password, confirm, progress or about".into())
+        );
+        assert_eq!(
+            parse(&["about", "--lang", "fr"]),
+            Err("invalid --lang fr: use en or zh-CN".into())
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The password dialog: masked entry with show/hide, a confirmation field and
+//! the password rules checked as the user types.
+//!
+//! The dialog process hashes the password and writes the hash itself, so the
+//! plaintext never crosses a pipe, an argument list or the environment; the
+//! tray only learns "saved", "cancelled" or "failed" from the exit status.
+
+use std::path::Path;
+
+use cpa_core::messages::{Lang, Msg};
+use cpa_core::password::{self, PasswordProblem};
+use eframe::egui;
+
+use crate::text::Text;
+
+/// First-run wording (`Set Password`) or reset wording (`Reset Password`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    FirstRun,
+    Reset,
+}
+
+impl Mode {
+    pub fn parse(value: &str) -> Option<Mode> {
+        match value {
+            "first-run" => Some(Mode::FirstRun),
+            "reset" => Some(Mode::Reset),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::FirstRun => "first-run",
+            Mode::Reset => "reset",
+        }
+    }
+
+    pub fn title(self, lang: Lang) -> String {
+        match self {
+            Mode::FirstRun => Text::SetPasswordTitle.text(lang),
+            Mode::Reset => Text::ResetPasswordTitle.text(lang),
+        }
+    }
+
+    pub fn prompt(self, lang: Lang) -> String {
+        match self {
+            Mode::FirstRun => Text::SetPasswordPrompt.text(lang),
+            Mode::Reset => Text::ResetPasswordPrompt.text(lang),
+        }
+    }
+}
+
+/// What the user decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted(String),
+    Cancelled,
+}
+
+/// One line of the live rule list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCheck {
+    pub text: String,
+    pub passed: bool,
+}
+
+/// State of the password form.
+#[derive(Debug)]
+pub struct PasswordForm {
+    pub lang: Lang,
+    pub mode: Mode,
+    pub password: String,
+    pub confirmation: String,
+    pub show: bool,
+    focused_once: bool,
+}
+
+impl PasswordForm {
+    pub fn new(lang: Lang, mode: Mode) -> PasswordForm {
+        PasswordForm {
+            lang,
+            mode,
+            password: String::new(),
+            confirmation: String::new(),
+            show: false,
+            focused_once: false,
+        }
+    }
+
+    /// Returns whether OK is allowed: every rule holds and both entries match.
+    pub fn is_valid(&self) -> bool {
+        password::validate_pair(&self.password, &self.confirmation).is_ok()
+    }
+
+    /// Returns the rules with their state for the current input.
+    pub fn rules(&self) -> Vec<RuleCheck> {
+        let value = self.password.as_str();
+        let bytes = value.len();
+        let check = |text: Text<'_>, passed: bool| RuleCheck {
+            text: text.text(self.lang),
+            passed,
+        };
+        vec![
+            check(
+                Text::RuleLength { bytes },
+                (password::MIN_BYTES..=password::MAX_BYTES).contains(&bytes),
+            ),
+            check(
+                Text::RuleCharacters,
+                value.bytes().all(|byte| (0x20..=0x7e).contains(&byte)),
+            ),
+            check(
+                Text::RuleNoSurroundingSpace,
+                !value.starts_with(' ') && !value.ends_with(' '),
+            ),
+            check(
+                Text::RuleNotHashPrefix,
+                !["$2a$", "$2b$", "$2y$"]
+                    .iter()
+                    .any(|prefix| value.starts_with(prefix)),
+            ),
+            check(
+                Text::RuleMatch,
+                !value.is_empty() && self.password == self.confirmation,
+            ),
+        ]
+    }
+
+    /// Returns the explanation of the first broken rule, from the shared catalogue.
+    pub fn problem(&self) -> Option<String> {
+        if self.password.is_empty() {
+            return None;
+        }
+        let problem = password::validate_pair(&self.password, &self.confirmation).err()?;
+        let msg = match problem {
+            PasswordProblem::TooShort { bytes } => Msg::PasswordTooShort { bytes },
+            PasswordProblem::TooLong { bytes } => Msg::PasswordTooLong { bytes },
+            PasswordProblem::NotPrintableAscii => Msg::PasswordNotPrintableAscii,
+            PasswordProblem::SurroundingSpace => Msg::PasswordSurroundingSpace,
+            PasswordProblem::LooksLikeHash => Msg::PasswordLooksLikeHash,
+            // The rule list already shows a mismatch while the user is still typing.
+            PasswordProblem::Mismatch => return None,
+        };
+        Some(msg.text(self.lang))
+    }
+
+    /// Draws the form and returns the user's decision once there is one.
+    ///
+    /// Enter accepts when the input is valid, Escape cancels.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<Outcome> {
+        let lang = self.lang;
+        let mut outcome = None;
+
+        ui.label(self.mode.prompt(lang));
+        ui.add_space(6.0);
+        egui::Grid::new("password-fields")
+            .num_columns(2)
+            .spacing([8.0, 6.0])
+            .show(ui, |ui| {
+                ui.label(Text::PasswordField.text(lang));
+                let first = ui.add(
+                    egui::TextEdit::singleline(&mut self.password)
+                        .password(!self.show)
+                        .desired_width(260.0),
+                );
+                if !self.focused_once {
+                    first.request_focus();
+                    self.focused_once = true;
+                }
+                ui.end_row();
+                ui.label(Text::ConfirmField.text(lang));
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.confirmation)
+                        .password(!self.show)
+                        .desired_width(260.0),
+                );
+                ui.end_row();
+            });
+        ui.checkbox(&mut self.show, Text::ShowPassword.text(lang));
+        ui.add_space(4.0);
+        for rule in self.rules() {
+            let (mark, color) = if rule.passed {
+                ("✔", egui::Color32::from_rgb(0x2e, 0xa0, 0x43))
+            } else {
+                ("✖", ui.visuals().error_fg_color)
+            };
+            ui.colored_label(color, format!("{mark} {}", rule.text));
+        }
+        if let Some(problem) = self.problem() {
+            ui.add_space(2.0);
+            ui.colored_label(ui.visuals().warn_fg_color, problem);
+        }
+        ui.add_space(8.0);
+
+        let valid = self.is_valid();
+        ui.horizontal(|ui| {
+            let ok = ui.add_enabled(valid, egui::Button::new(Text::Ok.text(lang)));
+            if ok.clicked() {
+                outcome = Some(Outcome::Accepted(self.password.clone()));
+            }
+            if ui.button(Text::Cancel.text(lang)).clicked() {
+                outcome = Some(Outcome::Cancelled);
+            }
+        });
+
+        let (enter, escape) = ui.input(|input| {
+            (
+                input.key_pressed(egui::Key::Enter),
+                input.key_pressed(egui::Key::Escape),
+            )
+        });
+        if escape {
+            outcome = Some(Outcome::Cancelled);
+        } else if enter && valid {
+            outcome = Some(Outcome::Accepted(self.password.clone()));
+        }
+        outcome
+    }
+}
+
+/// Hashes `password` (bcrypt) and writes the hash as the management key of `config`.
+///
+/// Returns the reason on failure; the reason never contains the password.
+pub fn save_password(config: &Path, password: &str) -> Result<(), String> {
+    password::validate(password).map_err(|problem| format!("{problem:?}"))?;
+    let hash = cpa_config::secret::hash_password(password).map_err(|err| err.to_string())?;
+    cpa_config::update(config, |doc| doc.with_secret_key(&hash))
+        .map(drop)
+        .map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_track_input() {
+        let mut form = PasswordForm::new(Lang::En, Mode::Reset);
+        assert!(!form.is_valid());
+        assert_eq!(form.problem(), None);
+
+        form.password = "short".into();
+        let rules = form.rules();
+        assert_eq!(rules[0].text, "8 to 72 bytes (now 5)");
+        assert!(!rules[0].passed);
+        assert!(form.problem().unwrap().contains("too short"));
+
+        form.password = "long enough".into();
+        assert!(form.rules()[0].passed);
+        assert!(!form.rules()[4].passed, "confirmation still empty");
+        assert!(!form.is_valid());
+        form.confirmation = "long enough".into();
+        assert!(form.rules().iter().all(|rule| rule.passed));
+        assert!(form.is_valid());
+    }
+
+    #[test]
+    fn length_counts_bytes() {
+        let mut form = PasswordForm::new(Lang::ZhCn, Mode::FirstRun);
+        form.password = "密码密码".into();
+        form.confirmation = form.password.clone();
+        let rules = form.rules();
+        assert_eq!(rules[0].text, "8 到 72 字节（当前 12）");
+        assert!(rules[0].passed);
+        assert!(!rules[1].passed, "CJK is not printable ASCII");
+        assert!(!form.is_valid());
+    }
+
+    #[test]
+    fn hash_prefix_and_edge_spaces_fail() {
+        let mut form = PasswordForm::new(Lang::En, Mode::Reset);
+        form.password = "$2a$abcdefgh".into();
+        form.confirmation = form.password.clone();
+        assert!(!form.rules()[3].passed);
+        assert!(!form.is_valid());
+        form.password = " abcdefgh".into();
+        form.confirmation = form.password.clone();
+        assert!(!form.rules()[2].passed);
+        assert!(!form.is_valid());
+    }
+}

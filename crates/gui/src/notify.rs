@@ -1,0 +1,112 @@
+//! Desktop notifications (the original tray's balloon tips) and the tray's log.
+//!
+//! Linux uses `org.freedesktop.Notifications` through notify-rust. A missing
+//! session bus or notification daemon is not an error: the text still goes to
+//! stderr and to `logs/tray.log`, so nothing the user should know is lost.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::text::APP_TITLE;
+
+/// How a notification looks; the original used Info, Warning and Error balloons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    /// Display time in milliseconds, as in the original tray.
+    fn timeout_ms(self) -> u32 {
+        match self {
+            Level::Info => 1500,
+            Level::Warning => 2000,
+            Level::Error => 2500,
+        }
+    }
+}
+
+static LOG_PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Sets the file that [`log`] appends to (normally `<home>/logs/tray.log`).
+pub fn set_log_file(path: &Path) {
+    if let Ok(mut slot) = LOG_PATH.lock() {
+        *slot = Some(path.to_path_buf());
+    }
+}
+
+/// Writes one line to stderr and to the log file, if one is set.
+///
+/// Callers never pass secrets here: passwords stay inside the dialog process.
+pub fn log(line: &str) {
+    eprintln!("cpa-tray: {line}");
+    let path = LOG_PATH.lock().ok().and_then(|slot| slot.clone());
+    if let Some(path) = path
+        && let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    {
+        let _ = writeln!(file, "{} {line}", unix_seconds());
+    }
+}
+
+/// Shows `body` as a notification on a worker thread and logs it.
+pub fn notify(level: Level, body: String) {
+    log(&format!("notification ({}): {body}", level.as_str()));
+    let spawned = std::thread::Builder::new()
+        .name("notification".into())
+        .spawn(move || show(level, &body));
+    if let Err(err) = spawned {
+        log(&format!("failed to start the notification thread: {err}"));
+    }
+}
+
+/// Shows a notification and waits until the daemon took it (or refused it).
+#[cfg(target_os = "linux")]
+pub fn show(level: Level, body: &str) {
+    use notify_rust::{Notification, Timeout, Urgency};
+    let urgency = match level {
+        Level::Info => Urgency::Low,
+        Level::Warning => Urgency::Normal,
+        Level::Error => Urgency::Critical,
+    };
+    let result = Notification::new()
+        .appname(APP_TITLE)
+        .summary(APP_TITLE)
+        .body(body)
+        .urgency(urgency)
+        .timeout(Timeout::Milliseconds(level.timeout_ms()))
+        .show();
+    if let Err(err) = result {
+        // No daemon (or no bus) is a normal situation on servers and in CI.
+        log(&format!("notification not shown: {err}"));
+    }
+}
+
+/// Shows a notification (not implemented on this system yet).
+#[cfg(not(target_os = "linux"))]
+pub fn show(level: Level, body: &str) {
+    // TODO: show a balloon on the tray icon itself (Shell_NotifyIconW with
+    // NIF_INFO on Windows, UNUserNotificationCenter on macOS); needs
+    // windows-sys / objc2 in this crate. Until then the text is only logged.
+    let _ = (level.timeout_ms(), APP_TITLE, body);
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,418 @@
+//! Texts of the tray menu, its notifications and the dialogs, in English and
+//! Simplified Chinese.
+//!
+//! The command-line catalogue lives in `cpa_core::messages`; this one holds
+//! the texts only the graphical parts show. Password rule failures reuse the
+//! core catalogue so both front ends explain a rejected password the same way.
+//! [`Text::text`] matches exhaustively per language, so a missing translation
+//! is a compile error.
+
+use cpa_core::messages::Lang;
+
+/// Title of every notification, as in the original tray.
+pub const APP_TITLE: &str = "CLIProxyAPI Tray";
+
+/// Project page opened from the About dialog.
+pub const PROJECT_URL: &str = "https://github.com/kitephp/CLIProxyAPI-Tray";
+
+/// A text with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text<'a> {
+    // Menu.
+    TooltipRunning,
+    StatusRunning {
+        version: &'a str,
+        builtin: bool,
+    },
+    StatusNotRunning,
+    StatusStarting,
+    StatusStopping,
+    StatusRestartReminder,
+    Start,
+    Restart,
+    Stop,
+    Open,
+    OpenWebUi,
+    OpenFolder,
+    OpenConfig,
+    OpenLogs,
+    Settings,
+    AutoOpenWebUi,
+    AutoUpdate,
+    AutoRestart,
+    StartAtLogin,
+    Language,
+    ResetPassword,
+    Update,
+    About,
+    Exit,
+
+    // Notifications.
+    ConfigCreated,
+    PasswordSaved,
+    PasswordWriteFailed {
+        detail: &'a str,
+    },
+    PasswordNotSetStartCancelled,
+    Started,
+    StartedNotReady,
+    StartFailed {
+        detail: &'a str,
+    },
+    Stopped,
+    StopFailed {
+        detail: &'a str,
+    },
+    NotListening,
+    ConfigNotFound,
+    PasswordUpdated,
+    PasswordUpdateFailed,
+    ServerExited {
+        status: &'a str,
+        log: &'a str,
+    },
+    AutoRestarting {
+        seconds: u64,
+        attempt: u32,
+    },
+    AutoRestartGaveUp {
+        attempts: u32,
+    },
+    UpdateNotAvailable,
+    DialogFailed {
+        detail: &'a str,
+        command: &'a str,
+    },
+    OpenFailed {
+        target: &'a str,
+        detail: &'a str,
+    },
+    SettingsSaveFailed {
+        detail: &'a str,
+    },
+    TrayUnavailable {
+        detail: &'a str,
+    },
+    StartAtLoginFailed {
+        detail: &'a str,
+    },
+
+    // Dialogs.
+    SetPasswordTitle,
+    SetPasswordPrompt,
+    ResetPasswordTitle,
+    ResetPasswordPrompt,
+    PasswordField,
+    ConfirmField,
+    ShowPassword,
+    RuleLength {
+        bytes: usize,
+    },
+    RuleCharacters,
+    RuleNoSurroundingSpace,
+    RuleNotHashPrefix,
+    RuleMatch,
+    Ok,
+    Cancel,
+    Yes,
+    No,
+    RestartNowQuestion,
+    DownloadTitle,
+    DownloadPreparing,
+    DownloadRunning,
+    DownloadDetail {
+        percent: u8,
+        received_mb: f64,
+        total_mb: f64,
+    },
+    DownloadDetailUnknownSize {
+        received_mb: f64,
+    },
+    AboutTitle,
+    AboutBody {
+        tray_version: &'a str,
+        server: &'a str,
+    },
+    AboutProjectLink,
+    Close,
+}
+
+impl Text<'_> {
+    /// Renders the text in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.english(),
+            Lang::ZhCn => self.chinese(),
+        }
+    }
+
+    fn english(&self) -> String {
+        use Text::*;
+        match self {
+            TooltipRunning => format!("{APP_TITLE} - Running"),
+            StatusRunning { version, builtin } => {
+                let version = display_version(version);
+                if *builtin {
+                    format!("Running ({version}, built-in engine)")
+                } else {
+                    format!("Running ({version})")
+                }
+            }
+            StatusNotRunning => "Not Running".into(),
+            StatusStarting => "Starting...".into(),
+            StatusStopping => "Stopping...".into(),
+            StatusRestartReminder => "restart to use the new password".into(),
+            Start => "Start".into(),
+            Restart => "Restart".into(),
+            Stop => "Stop".into(),
+            Open => "Open".into(),
+            OpenWebUi => "WebUI".into(),
+            OpenFolder => "Folder".into(),
+            OpenConfig => "Config".into(),
+            OpenLogs => "Logs".into(),
+            Settings => "Settings".into(),
+            AutoOpenWebUi => "Auto Open WebUI".into(),
+            AutoUpdate => "Auto Update".into(),
+            AutoRestart => "Auto Restart".into(),
+            StartAtLogin => "Start at Login".into(),
+            Language => "Language".into(),
+            ResetPassword => "Reset Password".into(),
+            Update => "Update".into(),
+            About => "About".into(),
+            Exit => "Exit".into(),
+
+            ConfigCreated => "Created config.yaml from the built-in template".into(),
+            PasswordSaved => "Password saved to config.yaml".into(),
+            PasswordWriteFailed { detail } => {
+                format!("Failed to write password to config.yaml: {detail}")
+            }
+            PasswordNotSetStartCancelled => "Password not set. Start cancelled.".into(),
+            Started => "Started CLIProxyAPI".into(),
+            StartedNotReady => "Started, but port not ready yet".into(),
+            StartFailed { detail } => format!("Start failed: {detail}"),
+            Stopped => "Stopped".into(),
+            StopFailed { detail } => format!("Stop failed: {detail}"),
+            NotListening => "Not running (port not listening)".into(),
+            ConfigNotFound => "config.yaml not found".into(),
+            PasswordUpdated => "Password updated".into(),
+            PasswordUpdateFailed => "Failed to update password".into(),
+            ServerExited { status, log } => {
+                format!("CLIProxyAPI exited ({status}). Its output is in {log}")
+            }
+            AutoRestarting { seconds, attempt } => {
+                format!("Restarting CLIProxyAPI in {seconds} s (attempt {attempt})")
+            }
+            AutoRestartGaveUp { attempts } => format!(
+                "CLIProxyAPI keeps exiting: gave up after {attempts} restarts. Check the logs, then use Start."
+            ),
+            UpdateNotAvailable => {
+                "Updating from the tray is not available in this version yet.".into()
+            }
+            DialogFailed { detail, command } => format!(
+                "Failed to open the dialog: {detail}. Run `{command}` in a terminal instead."
+            ),
+            OpenFailed { target, detail } => format!("Failed to open {target}: {detail}"),
+            SettingsSaveFailed { detail } => format!("Failed to save settings: {detail}"),
+            TrayUnavailable { detail } => format!(
+                "No tray icon: {detail}. cpa-tray keeps running without one; use `cpa-tray status` and `cpa-tray stop` to control the server."
+            ),
+            StartAtLoginFailed { detail } => format!("Failed to change Start at Login: {detail}"),
+
+            SetPasswordTitle => "Set Password".into(),
+            SetPasswordPrompt => {
+                "config.yaml secret-key is empty.\nPlease enter a password:".into()
+            }
+            ResetPasswordTitle => "Reset Password".into(),
+            ResetPasswordPrompt => "Enter new password (secret-key):".into(),
+            PasswordField => "Password".into(),
+            ConfirmField => "Confirm".into(),
+            ShowPassword => "Show".into(),
+            RuleLength { bytes } => format!("8 to 72 bytes (now {bytes})"),
+            RuleCharacters => {
+                "Printable ASCII only: letters, digits, punctuation, inner spaces".into()
+            }
+            RuleNoSurroundingSpace => "No space at the start or end".into(),
+            RuleNotHashPrefix => "Does not start with $2a$, $2b$ or $2y$".into(),
+            RuleMatch => "Both entries match".into(),
+            Ok => "OK".into(),
+            Cancel => "Cancel".into(),
+            Yes => "Yes".into(),
+            No => "No".into(),
+            RestartNowQuestion => "Restart CLIProxyAPI now to use the new password?".into(),
+            DownloadTitle => "Downloading Updates".into(),
+            DownloadPreparing => "Preparing download...".into(),
+            DownloadRunning => "Downloading CLIProxyAPI...".into(),
+            DownloadDetail {
+                percent,
+                received_mb,
+                total_mb,
+            } => format!("{percent}%  {received_mb:.1} MB / {total_mb:.1} MB"),
+            DownloadDetailUnknownSize { received_mb } => {
+                format!("{received_mb:.1} MB downloaded")
+            }
+            AboutTitle => "About CLIProxyAPI Tray".into(),
+            AboutBody {
+                tray_version,
+                server,
+            } => format!("cpa-tray {tray_version}\nServer: {server}"),
+            AboutProjectLink => "Project page".into(),
+            Close => "Close".into(),
+        }
+    }
+
+    fn chinese(&self) -> String {
+        use Text::*;
+        match self {
+            TooltipRunning => format!("{APP_TITLE} - 运行中"),
+            StatusRunning { version, builtin } => {
+                let version = display_version(version);
+                if *builtin {
+                    format!("运行中（{version}，内置引擎）")
+                } else {
+                    format!("运行中（{version}）")
+                }
+            }
+            StatusNotRunning => "未运行".into(),
+            StatusStarting => "正在启动...".into(),
+            StatusStopping => "正在停止...".into(),
+            StatusRestartReminder => "重启后新密码生效".into(),
+            Start => "启动".into(),
+            Restart => "重启".into(),
+            Stop => "停止".into(),
+            Open => "打开".into(),
+            OpenWebUi => "WebUI".into(),
+            OpenFolder => "文件夹".into(),
+            OpenConfig => "配置文件".into(),
+            OpenLogs => "日志".into(),
+            Settings => "设置".into(),
+            AutoOpenWebUi => "自动打开 WebUI".into(),
+            AutoUpdate => "自动更新".into(),
+            AutoRestart => "自动重启".into(),
+            StartAtLogin => "登录时启动".into(),
+            Language => "语言".into(),
+            ResetPassword => "重置密码".into(),
+            Update => "更新".into(),
+            About => "关于".into(),
+            Exit => "退出".into(),
+
+            ConfigCreated => "已根据内置模板创建 config.yaml".into(),
+            PasswordSaved => "密码已保存到 config.yaml".into(),
+            PasswordWriteFailed { detail } => format!("无法将密码写入 config.yaml：{detail}"),
+            PasswordNotSetStartCancelled => "未设置密码，已取消启动。".into(),
+            Started => "CLIProxyAPI 已启动".into(),
+            StartedNotReady => "已启动，但端口尚未就绪".into(),
+            StartFailed { detail } => format!("启动失败：{detail}"),
+            Stopped => "已停止".into(),
+            StopFailed { detail } => format!("停止失败：{detail}"),
+            NotListening => "未运行（端口未监听）".into(),
+            ConfigNotFound => "未找到 config.yaml".into(),
+            PasswordUpdated => "密码已更新".into(),
+            PasswordUpdateFailed => "密码更新失败".into(),
+            ServerExited { status, log } => {
+                format!("CLIProxyAPI 已退出（{status}）。输出见 {log}")
+            }
+            AutoRestarting { seconds, attempt } => {
+                format!("{seconds} 秒后重启 CLIProxyAPI（第 {attempt} 次）")
+            }
+            AutoRestartGaveUp { attempts } => {
+                format!(
+                    "CLIProxyAPI 反复退出：已重启 {attempts} 次，不再重试。请查看日志后再启动。"
+                )
+            }
+            UpdateNotAvailable => "此版本尚不支持从托盘更新。".into(),
+            DialogFailed { detail, command } => {
+                format!("无法打开对话框：{detail}。请在终端中运行 `{command}`。")
+            }
+            OpenFailed { target, detail } => format!("无法打开 {target}：{detail}"),
+            SettingsSaveFailed { detail } => format!("设置保存失败：{detail}"),
+            TrayUnavailable { detail } => format!(
+                "没有托盘图标：{detail}。cpa-tray 会在无图标的情况下继续运行；请用 `cpa-tray status` 和 `cpa-tray stop` 控制服务。"
+            ),
+            StartAtLoginFailed { detail } => format!("无法更改“登录时启动”：{detail}"),
+
+            SetPasswordTitle => "设置密码".into(),
+            SetPasswordPrompt => "config.yaml 的 secret-key 为空。\n请输入密码：".into(),
+            ResetPasswordTitle => "重置密码".into(),
+            ResetPasswordPrompt => "输入新密码（secret-key）：".into(),
+            PasswordField => "密码".into(),
+            ConfirmField => "确认密码".into(),
+            ShowPassword => "显示".into(),
+            RuleLength { bytes } => format!("8 到 72 字节（当前 {bytes}）"),
+            RuleCharacters => "仅限可打印 ASCII：字母、数字、标点、中间的空格".into(),
+            RuleNoSurroundingSpace => "开头和结尾不能是空格".into(),
+            RuleNotHashPrefix => "不能以 $2a$、$2b$ 或 $2y$ 开头".into(),
+            RuleMatch => "两次输入一致".into(),
+            Ok => "确定".into(),
+            Cancel => "取消".into(),
+            Yes => "是".into(),
+            No => "否".into(),
+            RestartNowQuestion => "现在重启 CLIProxyAPI 以使用新密码吗？".into(),
+            DownloadTitle => "正在下载更新".into(),
+            DownloadPreparing => "正在准备下载...".into(),
+            DownloadRunning => "正在下载 CLIProxyAPI...".into(),
+            DownloadDetail {
+                percent,
+                received_mb,
+                total_mb,
+            } => format!("{percent}%  {received_mb:.1} MB / {total_mb:.1} MB"),
+            DownloadDetailUnknownSize { received_mb } => {
+                format!("已下载 {received_mb:.1} MB")
+            }
+            AboutTitle => "关于 CLIProxyAPI Tray".into(),
+            AboutBody {
+                tray_version,
+                server,
+            } => format!("cpa-tray {tray_version}\n服务：{server}"),
+            AboutProjectLink => "项目主页".into(),
+            Close => "关闭".into(),
+        }
+    }
+}
+
+/// Formats a version for the status line: `v6.9.1`, or `v?` when unknown (as
+/// the original tray showed a missing version).
+fn display_version(version: &str) -> String {
+    let version = version.trim();
+    if version.is_empty() || version == "unknown" {
+        "v?".to_string()
+    } else if version.starts_with('v') {
+        version.to_string()
+    } else {
+        format!("v{version}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_names_version_and_engine() {
+        let running = Text::StatusRunning {
+            version: "6.9.1",
+            builtin: false,
+        };
+        assert_eq!(running.text(Lang::En), "Running (v6.9.1)");
+        let builtin = Text::StatusRunning {
+            version: "v0.1.0",
+            builtin: true,
+        };
+        assert_eq!(builtin.text(Lang::En), "Running (v0.1.0, built-in engine)");
+        assert_eq!(builtin.text(Lang::ZhCn), "运行中（v0.1.0，内置引擎）");
+        let unknown = Text::StatusRunning {
+            version: "unknown",
+            builtin: false,
+        };
+        assert_eq!(unknown.text(Lang::En), "Running (v?)");
+    }
+
+    #[test]
+    fn download_detail_matches_original_layout() {
+        let detail = Text::DownloadDetail {
+            percent: 42,
+            received_mb: 3.125,
+            total_mb: 7.5,
+        };
+        assert_eq!(detail.text(Lang::En), "42%  3.1 MB / 7.5 MB");
+    }
+}

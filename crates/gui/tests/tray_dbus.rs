@@ -1,0 +1,637 @@
+//! The tray over D-Bus, as a StatusNotifierItem host would see it.
+//!
+//! Each test starts a private session bus (`dbus-daemon --session`), a fake
+//! `org.freedesktop.Notifications` service on it, and the harness tray with
+//! the real server program (`cpa-engine`, the built-in engine's binary). The
+//! test reads the menu with `com.canonical.dbusmenu.GetLayout`, clicks items
+//! with `Event`, activates the icon, and checks the effects: the server's
+//! port, `config.yaml`, `settings.json` and the notifications.
+//!
+//! Dialogs answer from a script file (see the harness), so no display is
+//! needed; the dialog windows have their own tests.
+
+#![cfg(target_os = "linux")]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use zbus::blocking::Connection;
+use zbus::zvariant::{OwnedValue, Value};
+
+const HARNESS: &str = env!("CARGO_BIN_EXE_cpa-gui-harness");
+
+/// A private session bus, ended on drop.
+struct Bus {
+    daemon: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start() -> Option<Bus> {
+        let spawned = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut daemon = match spawned {
+            Ok(daemon) => daemon,
+            Err(_) => return cpa_testkit::missing_tool("dbus-daemon (Debian package dbus-daemon)"),
+        };
+        let mut line = String::new();
+        BufReader::new(daemon.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("read the bus address");
+        Some(Bus {
+            daemon,
+            address: line.trim().to_string(),
+        })
+    }
+
+    fn connect(&self) -> Connection {
+        zbus::blocking::connection::Builder::address(self.address.as_str())
+            .expect("bus address")
+            .build()
+            .expect("connect to the private bus")
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// Notifications received by the fake daemon: (summary, body).
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+struct FakeNotifications {
+    received: Received,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl FakeNotifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        _hints: HashMap<String, OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut received = self.received.lock().unwrap();
+        received.push((summary, body));
+        received.len() as u32
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        (
+            "fake".into(),
+            "cpa-gui tests".into(),
+            "1".into(),
+            "1.2".into(),
+        )
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+fn serve_notifications(bus: &Bus) -> (Connection, Received) {
+    let received: Received = Arc::default();
+    let connection = bus.connect();
+    connection
+        .object_server()
+        .at(
+            "/org/freedesktop/Notifications",
+            FakeNotifications {
+                received: received.clone(),
+            },
+        )
+        .expect("serve the fake notification object");
+    connection
+        .request_name("org.freedesktop.Notifications")
+        .expect("own org.freedesktop.Notifications");
+    (connection, received)
+}
+
+/// A dbusmenu layout node as sent: id, properties, children.
+type LayoutNode = (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>);
+
+/// One node of the dbusmenu layout.
+#[derive(Debug, Clone)]
+struct Node {
+    id: i32,
+    label: String,
+    enabled: bool,
+    toggle: Option<i32>,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn parse(value: &Value<'_>) -> Node {
+        let structure = match value {
+            Value::Structure(structure) => structure,
+            Value::Value(inner) => return Node::parse(inner),
+            other => panic!("layout node is not a structure: {other:?}"),
+        };
+        let fields = structure.fields();
+        let id = i32::try_from(&fields[0]).expect("node id");
+        let props: HashMap<String, OwnedValue> =
+            HashMap::try_from(fields[1].try_clone().expect("props")).expect("node properties");
+        let children: Vec<OwnedValue> = match &fields[2] {
+            Value::Array(array) => array
+                .iter()
+                .map(|child| {
+                    OwnedValue::try_from(child.try_clone().expect("child")).expect("child")
+                })
+                .collect(),
+            other => panic!("children are not an array: {other:?}"),
+        };
+        Node::from_parts(id, &props, &children)
+    }
+
+    fn from_parts(id: i32, props: &HashMap<String, OwnedValue>, children: &[OwnedValue]) -> Node {
+        let label = props
+            .get("label")
+            .and_then(|value| String::try_from(value.try_clone().ok()?).ok())
+            .unwrap_or_default();
+        let enabled = props
+            .get("enabled")
+            .and_then(|value| bool::try_from(&**value).ok())
+            .unwrap_or(true);
+        let toggle = props
+            .get("toggle-state")
+            .and_then(|value| i32::try_from(&**value).ok());
+        Node {
+            id,
+            label,
+            enabled,
+            toggle,
+            children: children.iter().map(|child| Node::parse(child)).collect(),
+        }
+    }
+
+    fn flatten(&self, out: &mut Vec<Node>) {
+        out.push(self.clone());
+        for child in &self.children {
+            child.flatten(out);
+        }
+    }
+}
+
+/// The harness tray on the private bus, killed on drop if still running.
+struct Tray {
+    child: Child,
+    connection: Connection,
+    name: String,
+}
+
+impl Tray {
+    fn launch(bus: &Bus, env: &TestHome) -> Tray {
+        let child = Command::new(HARNESS)
+            .args(["tray", "--home"])
+            .arg(&env.home)
+            .arg("--engine-program")
+            .arg(&env.engine)
+            .args(["--engine-version", "0.1.0", "--builtin", "--lang", "en"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("HOME", &env.home)
+            .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
+            .env("XDG_DATA_HOME", env.home.join("xdg-data"))
+            .env("CPA_GUI_HARNESS_ANSWERS", env.answers())
+            .env("PATH", path_with(&env.bin))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the harness tray");
+        let connection = bus.connect();
+        let wanted = format!("org.kde.StatusNotifierItem-{}-1", child.id());
+        let name = wait_for(Duration::from_secs(15), "the tray's bus name", || {
+            let names: Vec<String> = connection
+                .call_method(
+                    Some("org.freedesktop.DBus"),
+                    "/org/freedesktop/DBus",
+                    Some("org.freedesktop.DBus"),
+                    "ListNames",
+                    &(),
+                )
+                .ok()?
+                .body()
+                .deserialize()
+                .ok()?;
+            names.into_iter().find(|name| *name == wanted)
+        });
+        Tray {
+            child,
+            connection,
+            name,
+        }
+    }
+
+    fn layout(&self) -> Vec<Node> {
+        let reply = self
+            .connection
+            .call_method(
+                Some(self.name.as_str()),
+                "/MenuBar",
+                Some("com.canonical.dbusmenu"),
+                "GetLayout",
+                &(0i32, -1i32, Vec::<String>::new()),
+            )
+            .expect("GetLayout");
+        let (_revision, (id, props, children)): (u32, LayoutNode) =
+            reply.body().deserialize().expect("layout body");
+        let mut nodes = Vec::new();
+        Node::from_parts(id, &props, &children).flatten(&mut nodes);
+        nodes
+    }
+
+    fn item(&self, label: &str) -> Node {
+        self.layout()
+            .into_iter()
+            .find(|node| node.label == label)
+            .unwrap_or_else(|| panic!("no menu item {label:?} in {:#?}", self.layout()))
+    }
+
+    fn status_line(&self) -> String {
+        // The status line is the first entry of the root menu.
+        self.layout()[1].label.clone()
+    }
+
+    fn click(&self, label: &str) {
+        let id = self.item(label).id;
+        self.connection
+            .call_method(
+                Some(self.name.as_str()),
+                "/MenuBar",
+                Some("com.canonical.dbusmenu"),
+                "Event",
+                &(id, "clicked", Value::from(""), 0u32),
+            )
+            .expect("dbusmenu Event");
+    }
+
+    fn activate(&self) {
+        self.connection
+            .call_method(
+                Some(self.name.as_str()),
+                "/StatusNotifierItem",
+                Some("org.kde.StatusNotifierItem"),
+                "Activate",
+                &(0i32, 0i32),
+            )
+            .expect("StatusNotifierItem Activate");
+    }
+
+    fn wait_status(&self, prefix: &str) -> String {
+        wait_for(
+            Duration::from_secs(30),
+            &format!("status {prefix:?}"),
+            || {
+                let line = self.status_line();
+                line.starts_with(prefix).then_some(line)
+            },
+        )
+    }
+}
+
+impl Drop for Tray {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary home folder with a config on a free port.
+struct TestHome {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    bin: PathBuf,
+    engine: PathBuf,
+    port: u16,
+}
+
+impl TestHome {
+    fn new(secret: &str) -> Option<TestHome> {
+        let engine = engine_binary()?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let port = cpa_testkit::free_port();
+        std::fs::write(
+            home.join("config.yaml"),
+            format!(
+                "host: 127.0.0.1\nport: {port}\nremote-management:\n  allow-remote: false\n  secret-key: \"{secret}\"\n"
+            ),
+        )
+        .unwrap();
+        // A fake xdg-open records what the tray opens instead of starting a browser.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let opener = bin.join("xdg-open");
+        std::fs::write(
+            &opener,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                dir.path().join("opened.txt").display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Some(TestHome {
+            home,
+            bin,
+            engine,
+            port,
+            _dir: dir,
+        })
+    }
+
+    fn answers(&self) -> PathBuf {
+        self.home.parent().unwrap().join("answers.txt")
+    }
+
+    fn script(&self, lines: &str) {
+        std::fs::write(self.answers(), lines).unwrap();
+    }
+
+    fn opened(&self) -> String {
+        std::fs::read_to_string(self.home.parent().unwrap().join("opened.txt")).unwrap_or_default()
+    }
+
+    fn secret(&self) -> String {
+        let doc = cpa_config::load(&self.home.join("config.yaml")).expect("load config");
+        doc.view().expect("config view").secret().to_string()
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.home.join("settings.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn serving(&self) -> bool {
+        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        // Never leave a server behind, whatever the test did.
+        if let Ok(home) = cpa_core::home::Home::at(&self.home) {
+            let _ = cpa_core::supervisor::stop(&home, Duration::from_secs(2));
+        }
+    }
+}
+
+/// The built-in engine's binary, built by `cargo test --workspace`.
+fn engine_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CPA_TEST_BIN_CPA_ENGINE") {
+        return Some(PathBuf::from(path));
+    }
+    let path = Path::new(HARNESS).with_file_name("cpa-engine");
+    if path.is_file() {
+        Some(path)
+    } else {
+        cpa_testkit::missing_tool(&format!(
+            "{} (run `cargo build -p cpa-engine` or `cargo test --workspace`)",
+            path.display()
+        ))
+    }
+}
+
+fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap()
+}
+
+fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_notification(received: &Received, body: &str) {
+    wait_for(
+        Duration::from_secs(10),
+        &format!("notification {body:?}"),
+        || {
+            received
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(summary, text)| summary == "CLIProxyAPI Tray" && text == body)
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn menu_drives_real_engine() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    // Initial menu: stopped, Start only.
+    assert_eq!(tray.status_line(), "Not Running");
+    assert!(!tray.item("Not Running").enabled);
+    assert!(tray.item("Start").enabled);
+    assert!(!tray.item("Restart").enabled);
+    assert!(!tray.item("Stop").enabled);
+    assert!(!tray.item("WebUI").enabled);
+    assert!(tray.item("Config").enabled);
+    assert_eq!(tray.item("Auto Open WebUI").toggle, Some(1));
+    assert_eq!(tray.item("Auto Update").toggle, Some(0));
+    assert_eq!(tray.item("Auto Restart").toggle, Some(0));
+    assert_eq!(tray.item("English").toggle, Some(1));
+    assert_eq!(tray.item("简体中文").toggle, Some(0));
+    for label in [
+        "Open",
+        "Folder",
+        "Logs",
+        "Settings",
+        "Reset Password",
+        "Update",
+        "About",
+        "Exit",
+    ] {
+        assert!(tray.item(label).enabled, "{label}");
+    }
+
+    // A click on a disabled item changes nothing.
+    tray.click("Stop");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(tray.status_line(), "Not Running");
+
+    // First run: the password dialog answers, the key is written, the server starts.
+    env.script("password:first-run-pass1\n");
+    tray.click("Start");
+    let status = tray.wait_status("Running");
+    assert_eq!(status, "Running (v0.1.0, built-in engine)");
+    assert!(env.serving(), "port {} is not listening", env.port);
+    assert!(cpa_config::secret::verify_password(
+        "first-run-pass1",
+        &env.secret()
+    ));
+    assert!(!tray.item("Start").enabled);
+    assert!(tray.item("Stop").enabled);
+    assert!(tray.item("Restart").enabled);
+    assert!(tray.item("WebUI").enabled);
+    wait_notification(&received, "Password saved to config.yaml");
+    wait_notification(&received, "Started CLIProxyAPI");
+
+    // Toggles are saved to settings.json and shown as check marks.
+    tray.click("Auto Restart");
+    wait_for(Duration::from_secs(5), "autoRestart saved", || {
+        (env.settings()["autoRestart"] == true).then_some(())
+    });
+    assert_eq!(tray.item("Auto Restart").toggle, Some(1));
+    tray.click("Auto Open WebUI");
+    wait_for(Duration::from_secs(5), "autoOpenWebUI saved", || {
+        (env.settings()["autoOpenWebUI"] == false).then_some(())
+    });
+    assert_eq!(tray.item("Auto Open WebUI").toggle, Some(0));
+    tray.click("Auto Update");
+    wait_for(Duration::from_secs(5), "autoUpdate saved", || {
+        (env.settings()["autoUpdate"] == true).then_some(())
+    });
+
+    // Language: every label switches and the choice is saved.
+    tray.click("简体中文");
+    wait_for(Duration::from_secs(5), "Chinese labels", || {
+        tray.layout()
+            .iter()
+            .any(|node| node.label == "停止")
+            .then_some(())
+    });
+    assert_eq!(tray.status_line(), "运行中（v0.1.0，内置引擎）");
+    assert_eq!(env.settings()["language"], "zh-CN");
+    tray.click("English");
+    wait_for(Duration::from_secs(5), "English labels", || {
+        tray.layout()
+            .iter()
+            .any(|node| node.label == "Stop")
+            .then_some(())
+    });
+
+    // Reset while running: the new key is written; "No" leaves a reminder.
+    env.script("password:second-pass-99\nno\n");
+    tray.click("Reset Password");
+    tray.wait_status("Running (v0.1.0, built-in engine) - restart to use the new password");
+    assert!(cpa_config::secret::verify_password(
+        "second-pass-99",
+        &env.secret()
+    ));
+    wait_notification(&received, "Password updated");
+    let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
+    assert_eq!(asked, "password\npassword\nconfirm\n");
+
+    // Left click while running opens the WebUI.
+    tray.activate();
+    let url = format!("http://127.0.0.1:{}/management.html", env.port);
+    wait_for(Duration::from_secs(5), "the WebUI to open", || {
+        env.opened().contains(&url).then_some(())
+    });
+
+    // Stop.
+    tray.click("Stop");
+    tray.wait_status("Not Running");
+    assert!(
+        !env.serving(),
+        "port {} still listening after Stop",
+        env.port
+    );
+    wait_notification(&received, "Stopped");
+
+    // Left click while stopped starts the server (the key is set: no dialog).
+    tray.activate();
+    tray.wait_status("Running (v0.1.0");
+    assert!(env.serving());
+
+    // Exit stops the server this tray started, then the tray quits.
+    let mut tray = tray;
+    tray.click("Exit");
+    let status = wait_for(Duration::from_secs(15), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "tray exited with {status}");
+    assert!(!env.serving(), "Exit left the server running");
+    assert!(!env.home.join("run/engine.json").exists());
+}
+
+#[test]
+fn cancelled_first_run_password_cancels_start() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("cancel\n");
+    tray.click("Start");
+    wait_notification(&received, "Password not set. Start cancelled.");
+    assert_eq!(tray.status_line(), "Not Running");
+    assert!(
+        tray.item("Start").enabled,
+        "Start stays available after a cancel"
+    );
+    assert!(!env.serving());
+    assert_eq!(env.secret(), "");
+}
+
+#[test]
+fn without_bus_keeps_running_headless() {
+    let Some(env) = TestHome::new("") else { return };
+    let mut child = Command::new(HARNESS)
+        .args(["tray", "--home"])
+        .arg(&env.home)
+        .arg("--engine-program")
+        .arg(&env.engine)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/cpa-gui-test-bus",
+        )
+        .env("HOME", &env.home)
+        .env_remove("DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the harness tray");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("No tray icon"), "stderr: {line}");
+    assert!(line.contains("cpa-tray stop"), "stderr: {line}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the tray exited without a bus"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
+    assert!(log.contains("No tray icon"), "tray.log: {log}");
+}
