@@ -158,34 +158,40 @@ impl PasswordForm {
             .num_columns(2)
             .spacing([8.0, 6.0])
             .show(ui, |ui| {
-                ui.label(Text::PasswordField.text(lang));
-                let first = ui.add(
-                    egui::TextEdit::singleline(&mut self.password)
-                        .password(!self.show)
-                        .desired_width(260.0),
-                );
+                let label = ui.label(Text::PasswordField.text(lang));
+                let first = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.password)
+                            .password(!self.show)
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(label.id);
                 if !self.focused_once {
                     first.request_focus();
                     self.focused_once = true;
                 }
                 ui.end_row();
-                ui.label(Text::ConfirmField.text(lang));
+                let label = ui.label(Text::ConfirmField.text(lang));
                 ui.add(
                     egui::TextEdit::singleline(&mut self.confirmation)
                         .password(!self.show)
                         .desired_width(260.0),
-                );
+                )
+                .labelled_by(label.id);
                 ui.end_row();
             });
         ui.checkbox(&mut self.show, Text::ShowPassword.text(lang));
         ui.add_space(4.0);
+        // Each rule is drawn as a read-only check box: painted, so it needs no
+        // special glyph, and screen readers report its state.
         for rule in self.rules() {
-            let (mark, color) = if rule.passed {
-                ("✔", egui::Color32::from_rgb(0x2e, 0xa0, 0x43))
+            let color = if rule.passed {
+                egui::Color32::from_rgb(0x2e, 0xa0, 0x43)
             } else {
-                ("✖", ui.visuals().error_fg_color)
+                ui.visuals().error_fg_color
             };
-            ui.colored_label(color, format!("{mark} {}", rule.text));
+            let mut passed = rule.passed;
+            ui.checkbox(&mut passed, egui::RichText::new(rule.text).color(color));
         }
         if let Some(problem) = self.problem() {
             ui.add_space(2.0);
