@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{TrayHome, alive, assert_success, stderr, stdout, test_server};
+use common::{TrayHome, alive, assert_success, skip_under_runner, stderr, stdout, test_server};
 
 const PASSWORD: &str = "service-Password-1";
 
@@ -17,6 +17,12 @@ fn with_test_server<'a>(command: &'a mut Command, flags: &str) -> &'a mut Comman
 
 #[test]
 fn foreground_reports_a_crash_with_log_lines() {
+    if skip_under_runner(
+        "foreground_reports_a_crash_with_log_lines",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let mut command = home.command();
@@ -44,6 +50,12 @@ fn foreground_reports_a_crash_with_log_lines() {
 #[cfg(unix)]
 #[test]
 fn foreground_ctrl_c_stops_the_server() {
+    if skip_under_runner(
+        "foreground_ctrl_c_stops_the_server",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -94,6 +106,12 @@ fn foreground_ctrl_c_stops_the_server() {
 
 #[test]
 fn restart_keeps_the_running_engine() {
+    if skip_under_runner(
+        "restart_keeps_the_running_engine",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let mut command = home.command();
@@ -177,6 +195,12 @@ fn remote_enable_needs_the_long_password() {
 
 #[test]
 fn logs_print_the_server_output() {
+    if skip_under_runner(
+        "logs_print_the_server_output",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     let home = TrayHome::new();
     let output = home.run(&["logs"], "");
     assert!(!output.status.success(), "no log yet");
@@ -206,6 +230,12 @@ fn logs_print_the_server_output() {
 
 #[test]
 fn open_webui_needs_a_running_server() {
+    if skip_under_runner(
+        "open_webui_needs_a_running_server",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     let home = TrayHome::new();
     let port = cpa_testkit::free_port();
     home.write_config(port, "");
@@ -237,6 +267,12 @@ fn open_webui_needs_a_running_server() {
 #[cfg(unix)]
 #[test]
 fn auto_restart_after_a_crash() {
+    if skip_under_runner(
+        "auto_restart_after_a_crash",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
 
@@ -293,6 +329,12 @@ fn auto_restart_after_a_crash() {
 
 #[test]
 fn original_install_runs_its_recorded_release() {
+    if skip_under_runner(
+        "original_install_runs_its_recorded_release",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
     let home = TrayHome::new();
     let port = cpa_testkit::free_port();
     // The original tray's files: settings.json with BOM and CRLF, a
@@ -340,15 +382,12 @@ fn unusable_home_is_a_clear_error() {
             .arg("--home")
             .arg(&home)
             .args(["start", "--password-stdin", "--no-open"])
-            .env("LANG", "C"),
+            .env("LANG", "C.UTF-8"),
         &format!("{PASSWORD}\n"),
     );
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(message.contains("Cannot use the home folder"), "{message}");
     assert!(message.contains("--home"), "{message}");
-    assert!(
-        message.contains(&blocker.display().to_string()),
-        "{message}"
-    );
+    assert!(message.contains(&common::shown(&blocker)), "{message}");
 }

@@ -154,7 +154,10 @@ mod os {
     use std::os::windows::ffi::OsStringExt;
     use std::os::windows::process::CommandExt;
     use std::process::Command;
-    use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, STILL_ACTIVE};
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, FILETIME, HANDLE, HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE, STILL_ACTIVE,
+        SetHandleInformation,
+    };
     use windows_sys::Win32::System::Console::{
         AttachConsole, CTRL_BREAK_EVENT, FreeConsole, GenerateConsoleCtrlEvent, GetStdHandle,
         STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, SetConsoleCtrlHandler, SetStdHandle,
@@ -170,6 +173,22 @@ mod os {
 
     pub fn configure_command(command: &mut Command) {
         command.creation_flags(CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP);
+        // CreateProcess passes every inheritable handle to the child, and
+        // handles this process received as stdin/stdout/stderr usually are.
+        // A server holding the caller's stdout pipe would keep a script's
+        // `$(cpa-tray start)` waiting for end-of-file as long as it runs, so
+        // the flag is cleared. The child's own standard handles are set
+        // explicitly by the supervisor and are not affected.
+        for id in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+            // SAFETY: GetStdHandle takes no pointers, and SetHandleInformation
+            // only changes a flag of a handle this process owns.
+            unsafe {
+                let handle = GetStdHandle(id);
+                if !handle.is_null() && handle != INVALID_HANDLE_VALUE {
+                    SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0);
+                }
+            }
+        }
     }
 
     struct Handle(HANDLE);

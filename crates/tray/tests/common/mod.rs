@@ -94,17 +94,32 @@ impl Drop for TrayHome {
 }
 
 pub fn run(command: &mut Command, stdin: &str) -> Output {
+    // Under Wine a server started by the binary inherits the binary's Unix
+    // stderr, so a stderr pipe would stay open as long as the server runs.
+    // A file is read after the exit instead.
+    let stderr_file = under_runner().then(|| tempfile::tempfile().expect("stderr file"));
+    let stderr = match &stderr_file {
+        Some(file) => Stdio::from(file.try_clone().expect("clone stderr file")),
+        None => Stdio::piped(),
+    };
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("run cpa-tray");
     let mut input = child.stdin.take().expect("piped stdin");
     // The command may exit before reading; a broken pipe is fine then.
     let _ = input.write_all(stdin.as_bytes());
     drop(input);
-    child.wait_with_output().expect("wait for cpa-tray")
+    let mut output = child.wait_with_output().expect("wait for cpa-tray");
+    if let Some(mut file) = stderr_file {
+        use std::io::{Read, Seek};
+        file.rewind().expect("rewind stderr file");
+        file.read_to_end(&mut output.stderr)
+            .expect("read stderr file");
+    }
+    output
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -159,4 +174,45 @@ pub fn test_server() -> &'static Path {
         assert!(status.success(), "cargo build -p cpa-test-server failed");
         path
     })
+}
+
+/// Returns whether the binaries run under `CPA_TEST_RUNNER` (Windows builds
+/// under Wine), where this Linux test process cannot inspect their pids and
+/// Linux-only helpers (the test server, `sleep`, `chattr`) cannot be their children.
+pub fn under_runner() -> bool {
+    std::env::var_os("CPA_TEST_RUNNER").is_some_and(|runner| !runner.is_empty())
+}
+
+/// Prints the line `.ci/windows.sh` counts and returns true under a runner.
+pub fn skip_under_runner(test: &str, reason: &str) -> bool {
+    if under_runner() {
+        println!("SKIPPED under CPA_TEST_RUNNER: {test}: {reason}");
+        return true;
+    }
+    false
+}
+
+/// Returns `path` as the binary prints it: Wine maps `/` to drive `Z:`.
+pub fn shown(path: &Path) -> String {
+    if under_runner() {
+        format!("Z:{}", path.display()).replace('/', "\\")
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Asserts that the server with `pid` is gone: by pid natively, through
+/// `cpa-tray status` under a runner (Windows pids are not visible here).
+pub fn assert_stopped(home: &TrayHome, pid: u32) {
+    if under_runner() {
+        let output = home.run(&["status", "--json"], "");
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("status JSON");
+        assert_eq!(value["running"], false, "server {pid} still running");
+        return;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while alive(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!alive(pid), "server {pid} still running");
 }
