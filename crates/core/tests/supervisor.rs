@@ -97,6 +97,13 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    /// Stops a server a failed test left running.
+    fn drop(&mut self) {
+        let _ = supervisor::stop(&self.home, Duration::from_secs(1));
+    }
+}
+
 fn alive(pid: u32) -> bool {
     process::inspect(pid).is_some()
 }
