@@ -1,0 +1,214 @@
+//! The password dialog as a real window under Xvfb: xdotool types into it,
+//! ImageMagick's `import` saves screenshots to `target/gui-screenshots/`,
+//! and the written key must verify with the typed password.
+//!
+//! Needs the Debian packages xvfb, xdotool, imagemagick, libgl1-mesa-dri,
+//! libglx-mesa0, libxkbcommon-x11-0 and fonts-wqy-microhei (for Chinese).
+
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const HARNESS: &str = env!("CARGO_BIN_EXE_cpa-gui-harness");
+
+/// A private X server, ended on drop.
+struct Xvfb {
+    server: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Option<Xvfb> {
+        for tool in ["Xvfb", "xdotool", "import"] {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+            if !found {
+                return cpa_testkit::missing_tool(&format!(
+                    "{tool} (Debian packages xvfb, xdotool, imagemagick)"
+                ));
+            }
+        }
+        // A display number unlikely to be taken, checked against the socket folder.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let offset = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) * 10;
+        let mut number = 100 + std::process::id() % 800 + offset;
+        while Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+            number += 1;
+        }
+        let display = format!(":{number}");
+        let server = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "800x600x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        wait_for(Duration::from_secs(10), "the Xvfb socket", || {
+            socket.exists().then_some(())
+        });
+        Some(Xvfb { server, display })
+    }
+
+    fn tool(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("DISPLAY", &self.display);
+        command
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let output = self
+            .tool("xdotool")
+            .args(args)
+            .output()
+            .expect("run xdotool");
+        assert!(
+            output.status.success(),
+            "xdotool {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = cpa_testkit::target_dir().join("gui-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshot folder");
+    dir
+}
+
+fn open_dialog(x: &Xvfb, mode: &str, lang: &str, config: &Path) -> Child {
+    x.tool(HARNESS)
+        .args(["ui", "password", "--mode", mode, "--lang", lang, "--config"])
+        .arg(config)
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the password dialog")
+}
+
+/// Waits for the dialog's window (found by process id, because xdotool
+/// matches names against the Latin-1 `WM_NAME`), checks its UTF-8 title and
+/// gives it the keyboard focus.
+fn focus_window(x: &Xvfb, dialog: &mut Child, title: &str) {
+    let pid = dialog.id().to_string();
+    let window = wait_for(
+        Duration::from_secs(30),
+        &format!("window {title:?}"),
+        || {
+            if let Some(status) = dialog.try_wait().expect("poll the dialog") {
+                panic!("the {title:?} dialog exited with {status} before its window appeared");
+            }
+            let output = x
+                .tool("xdotool")
+                .args(["search", "--onlyvisible", "--pid", &pid])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&output.stdout).to_string();
+            text.lines().next().map(str::to_string)
+        },
+    );
+    assert_eq!(x.xdotool(&["getwindowname", &window]), title);
+    x.xdotool(&["windowfocus", "--sync", &window]);
+    // Give the dialog a few frames to take keyboard focus in its first field.
+    std::thread::sleep(Duration::from_millis(700));
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    wait_for(Duration::from_secs(20), "the dialog to close", || {
+        child.try_wait().expect("poll the dialog")
+    })
+}
+
+fn secret(config: &Path) -> String {
+    let doc = cpa_config::load(config).expect("load config");
+    doc.view().expect("config view").secret().to_string()
+}
+
+// One test drives every window in turn: the dialogs share one X server, and
+// parallel software-rendered windows only slow each other down.
+#[test]
+fn password_window_under_xvfb() {
+    let Some(x) = Xvfb::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let shots = screenshot_dir();
+    let cases = [
+        ("first-run", "en", "Set Password", "typed-first-en"),
+        ("reset", "en", "Reset Password", "typed-reset-en"),
+        ("first-run", "zh-CN", "设置密码", "typed-first-zh"),
+        ("reset", "zh-CN", "重置密码", "typed-reset-zh"),
+    ];
+    for (mode, lang, title, password) in cases {
+        let config = dir.path().join(format!("{mode}-{lang}.yaml"));
+        std::fs::write(&config, "port: 8317\n").unwrap();
+        let mut dialog = open_dialog(&x, mode, lang, &config);
+        focus_window(&x, &mut dialog, title);
+
+        x.xdotool(&["type", "--delay", "20", password]);
+        x.xdotool(&["key", "Tab"]);
+        x.xdotool(&["type", "--delay", "20", password]);
+        std::thread::sleep(Duration::from_millis(500));
+        let shot = shots.join(format!("password-{mode}-{lang}.png"));
+        let status = x
+            .tool("import")
+            .args(["-window", "root"])
+            .arg(&shot)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "import failed for {}", shot.display());
+        assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+
+        x.xdotool(&["key", "Return"]);
+        let status = wait_exit(&mut dialog);
+        assert_eq!(status.code(), Some(0), "{mode} {lang}: dialog exit status");
+        assert!(
+            cpa_config::secret::verify_password(password, &secret(&config)),
+            "{mode} {lang}: the saved key does not verify"
+        );
+    }
+    escape_closes_without_writing(&x, dir.path());
+}
+
+/// Escape cancels: exit status 1 and the config is left as it was.
+fn escape_closes_without_writing(x: &Xvfb, dir: &Path) {
+    let config = dir.join("config.yaml");
+    std::fs::write(&config, "port: 8317\n").unwrap();
+    let mut dialog = open_dialog(x, "reset", "en", &config);
+    focus_window(x, &mut dialog, "Reset Password");
+    x.xdotool(&["type", "--delay", "20", "not-saved-1"]);
+    x.xdotool(&["key", "Escape"]);
+    let status = wait_exit(&mut dialog);
+    assert_eq!(status.code(), Some(1), "Escape means cancel");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "port: 8317\n");
+}
