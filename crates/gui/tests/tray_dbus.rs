@@ -201,12 +201,16 @@ struct Tray {
 
 impl Tray {
     fn launch(bus: &Bus, env: &TestHome) -> Tray {
+        Tray::launch_in(bus, env, "en")
+    }
+
+    fn launch_in(bus: &Bus, env: &TestHome, lang: &str) -> Tray {
         let child = Command::new(HARNESS)
             .args(["tray", "--home"])
             .arg(&env.home)
             .arg("--engine-program")
             .arg(&env.engine)
-            .args(["--engine-version", "0.1.0", "--builtin", "--lang", "en"])
+            .args(["--engine-version", "0.1.0", "--builtin", "--lang", lang])
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .env("HOME", &env.home)
             .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
@@ -634,4 +638,117 @@ fn without_bus_keeps_running_headless() {
     let _ = child.wait();
     let log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
     assert!(log.contains("No tray icon"), "tray.log: {log}");
+}
+
+#[test]
+fn chinese_menu_opens_and_notifies() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch_in(&bus, &env, "zh-CN");
+
+    assert_eq!(tray.status_line(), "未运行");
+    for label in [
+        "启动",
+        "打开",
+        "文件夹",
+        "配置文件",
+        "日志",
+        "设置",
+        "重置密码",
+        "更新",
+        "关于",
+        "退出",
+    ] {
+        assert!(tray.item(label).enabled, "{label}");
+    }
+    for label in ["重启", "停止", "WebUI"] {
+        assert!(!tray.item(label).enabled, "{label}");
+    }
+    assert_eq!(tray.item("简体中文").toggle, Some(1));
+
+    tray.click("更新");
+    wait_notification(&received, "此版本尚不支持从托盘更新。");
+
+    // Open items hand the path to the desktop's opener.
+    tray.click("配置文件");
+    tray.click("文件夹");
+    tray.click("日志");
+    let config = env.home.join("config.yaml").display().to_string();
+    let logs = env.home.join("logs").display().to_string();
+    let root = env.home.display().to_string();
+    wait_for(Duration::from_secs(5), "three opened paths", || {
+        (env.opened().lines().count() == 3).then_some(())
+    });
+    let opened = env.opened();
+    assert!(opened.lines().any(|line| line == config), "{opened}");
+    assert!(opened.lines().any(|line| line == logs), "{opened}");
+    assert!(opened.lines().any(|line| line == root), "{opened}");
+
+    // Start at Login writes and removes the XDG autostart entry.
+    let entry = env.home.join("xdg-config/autostart/cpa-tray.desktop");
+    tray.click("登录时启动");
+    wait_for(Duration::from_secs(5), "the autostart entry", || {
+        entry.is_file().then_some(())
+    });
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains(&format!("Exec=\"{HARNESS}\" \"tray\"")),
+        "{text}"
+    );
+    assert_eq!(tray.item("登录时启动").toggle, Some(1));
+    tray.click("登录时启动");
+    wait_for(Duration::from_secs(5), "the autostart entry to go", || {
+        (!entry.exists()).then_some(())
+    });
+}
+
+#[test]
+fn crashed_server_restarts_when_enabled() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("crash-test-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    std::fs::write(
+        env.home.join("settings.json"),
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    )
+    .unwrap();
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+    assert_eq!(tray.item("Auto Restart").toggle, Some(1));
+
+    tray.click("Start");
+    tray.wait_status("Running (v0.1.0");
+    let record = |home: &Path| {
+        let text = std::fs::read_to_string(home.join("run/engine.json")).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        value["pid"].as_u64()
+    };
+    let first = record(&env.home).expect("server record");
+
+    // Kill the server behind the tray's back: the watcher sees the exit at once.
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for(Duration::from_secs(10), "the exit notification", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, body)| body.starts_with("CLIProxyAPI exited"))
+            .then_some(())
+    });
+    wait_notification(&received, "Restarting CLIProxyAPI in 1 s (attempt 1)");
+    let second = wait_for(Duration::from_secs(20), "a new server", || {
+        record(&env.home).filter(|pid| *pid != first)
+    });
+    assert_ne!(first, second);
+    tray.wait_status("Running (v0.1.0");
+    wait_for(Duration::from_secs(10), "the port to listen again", || {
+        env.serving().then_some(())
+    });
 }
