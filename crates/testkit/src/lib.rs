@@ -109,7 +109,9 @@ pub fn oracle() -> Option<PathBuf> {
                 Ok(status) => missing_tool(&format!(
                     "cpa-config-oracle (build.sh exited with {status})"
                 )),
-                Err(err) => missing_tool(&format!("cpa-config-oracle (cannot run build.sh: {err})")),
+                Err(err) => {
+                    missing_tool(&format!("cpa-config-oracle (cannot run build.sh: {err})"))
+                }
             }
         })
         .clone()
@@ -202,8 +204,7 @@ pub fn binary_command(name: &str, default_path: &str) -> Command {
 pub fn copy_fixture(fixture: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("create a temporary folder");
     let path = dir.path().join("config.yaml");
-    std::fs::copy(fixture, &path).unwrap_or_else(|err| {
-        panic!("cannot copy fixture {}: {err}", fixture.display())
-    });
+    std::fs::copy(fixture, &path)
+        .unwrap_or_else(|err| panic!("cannot copy fixture {}: {err}", fixture.display()));
     (dir, path)
 }
