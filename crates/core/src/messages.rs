@@ -60,6 +60,19 @@ pub enum Msg<'a> {
     ConfigUnusable {
         detail: &'a str,
     },
+    ConfigMissing {
+        path: &'a str,
+        explicit: bool,
+    },
+    ConfigDiffersFromRunning {
+        pid: u32,
+        running: &'a str,
+        given: &'a str,
+    },
+    AlreadyRunning {
+        pid: u32,
+        port: u16,
+    },
     ConfigNotWritable {
         path: &'a str,
         detail: &'a str,
@@ -302,6 +315,95 @@ pub enum Msg<'a> {
     InvalidLanguage {
         value: &'a str,
     },
+
+    // CLIProxyAPI releases.
+    ReleaseFailed {
+        detail: &'a str,
+    },
+    ReleaseCausedBy {
+        detail: &'a str,
+    },
+    ReleaseHint {
+        hint: &'a str,
+    },
+    ReleaseAlreadyLatest {
+        tag: &'a str,
+    },
+    ReleaseUpdateAvailable {
+        installed: &'a str,
+        latest: &'a str,
+    },
+    ReleaseNotInstalled {
+        latest: &'a str,
+    },
+    ReleaseActiveIsNewer {
+        active: &'a str,
+        latest: &'a str,
+    },
+    ReleaseConfirm {
+        tag: &'a str,
+        asset: &'a str,
+        megabytes: &'a str,
+    },
+    ReleaseNeedsYes,
+    ReleaseUpdateCancelled,
+    ReleaseDownloadProgress {
+        asset: &'a str,
+        percent: u64,
+        received: &'a str,
+        total: &'a str,
+    },
+    ReleaseInstalled {
+        tag: &'a str,
+        dir: &'a str,
+    },
+    ReleaseVerifiedChecksums {
+        sha256: &'a str,
+    },
+    ReleaseVerifiedDigest {
+        sha256: &'a str,
+    },
+    ReleaseUnverified {
+        sha256: &'a str,
+    },
+    ReleaseAlreadyInstalled {
+        tag: &'a str,
+    },
+    ReleaseRecorded {
+        tag: &'a str,
+        path: &'a str,
+    },
+    ReleaseRestarting {
+        tag: &'a str,
+    },
+    ReleaseNotRestarted {
+        engine: &'a str,
+        version: &'a str,
+        tag: &'a str,
+    },
+    ReleaseRolledBack {
+        tag: &'a str,
+        previous: &'a str,
+        log: &'a str,
+    },
+    ReleaseRollbackFailed {
+        tag: &'a str,
+        previous: &'a str,
+        detail: &'a str,
+    },
+    VersionsEmpty {
+        path: &'a str,
+    },
+    VersionsEntry {
+        tag: &'a str,
+        active: bool,
+    },
+    VersionsPruned {
+        tag: &'a str,
+    },
+    VersionsPruneNothing {
+        keep: usize,
+    },
 }
 
 impl Msg<'_> {
@@ -317,6 +419,18 @@ impl Msg<'_> {
         use Msg::*;
         match self {
             ConfigCreated { path } => format!("Created {path} from the built-in template."),
+            ConfigMissing { path, explicit: true } => format!(
+                "The config file {path} given with --config does not exist; nothing was created. Check the path, or leave out --config to use the home folder's config.yaml."
+            ),
+            ConfigMissing { path, explicit: false } => format!(
+                "The config file {path} does not exist. Run `cpa-tray start` to create it from the built-in template."
+            ),
+            ConfigDiffersFromRunning { pid, running, given } => format!(
+                "The running server (pid {pid}) uses {running}, not {given}. Pass --config {running}, or stop it first with `cpa-tray stop`."
+            ),
+            AlreadyRunning { pid, port } => format!(
+                "Already running (pid {pid}, port {port}). Use `cpa-tray restart` to restart it."
+            ),
             ConfigUnusable { detail } => {
                 format!("Cannot use the config file: {detail}. Fix the file and try again.")
             }
@@ -479,6 +593,80 @@ impl Msg<'_> {
             InvalidLanguage { value } => {
                 format!("Unknown language `{value}`: use en or zh-CN.")
             }
+            ReleaseFailed { detail } => format!("error: {detail}"),
+            ReleaseCausedBy { detail } => format!("  Caused by: {detail}"),
+            ReleaseHint { hint } => format!("hint: {hint}"),
+            ReleaseAlreadyLatest { tag } => format!("Already latest: {tag}"),
+            ReleaseUpdateAvailable { installed, latest } => format!(
+                "Update available: {installed} -> {latest}. Run `cpa-tray update` to install it."
+            ),
+            ReleaseNotInstalled { latest } => format!(
+                "Latest CLIProxyAPI release: {latest}; none is installed. Run `cpa-tray install` to install it."
+            ),
+            ReleaseActiveIsNewer { active, latest } => format!(
+                "The active version {active} is newer than the latest release {latest}; nothing to update."
+            ),
+            ReleaseConfirm {
+                tag,
+                asset,
+                megabytes,
+            } => format!("Install CLIProxyAPI {tag} ({asset}, {megabytes} MB)? [y/N] "),
+            ReleaseNeedsYes => {
+                "Not asking on a non-interactive input: pass --yes to install without asking.".to_string()
+            }
+            ReleaseUpdateCancelled => "Update cancelled".to_string(),
+            ReleaseDownloadProgress {
+                asset,
+                percent,
+                received,
+                total,
+            } => format!("Downloading {asset}: {percent:>3}% ({received} / {total} MB)"),
+            ReleaseInstalled { tag, dir } => format!("Installed CLIProxyAPI {tag} in {dir}."),
+            ReleaseVerifiedChecksums { sha256 } => {
+                format!("Verified: SHA-256 {sha256} matches checksums.txt.")
+            }
+            ReleaseVerifiedDigest { sha256 } => {
+                format!("Verified: SHA-256 {sha256} matches GitHub's digest of the asset.")
+            }
+            ReleaseUnverified { sha256 } => format!(
+                "Not verified: no checksum was published (SHA-256 of the archive: {sha256})."
+            ),
+            ReleaseAlreadyInstalled { tag } => {
+                format!("CLIProxyAPI {tag} is already installed; nothing was downloaded.")
+            }
+            ReleaseRecorded { tag, path } => format!("Active version: {tag} (recorded in {path})."),
+            ReleaseRestarting { tag } => format!("Restarting the server on CLIProxyAPI {tag}..."),
+            ReleaseNotRestarted {
+                engine,
+                version,
+                tag,
+            } => format!(
+                "The running server ({engine} {version}) was left as it is. Run `cpa-tray restart --engine cliproxyapi` to run {tag}."
+            ),
+            ReleaseRolledBack { tag, previous, log } => format!(
+                "CLIProxyAPI {tag} did not become ready, so the server was switched back to {previous}, which is running again. Settings are unchanged; {tag} stays installed. See {log}."
+            ),
+            ReleaseRollbackFailed {
+                tag,
+                previous,
+                detail,
+            } => format!(
+                "CLIProxyAPI {tag} did not become ready, and restarting {previous} failed: {detail}. Settings are unchanged; run `cpa-tray start` to try again."
+            ),
+            VersionsEmpty { path } => format!(
+                "No CLIProxyAPI version is installed in {path}. Run `cpa-tray install` to install the latest."
+            ),
+            VersionsEntry { tag, active } => {
+                if *active {
+                    format!("* {tag} (active)")
+                } else {
+                    format!("  {tag}")
+                }
+            }
+            VersionsPruned { tag } => format!("Removed {tag}."),
+            VersionsPruneNothing { keep } => {
+                format!("Nothing to remove: {keep} or fewer versions besides the active one.")
+            }
         }
     }
 
@@ -486,6 +674,18 @@ impl Msg<'_> {
         use Msg::*;
         match self {
             ConfigCreated { path } => format!("已根据内置模板创建 {path}。"),
+            ConfigMissing { path, explicit: true } => format!(
+                "用 --config 指定的配置文件 {path} 不存在，未创建任何文件。请检查路径，或去掉 --config 以使用主文件夹中的 config.yaml。"
+            ),
+            ConfigMissing { path, explicit: false } => format!(
+                "配置文件 {path} 不存在。请运行 `cpa-tray start`，根据内置模板创建它。"
+            ),
+            ConfigDiffersFromRunning { pid, running, given } => format!(
+                "正在运行的服务（pid {pid}）使用 {running}，而不是 {given}。请使用 --config {running}，或先运行 `cpa-tray stop` 停止它。"
+            ),
+            AlreadyRunning { pid, port } => format!(
+                "已在运行（pid {pid}，端口 {port}）。如需重启，请运行 `cpa-tray restart`。"
+            ),
             ConfigUnusable { detail } => format!("无法使用配置文件：{detail}。请修正该文件后重试。"),
             ConfigNotWritable { path, detail } => format!(
                 "无法把密码写入 {path}：{detail}。请让该文件可写，或把它复制到你有权限的文件夹并使用 --config FILE。"
@@ -632,6 +832,78 @@ impl Msg<'_> {
                 "无法锁定主文件夹：{detail}。可能有另一个 cpa-tray 命令卡住了；请检查它或删除锁文件。"
             ),
             InvalidLanguage { value } => format!("未知语言 `{value}`：请使用 en 或 zh-CN。"),
+            ReleaseFailed { detail } => format!("错误：{detail}"),
+            ReleaseCausedBy { detail } => format!("  原因：{detail}"),
+            ReleaseHint { hint } => format!("提示：{hint}"),
+            ReleaseAlreadyLatest { tag } => format!("已是最新版本：{tag}"),
+            ReleaseUpdateAvailable { installed, latest } => {
+                format!("有可用更新：{installed} -> {latest}。运行 `cpa-tray update` 进行安装。")
+            }
+            ReleaseNotInstalled { latest } => format!(
+                "CLIProxyAPI 最新版本：{latest}；尚未安装任何版本。运行 `cpa-tray install` 进行安装。"
+            ),
+            ReleaseActiveIsNewer { active, latest } => {
+                format!("当前版本 {active} 比最新发布版本 {latest} 更新；无需更新。")
+            }
+            ReleaseConfirm {
+                tag,
+                asset,
+                megabytes,
+            } => format!("安装 CLIProxyAPI {tag}（{asset}，{megabytes} MB）？[y/N] "),
+            ReleaseNeedsYes => "输入不是终端，无法询问：请加上 --yes 直接安装。".to_string(),
+            ReleaseUpdateCancelled => "已取消更新".to_string(),
+            ReleaseDownloadProgress {
+                asset,
+                percent,
+                received,
+                total,
+            } => format!("正在下载 {asset}：{percent:>3}%（{received} / {total} MB）"),
+            ReleaseInstalled { tag, dir } => format!("已将 CLIProxyAPI {tag} 安装到 {dir}。"),
+            ReleaseVerifiedChecksums { sha256 } => {
+                format!("已校验：SHA-256 {sha256} 与 checksums.txt 一致。")
+            }
+            ReleaseVerifiedDigest { sha256 } => {
+                format!("已校验：SHA-256 {sha256} 与 GitHub 提供的摘要一致。")
+            }
+            ReleaseUnverified { sha256 } => {
+                format!("未校验：发布中没有校验和（压缩包的 SHA-256：{sha256}）。")
+            }
+            ReleaseAlreadyInstalled { tag } => {
+                format!("CLIProxyAPI {tag} 已安装；未下载任何内容。")
+            }
+            ReleaseRecorded { tag, path } => format!("当前版本：{tag}（记录在 {path}）。"),
+            ReleaseRestarting { tag } => format!("正在用 CLIProxyAPI {tag} 重启服务……"),
+            ReleaseNotRestarted {
+                engine,
+                version,
+                tag,
+            } => format!(
+                "正在运行的服务（{engine} {version}）保持不变。运行 `cpa-tray restart --engine cliproxyapi` 以使用 {tag}。"
+            ),
+            ReleaseRolledBack { tag, previous, log } => format!(
+                "CLIProxyAPI {tag} 未能就绪，服务已切换回 {previous} 并重新运行。设置未更改；{tag} 仍保留在已安装版本中。详见 {log}。"
+            ),
+            ReleaseRollbackFailed {
+                tag,
+                previous,
+                detail,
+            } => format!(
+                "CLIProxyAPI {tag} 未能就绪，重新启动 {previous} 也失败了：{detail}。设置未更改；请运行 `cpa-tray start` 重试。"
+            ),
+            VersionsEmpty { path } => format!(
+                "{path} 中没有已安装的 CLIProxyAPI 版本。运行 `cpa-tray install` 安装最新版本。"
+            ),
+            VersionsEntry { tag, active } => {
+                if *active {
+                    format!("* {tag}（当前）")
+                } else {
+                    format!("  {tag}")
+                }
+            }
+            VersionsPruned { tag } => format!("已删除 {tag}。"),
+            VersionsPruneNothing { keep } => {
+                format!("无需删除：除当前版本外不超过 {keep} 个版本。")
+            }
         }
     }
 }
