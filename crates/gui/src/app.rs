@@ -191,6 +191,8 @@ impl Controller {
     }
 
     pub fn handle(&mut self, event: Event) {
+        let clicked_check =
+            matches!(&event, Event::Menu(id) if Item::from_id(id).is_some_and(Item::is_check));
         match event {
             Event::Menu(id) => match Item::from_id(&id) {
                 Some(item) => self.on_item(item),
@@ -219,6 +221,9 @@ impl Controller {
         }
         if let Some(ui) = &mut self.ui {
             ui.apply(&self.state);
+            if clicked_check {
+                ui.reset_checks(&self.state);
+            }
         }
     }
 

@@ -41,6 +41,7 @@ fn forward_tray_events(sink: &EventSink) {
     }));
 }
 
+#[cfg(any(windows, target_os = "macos"))]
 fn start_status_checks(sink: EventSink) {
     let spawned = std::thread::Builder::new()
         .name("tray-status-check".into())
@@ -66,10 +67,16 @@ pub fn run(options: TrayOptions) -> ExitCode {
         let _ = sender.send(event);
     });
     forward_tray_events(&sink);
-    start_status_checks(sink.clone());
     let mut controller = Controller::new(options, sink);
     controller.create_tray();
-    while let Ok(event) = receiver.recv() {
+    // A quiet period of STATUS_CHECK_INTERVAL triggers the status check, so
+    // no extra thread has to wake up for it.
+    loop {
+        let event = match receiver.recv_timeout(crate::app::STATUS_CHECK_INTERVAL) {
+            Ok(event) => event,
+            Err(mpsc::RecvTimeoutError::Timeout) => Event::StatusCheck,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         controller.handle(event);
         if controller.should_quit() {
             break;

@@ -21,11 +21,37 @@ enum Entry {
     Sub(Submenu),
 }
 
+impl Entry {
+    fn set_text(&self, text: &str) {
+        match self {
+            Entry::Plain(entry) => entry.set_text(text),
+            Entry::Check(entry) => entry.set_text(text),
+            Entry::Sub(entry) => entry.set_text(text),
+        }
+    }
+
+    fn set_enabled(&self, enabled: bool) {
+        match self {
+            Entry::Plain(entry) => entry.set_enabled(enabled),
+            Entry::Check(entry) => entry.set_enabled(enabled),
+            Entry::Sub(entry) => entry.set_enabled(enabled),
+        }
+    }
+
+    fn set_checked(&self, checked: bool) {
+        if let Entry::Check(entry) = self {
+            entry.set_checked(checked);
+        }
+    }
+}
+
 /// The live tray icon and menu.
 pub struct TrayUi {
     tray: TrayIcon,
     entries: HashMap<Item, Entry>,
-    shown_running: Option<bool>,
+    /// The state last applied. Every muda setter call makes ksni re-send the
+    /// layout over D-Bus (and wakes two threads), so only changes are applied.
+    shown: Option<MenuState>,
 }
 
 impl TrayUi {
@@ -134,40 +160,65 @@ impl TrayUi {
         let mut ui = TrayUi {
             tray,
             entries,
-            shown_running: None,
+            shown: None,
         };
         ui.apply(state);
         Ok(ui)
     }
 
-    /// Updates labels, enabled flags, check marks, tooltip and icon.
+    /// Updates the labels, enabled flags, check marks, tooltip and icon that
+    /// differ from the state shown.
     pub fn apply(&mut self, state: &MenuState) {
+        if self.shown.as_ref() == Some(state) {
+            return;
+        }
+        let shown = self.shown.take();
         for (item, entry) in &self.entries {
-            let label = state.label(*item);
-            let enabled = state.enabled(*item);
-            match entry {
-                Entry::Plain(entry) => {
-                    entry.set_text(label);
-                    entry.set_enabled(enabled);
-                }
-                Entry::Check(entry) => {
-                    entry.set_text(label);
-                    entry.set_enabled(enabled);
-                    entry.set_checked(state.checked(*item).unwrap_or(false));
-                }
-                Entry::Sub(entry) => {
-                    entry.set_text(label);
-                    entry.set_enabled(enabled);
-                }
+            let item = *item;
+            let label = state.label(item);
+            let enabled = state.enabled(item);
+            let checked = state.checked(item).unwrap_or(false);
+            let (old_label, old_enabled, old_checked) = match &shown {
+                Some(old) => (
+                    Some(old.label(item)),
+                    Some(old.enabled(item)),
+                    Some(old.checked(item).unwrap_or(false)),
+                ),
+                None => (None, None, None),
+            };
+            if old_label.as_deref() != Some(label.as_str()) {
+                entry.set_text(&label);
+            }
+            if old_enabled != Some(enabled) {
+                entry.set_enabled(enabled);
+            }
+            if old_checked != Some(checked) {
+                entry.set_checked(checked);
             }
         }
-        let _ = self.tray.set_tooltip(Some(state.tooltip()));
+        let tooltip = state.tooltip();
+        if shown.as_ref().map(MenuState::tooltip) != Some(tooltip.clone()) {
+            let _ = self.tray.set_tooltip(Some(tooltip));
+        }
         let running = state.server.is_running();
-        if self.shown_running != Some(running) {
-            if let Ok(icon) = make_icon(running) {
-                let _ = self.tray.set_icon(Some(icon));
+        if shown.as_ref().map(|old| old.server.is_running()) != Some(running)
+            && let Ok(icon) = make_icon(running)
+        {
+            let _ = self.tray.set_icon(Some(icon));
+        }
+        self.shown = Some(state.clone());
+    }
+}
+
+impl TrayUi {
+    /// Sets every check mark to the state's value. A check item toggles its
+    /// own mark when clicked, even when the click is then ignored or the
+    /// setting fails to save, so each click on one ends with this.
+    pub fn reset_checks(&self, state: &MenuState) {
+        for (item, entry) in &self.entries {
+            if let Entry::Check(entry) = entry {
+                entry.set_checked(state.checked(*item).unwrap_or(false));
             }
-            self.shown_running = Some(running);
         }
     }
 }
