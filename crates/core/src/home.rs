@@ -72,6 +72,16 @@ impl Home {
         Home::resolve(Some(root), None)
     }
 
+    /// Returns the same home folder with `config` (absolute) as the config
+    /// file, e.g. the file a running server was started with.
+    pub fn with_config(&self, config: &Path) -> Home {
+        Home {
+            root: self.root.clone(),
+            config: config.to_path_buf(),
+            source: self.source,
+        }
+    }
+
     /// Creates the home folder and its `logs/` and `run/` subfolders.
     pub fn create_dirs(&self) -> io::Result<()> {
         for dir in [self.root.clone(), self.logs_dir(), self.run_dir()] {

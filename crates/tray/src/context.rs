@@ -27,10 +27,13 @@ impl Failure {
 
 pub type CommandResult = Result<(), Failure>;
 
+#[derive(Clone)]
 pub struct Context {
     pub lang: Lang,
     pub home: Home,
     pub settings: Settings,
+    /// Whether `--config` named the config file.
+    pub config_explicit: bool,
 }
 
 impl Context {
@@ -79,6 +82,7 @@ impl Context {
             lang,
             home,
             settings: loaded.settings,
+            config_explicit: cli.config.is_some(),
         })
     }
 

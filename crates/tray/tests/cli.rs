@@ -152,13 +152,27 @@ fn unwritable_config_fails_before_any_prompt() {
 #[test]
 fn password_set_then_verify() {
     let home = TrayHome::new();
-    // A fresh home: `password set` creates config.yaml from the template.
+    // A fresh home: only `start` creates config.yaml from the template, once
+    // the password was accepted. A missing engine stops it right after that.
     let output = home.run(
         &["password", "set", "--password-stdin"],
         &format!("{PASSWORD}\n"),
     );
-    assert_success(&output);
+    assert!(!output.status.success(), "password set without a config");
+    assert!(!home.config().exists());
+    let missing_engine = home.path().join("no-such-engine");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            missing_engine.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(stdout(&output).contains("Created"), "{}", stdout(&output));
+    assert!(home.recorded_pid().is_none());
     let text = std::fs::read_to_string(home.config()).unwrap();
     assert!(text.contains("host: \"127.0.0.1\""), "{text}");
     assert!(text.contains("port: 8317"), "{text}");
@@ -468,5 +482,157 @@ fn unknown_language_is_rejected() {
         stderr(&output).contains("en or zh-CN"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// A server started with `--config FILE` outside the home folder, and FILE.
+fn started_with_outside_config() -> (TrayHome, tempfile::TempDir, std::path::PathBuf, u16) {
+    let home = TrayHome::new();
+    let outside = tempfile::tempdir().unwrap();
+    let config = outside.path().join("my.yaml");
+    let port = cpa_testkit::free_port();
+    std::fs::write(
+        &config,
+        format!("host: \"127.0.0.1\"\nport: {port}\nremote-management:\n  secret-key: \"\"\n"),
+    )
+    .unwrap();
+    let output = home.run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "start",
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    (home, outside, config, port)
+}
+
+#[test]
+fn password_set_restart_uses_the_running_servers_config() {
+    let (home, _outside, config, port) = started_with_outside_config();
+    let new_password = "second-Password-2";
+    let output = home.run(
+        &["password", "set", "--password-stdin", "--restart"],
+        &format!("{new_password}\n"),
+    );
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Password active"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        !home.config().exists(),
+        "a template config was created in the home folder"
+    );
+    let stored = cpa_config::load(&config).unwrap();
+    let stored = stored.view().unwrap();
+    assert!(cpa_config::secret::verify_password(
+        new_password,
+        stored.secret()
+    ));
+    let bearer = format!("Bearer {new_password}");
+    assert_eq!(
+        get_status(port, "/v0/management/config", &[("Authorization", &bearer)]),
+        200
+    );
+
+    // `restart` keeps the config too.
+    let output = home.run(&["restart", "--no-open"], "");
+    assert_success(&output);
+    assert!(!home.config().exists());
+    assert_eq!(
+        get_status(port, "/v0/management/config", &[("Authorization", &bearer)]),
+        200
+    );
+}
+
+#[test]
+fn explicit_config_other_than_the_running_one_is_refused() {
+    let (home, outside, config, _port) = started_with_outside_config();
+    let other = outside.path().join("other.yaml");
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::copy(home.config(), &other).unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let output = home.run(
+        &[
+            "--config",
+            other.to_str().unwrap(),
+            "password",
+            "set",
+            "--password-stdin",
+            "--restart",
+        ],
+        "third-Password-3\n",
+    );
+    assert!(!output.status.success(), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(err.contains(&shown(&config)), "{err}");
+    assert!(err.contains(&shown(&other)), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), before, "other file changed");
+}
+
+#[test]
+fn password_set_without_config_creates_nothing() {
+    let home = TrayHome::new();
+    let output = home.run(
+        &["password", "set", "--password-stdin"],
+        "some-Password-1\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("does not exist"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!home.config().exists(), "password set created a config");
+    let output = home.run(&["restart", "--no-open"], "");
+    assert!(!output.status.success());
+    assert!(!home.config().exists(), "restart created a config");
+}
+
+#[test]
+fn mistyped_config_is_not_created() {
+    let home = TrayHome::new();
+    let typo = home.path().join("cofnig.yaml");
+    let output = home.run(
+        &[
+            "--config",
+            typo.to_str().unwrap(),
+            "start",
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("--config"), "{}", stderr(&output));
+    assert!(!typo.exists(), "a mistyped --config was created");
+}
+
+#[test]
+fn start_when_running_says_so_and_keeps_the_server() {
+    let (home, port) = started_home();
+    let pid = home.recorded_pid().unwrap();
+    let output = home.run(&["start", "--no-open"], "");
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("Already running (pid {pid}, port {port}). Use `cpa-tray restart` to restart it.")
+    );
+    assert_eq!(home.recorded_pid(), Some(pid), "the server was restarted");
+}
+
+#[test]
+fn cancelled_start_on_a_fresh_home_writes_nothing() {
+    let home = TrayHome::new();
+    let output = home.run(&["start", "--password-stdin", "--no-open"], "\n");
+    assert!(!output.status.success());
+    assert!(
+        !home.config().exists(),
+        "cancelled start left a config.yaml"
     );
 }

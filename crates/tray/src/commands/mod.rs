@@ -27,12 +27,67 @@ pub const ENGINE_PROGRAM_ENV: &str = "CPA_TRAY_ENGINE_PROGRAM";
 /// the server instead of removing it.
 pub const KEEP_ENV_PASSWORD_ENV: &str = "CPA_TRAY_KEEP_MANAGEMENT_PASSWORD";
 
+/// Returns the context to use for a command that changes the running server
+/// or its config, and the record of our running server.
+///
+/// Such a command acts on the config file the running server was started
+/// with, so a password set without `--config` reaches that server. An explicit
+/// `--config` naming another file is refused: writing it would not change
+/// what the running server uses.
+pub fn follow_running(ctx: &Context) -> Result<(Context, Option<EngineRecord>), Failure> {
+    if let Err(err) = ctx.home.create_dirs() {
+        let detail = err.to_string();
+        return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
+    }
+    let status = supervisor::status(&ctx.home).map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::RecordUnreadable { detail: &detail })
+    })?;
+    let Some(record) = status.running else {
+        return Ok((ctx.clone(), None));
+    };
+    let given = ctx.home.config_path();
+    if cpa_core::supervisor::record::canonical_or_same(given)
+        == cpa_core::supervisor::record::canonical_or_same(&record.config)
+    {
+        return Ok((ctx.clone(), Some(record)));
+    }
+    if ctx.config_explicit {
+        return Err(ctx.fail(Msg::ConfigDiffersFromRunning {
+            pid: record.pid,
+            running: &display(&record.config),
+            given: &display(given),
+        }));
+    }
+    let mut followed = ctx.clone();
+    followed.home = ctx.home.with_config(&record.config);
+    Ok((followed, Some(record)))
+}
+
+/// Fails when the config file does not exist. Only `start` creates one.
+pub fn require_config(ctx: &Context) -> Result<(), Failure> {
+    let path = ctx.home.config_path();
+    if path.exists() {
+        return Ok(());
+    }
+    Err(ctx.fail(Msg::ConfigMissing {
+        path: &display(path),
+        explicit: ctx.config_explicit,
+    }))
+}
+
 /// Creates the home folder and, when missing, the config file from the
 /// template; then loads the config.
+///
+/// A missing file named with `--config` is an error rather than a new file,
+/// so a mistyped path does not silently start a second configuration.
 pub fn prepare_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
     if let Err(err) = ctx.home.create_dirs() {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
+    }
+    if ctx.config_explicit {
+        require_config(ctx)?;
     }
     let path = ctx.home.config_path();
     match template::create_config(path) {

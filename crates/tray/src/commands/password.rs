@@ -6,8 +6,8 @@ use cpa_core::messages::Msg;
 use cpa_core::supervisor::{self, ServerAddress, http};
 
 use super::{
-    engine_from_record, ensure_writable, env_password_active, prepare_config, server_address,
-    start_server, stop_previous, store_password, view,
+    engine_from_record, ensure_writable, env_password_active, follow_running, load_config,
+    require_config, server_address, start_server, stop_previous, store_password, view,
 };
 use crate::cli::{PasswordSetArgs, PasswordVerifyArgs};
 use crate::context::{CommandResult, Context, Failure};
@@ -17,18 +17,23 @@ use crate::prompt;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
-    let _lock = super::lock_home(ctx)?;
-    prepare_config(ctx)?;
-    ensure_writable(ctx)?;
+    // The password goes to the config file of the running server, if any;
+    // a missing file is an error here, only `start` creates one.
+    let (followed, _) = follow_running(ctx)?;
+    require_config(&followed)?;
+    load_config(&followed)?;
+    ensure_writable(&followed)?;
     let password =
         prompt::read_new_password(ctx, args.password_stdin, Msg::PasswordNotSetNothingChanged)?;
+
+    // The prompt ran without the lock, so the state is read again under it.
+    let _lock = super::lock_home(ctx)?;
+    let (followed, running) = follow_running(ctx)?;
+    let ctx = &followed;
+    require_config(ctx)?;
     store_password(ctx, &password)?;
 
-    let status = supervisor::status(&ctx.home).map_err(|err| {
-        let detail = err.to_string();
-        ctx.fail(Msg::RecordUnreadable { detail: &detail })
-    })?;
-    let Some(record) = status.running else {
+    let Some(record) = running else {
         if args.restart {
             ctx.say(Msg::PasswordNotRunningNoRestart);
         }
@@ -40,7 +45,7 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     }
 
     // Restart with the same engine and version, and the config as it is now.
-    let doc = super::load_config(ctx)?;
+    let doc = load_config(ctx)?;
     let address = server_address(ctx, &view(ctx, &doc)?)?;
     let engine = engine_from_record(&record);
     stop_previous(ctx)?;

@@ -2,7 +2,7 @@
 
 use cpa_core::messages::Msg;
 
-use super::{ensure_writable, load_config, server_address, view};
+use super::{ensure_writable, follow_running, load_config, require_config, server_address, view};
 use crate::cli::RemoteEnableArgs;
 use crate::context::{CommandResult, Context};
 use crate::prompt;
@@ -12,7 +12,10 @@ use crate::prompt;
 const REMOTE_MIN_PASSWORD: usize = 12;
 
 pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
-    let _lock = super::lock_home(ctx)?;
+    // The setting goes to the config file of the running server, if any.
+    let (followed, _) = follow_running(ctx)?;
+    let ctx = &followed;
+    require_config(ctx)?;
     let doc = load_config(ctx)?;
     let view = view(ctx, &doc)?;
     let path = ctx.config_display();
@@ -30,6 +33,8 @@ pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     if password.len() < REMOTE_MIN_PASSWORD {
         return Err(ctx.fail(Msg::RemoteNeedsLongKey));
     }
+    // The prompt ran without the lock; the file is re-read by the writer.
+    let _lock = super::lock_home(ctx)?;
     ensure_writable(ctx)?;
     write_allow_remote(ctx, true)?;
     ctx.say(Msg::RemoteEnabled { path: &path });
@@ -41,6 +46,9 @@ pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
 
 pub fn disable(ctx: &Context) -> CommandResult {
     let _lock = super::lock_home(ctx)?;
+    let (followed, _) = follow_running(ctx)?;
+    let ctx = &followed;
+    require_config(ctx)?;
     load_config(ctx)?;
     ensure_writable(ctx)?;
     write_allow_remote(ctx, false)?;

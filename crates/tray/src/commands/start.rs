@@ -1,12 +1,14 @@
 //! `cpa-tray start` and `cpa-tray restart`.
 //!
-//! Order: config (created from the template when missing) → management key
-//! set? otherwise check the file is writable, ask for a password and write its
-//! hash → stop our previous server → start → wait until it responds → print
-//! where the WebUI and the management API are → optionally open the WebUI.
-//! A failure at any step leaves nothing half done: the password is written
-//! only after it passed the rules, and a server that exits during start-up
-//! leaves no record behind.
+//! Order: our server already runs? (`start` says so and stops there) →
+//! management key set? otherwise check the file is writable and ask for a
+//! password, without holding the home lock → take the lock and read the
+//! state again → create config.yaml from the template when missing (only
+//! `start` without `--config` does) and write the password's hash → stop our
+//! previous server → start → wait until it responds → print where the WebUI
+//! and the management API are → optionally open the WebUI. A failure at any
+//! step leaves nothing half done: nothing is written before a password passed
+//! the rules, and a server that exits during start-up leaves no record.
 
 use std::time::{Duration, Instant};
 
@@ -15,8 +17,9 @@ use cpa_core::messages::Msg;
 use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
 
 use super::{
-    ensure_writable, env_password_active, prepare_config, select_engine, server_address,
-    start_server, stop_previous, store_password, view,
+    ensure_writable, env_password_active, follow_running, load_config, prepare_config,
+    require_config, select_engine, server_address, start_server, stop_previous, store_password,
+    view,
 };
 use crate::cli::StartArgs;
 use crate::context::{CommandResult, Context, Failure, display};
@@ -31,19 +34,60 @@ const HEALTHY_RUN: Duration = Duration::from_secs(60);
 /// Runs `start`, or `restart` when `restart` is set: a restart keeps the
 /// engine and version of the running server unless `--engine` is given.
 pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
+    let (followed, running) = follow_running(ctx)?;
+    let ctx = &followed;
+    if !restart && let Some(record) = &running {
+        ctx.say(Msg::AlreadyRunning {
+            pid: record.pid,
+            port: record.port,
+        });
+        return Ok(());
+    }
+    // `start` creates a missing config from the template, but only once a
+    // password was accepted, so a cancelled start writes nothing. `restart`
+    // never creates one.
+    if restart || ctx.config_explicit {
+        require_config(ctx)?;
+    }
+    let secret_empty = if ctx.home.config_path().exists() {
+        let doc = load_config(ctx)?;
+        view(ctx, &doc)?.secret().is_empty()
+    } else {
+        true
+    };
+    let mut password = None;
+    if secret_empty && !env_password_active() {
+        if ctx.home.config_path().exists() {
+            ensure_writable(ctx)?;
+        }
+        password = Some(prompt::read_new_password(
+            ctx,
+            args.password_stdin,
+            Msg::PasswordNotSetStartCancelled,
+        )?);
+    }
+
+    // The prompt ran without the lock, so the state is read again under it.
     let lock = super::lock_home(ctx)?;
+    let (followed, running) = follow_running(ctx)?;
+    let ctx = &followed;
+    if !restart && let Some(record) = &running {
+        ctx.say(Msg::AlreadyRunning {
+            pid: record.pid,
+            port: record.port,
+        });
+        return Ok(());
+    }
     let doc = prepare_config(ctx)?;
-    let view = view(ctx, &doc)?;
-    if view.secret().is_empty() && !env_password_active() {
+    let mut view = view(ctx, &doc)?;
+    if let Some(password) = password
+        && view.secret().is_empty()
+    {
         ensure_writable(ctx)?;
-        let password =
-            prompt::read_new_password(ctx, args.password_stdin, Msg::PasswordNotSetStartCancelled)?;
         store_password(ctx, &password)?;
+        view = super::view(ctx, &load_config(ctx)?)?;
     }
     let address = server_address(ctx, &view)?;
-    let running = supervisor::status(&ctx.home)
-        .ok()
-        .and_then(|status| status.running);
     let engine = match running {
         Some(record) if restart && args.engine.is_none() => super::engine_from_record(&record),
         _ => select_engine(ctx, args.engine.as_deref())?,
