@@ -66,11 +66,13 @@ debug: false
 /// overwritten). A partly written file is removed again on error.
 pub fn create_config(path: &Path) -> io::Result<bool> {
     let contents = render(&generate_api_key()?);
-    let mut file = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // The file holds the client API key and the management key's hash:
+    // readable by its owner only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = match options.open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
         Err(err) => return Err(err),
@@ -96,5 +98,16 @@ mod tests {
         let second = generate_api_key().unwrap();
         assert_ne!(first, second);
         assert_eq!(first.len(), "sk-cpa-".len() + 48);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn created_config_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        assert!(create_config(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
     }
 }
