@@ -1,6 +1,6 @@
 //! The tray application: state, menu actions and the event loop.
 //!
-//! One thread owns the tray and the [`MenuState`]; it waits on a channel and
+//! One thread owns the tray and the [`MenuState`]. It waits on a channel and
 //! wakes up only for an event: a menu click, an icon click, the result of a
 //! worker, the exit of the server this tray started, or a status check every
 //! [`STATUS_CHECK_INTERVAL`]. Long work (start, stop, dialogs, opening a
@@ -168,8 +168,8 @@ impl Controller {
         }
     }
 
-    /// Creates the tray icon; without a session bus or tray host the tray
-    /// keeps running without an icon, and says so.
+    /// Creates the tray icon. Without a session bus or tray host the tray
+    /// logs why and keeps running without an icon.
     pub fn create_tray(&mut self) {
         match TrayUi::build(&self.state) {
             Ok(ui) => {
@@ -510,7 +510,7 @@ fn open_target(target: &str, lang: Lang) {
     }
 }
 
-/// What a dialog child reported.
+/// Outcome of a dialog child process, from its exit status.
 enum DialogResult {
     Accepted,
     Cancelled,

@@ -1,4 +1,4 @@
-//! What the menu shows for a given state: labels, enabled items and check marks.
+//! Menu contents for a given state: labels, enabled items and check marks.
 //!
 //! Pure data, so the rules ("Stop only while running", "one long action at a
 //! time") are unit-tested without a tray. The tray applies a [`MenuState`] to
@@ -10,7 +10,7 @@ use cpa_core::messages::Lang;
 
 use crate::text::Text;
 
-/// The server as the tray sees it.
+/// Server state shown in the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerState {
     Stopped,

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use crate::text::APP_TITLE;
 
-/// How a notification looks; the original used Info, Warning and Error balloons.
+/// Severity of a notification, like the original tray's Info, Warning and Error balloons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,

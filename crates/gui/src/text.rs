@@ -1,8 +1,8 @@
 //! Texts of the tray menu, its notifications and the dialogs, in English and
 //! Simplified Chinese.
 //!
-//! The command-line catalogue lives in `cpa_core::messages`; this one holds
-//! the texts only the graphical parts show. Password rule failures reuse the
+//! The command-line catalogue lives in `cpa_core::messages`, and this one contains
+//! the texts that only the graphical parts show. Password rule failures reuse the
 //! core catalogue so both front ends explain a rejected password the same way.
 //! [`Text::text`] matches exhaustively per language, so a missing translation
 //! is a compile error.

@@ -403,7 +403,7 @@ impl Drop for TestHome {
     }
 }
 
-/// The built-in engine's binary, built by `cargo test --workspace`.
+/// Returns the built-in engine's binary, which `cargo test --workspace` builds.
 fn engine_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CPA_TEST_BIN_CPA_ENGINE") {
         return Some(PathBuf::from(path));
@@ -491,7 +491,7 @@ fn menu_drives_real_engine() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(tray.status_line(), "Not Running");
 
-    // First run: the password dialog answers, the key is written, the server starts.
+    // First run: the scripted dialog saves the key, then the server starts.
     env.script("password:first-run-pass1\n");
     tray.click("Start");
     let status = tray.wait_status("Running");
@@ -719,8 +719,24 @@ fn crashed_server_restarts_when_enabled() {
     let tray = Tray::launch(&bus, &env);
     assert_eq!(tray.item("Auto Restart").toggle, Some(1));
 
+    // A second click while the start runs is ignored: Start is disabled then.
+    tray.click("Start");
     tray.click("Start");
     tray.wait_status("Running (v0.1.0");
+    wait_notification(&received, "Started CLIProxyAPI");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, body)| body == "Started CLIProxyAPI")
+        .count();
+    assert_eq!(started, 1, "one start, one notification");
+    let log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
+    assert!(
+        log.contains("ignored click on disabled item start"),
+        "{log}"
+    );
     let record = |home: &Path| {
         let text = std::fs::read_to_string(home.join("run/engine.json")).ok()?;
         let value: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -728,7 +744,7 @@ fn crashed_server_restarts_when_enabled() {
     };
     let first = record(&env.home).expect("server record");
 
-    // Kill the server behind the tray's back: the watcher sees the exit at once.
+    // Kill the server behind the tray's back: the watcher reports the exit at once.
     let killed = Command::new("kill")
         .args(["-KILL", &first.to_string()])
         .status()

@@ -9,7 +9,7 @@ use eframe::egui;
 use super::{EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED};
 use crate::text::{PROJECT_URL, Text};
 
-/// The Yes/No questions the tray asks.
+/// Yes/No question shown by the tray.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmQuestion {
     /// After a password reset while the server runs.

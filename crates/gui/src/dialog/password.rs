@@ -2,7 +2,7 @@
 //! the password rules checked as the user types.
 //!
 //! The dialog process hashes the password and writes the hash itself, so the
-//! plaintext never crosses a pipe, an argument list or the environment; the
+//! plaintext never crosses a pipe, an argument list or the environment. The
 //! tray only learns "saved", "cancelled" or "failed" from the exit status.
 
 use std::path::Path;
@@ -51,7 +51,7 @@ impl Mode {
     }
 }
 
-/// What the user decided.
+/// Decision of the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Accepted(String),
@@ -88,7 +88,7 @@ impl PasswordForm {
         }
     }
 
-    /// Returns whether OK is allowed: every rule holds and both entries match.
+    /// Returns whether OK is allowed: every rule passes and both entries match.
     pub fn is_valid(&self) -> bool {
         password::validate_pair(&self.password, &self.confirmation).is_ok()
     }
