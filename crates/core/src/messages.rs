@@ -285,6 +285,10 @@ pub enum Msg<'a> {
     RemoteWarning {
         port: u16,
     },
+    RemoteLocalHostOnly {
+        host: &'a str,
+        path: &'a str,
+    },
 
     // Open and logs.
     NotListening {
@@ -480,7 +484,7 @@ impl Msg<'_> {
                 "Password saved to {path} as a bcrypt hash (the password itself is not stored)."
             ),
             PasswordWriteFailed { detail } => format!("Failed to write the password: {detail}"),
-            PasswordRestartHint => "The running server keeps the old password until it restarts. Run `cpa-tray password set --restart` next time, or `cpa-tray restart` now.".to_string(),
+            PasswordRestartHint => "The running server reloads the config file when it changes, so the new password is active within a second; use it from now on. For a full restart and a check of the new password, run `cpa-tray password set --restart`.".to_string(),
             PasswordNotRunningNoRestart => "The server is not running; it uses the new password at its next start.".to_string(),
             PasswordActive => "Password active".to_string(),
             PasswordRejected { config, env_password } => {
@@ -572,9 +576,12 @@ impl Msg<'_> {
 
             RemoteEnabled { path } => format!("Remote management enabled in {path}."),
             RemoteDisabled { path } => format!("Remote management disabled in {path}."),
+            RemoteLocalHostOnly { host, path } => format!(
+                "The server listens on {host}, so other computers still cannot reach it. To allow them, set `host` in {path} to this computer's address or \"\" (every interface), behind TLS or a reverse proxy, and run `cpa-tray restart`."
+            ),
             RemoteNeedsLongKey => "Remote management needs a password of at least 12 characters. Set one with `cpa-tray password set` first.".to_string(),
             RemoteWarning { port } => format!(
-                "Other computers can now reach the management API if port {port} is open to them. Use TLS or a reverse proxy, and restart the server."
+                "Other computers can now reach the management API if port {port} is open to them. Use TLS or a reverse proxy. A running server reloads the file, no restart needed."
             ),
 
             NotListening { port } => format!(
@@ -729,7 +736,7 @@ impl Msg<'_> {
             PasswordNotSetNothingChanged => "未设置密码，未做任何更改。".to_string(),
             PasswordSaved { path } => format!("密码已以 bcrypt 哈希形式保存到 {path}（不保存密码本身）。"),
             PasswordWriteFailed { detail } => format!("写入密码失败：{detail}"),
-            PasswordRestartHint => "正在运行的服务在重启前仍使用旧密码。下次请运行 `cpa-tray password set --restart`，或现在运行 `cpa-tray restart`。".to_string(),
+            PasswordRestartHint => "正在运行的服务会在配置文件变化时重新加载，新密码在一秒内生效，从现在起请使用新密码。如需完整重启并检查新密码，请运行 `cpa-tray password set --restart`。".to_string(),
             PasswordNotRunningNoRestart => "服务未在运行；下次启动时将使用新密码。".to_string(),
             PasswordActive => "密码已生效".to_string(),
             PasswordRejected { config, env_password } => {
@@ -815,9 +822,12 @@ impl Msg<'_> {
 
             RemoteEnabled { path } => format!("已在 {path} 中启用远程管理。"),
             RemoteDisabled { path } => format!("已在 {path} 中禁用远程管理。"),
+            RemoteLocalHostOnly { host, path } => format!(
+                "服务只监听 {host}，其他计算机仍无法访问。如需允许访问，请把 {path} 中的 `host` 设为本机地址或 \"\"（所有网卡），配合 TLS 或反向代理，然后运行 `cpa-tray restart`。"
+            ),
             RemoteNeedsLongKey => "远程管理需要至少 12 个字符的密码。请先用 `cpa-tray password set` 设置。".to_string(),
             RemoteWarning { port } => format!(
-                "如果端口 {port} 对其他计算机开放，它们现在可以访问管理 API。请使用 TLS 或反向代理，并重启服务。"
+                "如果端口 {port} 对其他计算机开放，它们现在可以访问管理 API。请使用 TLS 或反向代理。正在运行的服务会重新加载该文件，无需重启。"
             ),
 
             NotListening { port } => {

@@ -187,6 +187,14 @@ fn remote_enable_needs_the_long_password() {
         "warning missing: {}",
         stderr(&output)
     );
+    // The config listens on 127.0.0.1: the hint says that the host blocks
+    // other computers, rather than pointing at the port.
+    assert!(
+        stderr(&output).contains("listens on 127.0.0.1"),
+        "host missing: {}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("restart the server"));
     assert_eq!(allow_remote(), Some(true));
 
     assert_success(&home.run(&["remote", "disable"], ""));

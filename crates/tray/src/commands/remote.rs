@@ -39,7 +39,14 @@ pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     write_allow_remote(ctx, true)?;
     ctx.say(Msg::RemoteEnabled { path: &path });
     if let Ok(address) = server_address(ctx, &view) {
-        ctx.warn(Msg::RemoteWarning { port: address.port });
+        if is_loopback_host(&address.host) {
+            ctx.warn(Msg::RemoteLocalHostOnly {
+                host: &address.host,
+                path: &path,
+            });
+        } else {
+            ctx.warn(Msg::RemoteWarning { port: address.port });
+        }
     }
     Ok(())
 }
@@ -65,4 +72,13 @@ fn write_allow_remote(ctx: &Context, value: bool) -> CommandResult {
             let detail = err.to_string();
             ctx.fail(Msg::ConfigUnusable { detail: &detail })
         })
+}
+
+/// Returns whether `host` accepts connections from this computer only.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
