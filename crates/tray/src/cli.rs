@@ -45,6 +45,13 @@ pub enum Command {
     Open(OpenArgs),
     /// Print the server log
     Logs(LogsArgs),
+    /// Check for a new CLIProxyAPI release and install it
+    Update(UpdateArgs),
+    /// Install the latest CLIProxyAPI release, or a release archive you already have
+    Install(InstallArgs),
+    /// List, switch between and remove installed CLIProxyAPI versions
+    #[command(subcommand)]
+    Versions(VersionsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,4 +166,66 @@ pub struct PasswordVerifyArgs {
     /// Read the password (one line) from standard input instead of the terminal
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Only compare the latest release with the installed version (one API request)
+    #[arg(long)]
+    pub check: bool,
+
+    /// Install without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Seconds a restarted server has to respond before the previous version is restored
+    #[arg(long, value_name = "SECONDS", default_value_t = 12.0)]
+    pub ready_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Install this release archive (CLIProxyAPI_<version>_<os>_<arch>.zip or .tar.gz);
+    /// a checksums.txt beside it is used when present
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// Install without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Install even when no checksum is published for the archive
+    #[arg(long)]
+    pub allow_unverified: bool,
+
+    /// Seconds a restarted server has to respond before the previous version is restored
+    #[arg(long, value_name = "SECONDS", default_value_t = 12.0)]
+    pub ready_timeout: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionsCommand {
+    /// List installed versions, newest first; `*` marks the active one
+    List,
+    /// Make an installed version the active one and restart a running release on it
+    Use(VersionsUseArgs),
+    /// Delete all but the newest N versions (the active one is always kept)
+    Prune(VersionsPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsUseArgs {
+    /// Release tag, e.g. v6.7.37
+    pub tag: String,
+
+    /// Seconds a restarted server has to respond before the previous version is restored
+    #[arg(long, value_name = "SECONDS", default_value_t = 12.0)]
+    pub ready_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsPruneArgs {
+    /// Number of newest versions to keep
+    #[arg(long, value_name = "N")]
+    pub keep: usize,
 }

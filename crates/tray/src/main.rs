@@ -57,5 +57,8 @@ fn run(ctx: &Context, command: &Command) -> context::CommandResult {
         Command::Remote(RemoteCommand::Disable) => commands::remote::disable(ctx),
         Command::Open(args) => commands::open::run(ctx, args),
         Command::Logs(args) => commands::logs::run(ctx, args),
+        Command::Update(args) => commands::releases::update(ctx, args),
+        Command::Install(args) => commands::releases::install(ctx, args),
+        Command::Versions(command) => commands::releases::versions(ctx, command),
     }
 }

@@ -3,6 +3,7 @@
 pub mod logs;
 pub mod open;
 pub mod password;
+pub mod releases;
 pub mod remote;
 pub mod start;
 pub mod status;

@@ -1,0 +1,352 @@
+//! `cpa-tray update`, `install` and `versions` against a fake GitHub on
+//! 127.0.0.1, with release archives that hold real server binaries, so
+//! restarts and rollbacks run real processes.
+
+mod common;
+mod releases_fake;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{TrayHome, assert_success, get_status, stderr, stdout};
+use cpa_core::supervisor::record;
+use releases_fake::{FakeGithub, Stand, Sums, asset_name, sha256_hex};
+
+/// Plain-text key: the config counts as protected, so `start` asks nothing.
+const SECRET: &str = "release-test-secret";
+
+/// Returns true (after printing why) when the test cannot run here: the
+/// archives hold Linux binaries of this workspace, which a Windows build
+/// under Wine cannot run as its server.
+fn skip(test: &str) -> bool {
+    common::skip_under_runner(
+        test,
+        "release archives hold binaries built for this host, not for the runner's OS",
+    )
+}
+
+struct Setup {
+    home: TrayHome,
+    fake: FakeGithub,
+    port: u16,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let home = TrayHome::new();
+        let port = cpa_testkit::free_port();
+        home.write_config(port, SECRET);
+        Setup {
+            home,
+            fake: FakeGithub::start(),
+            port,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.home.command();
+        command
+            .env("CPA_TRAY_RELEASES_API", &self.fake.base)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("CPA_TEST_SERVER")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        common::run(&mut self.command(args), "")
+    }
+
+    fn versions_dir(&self) -> PathBuf {
+        self.home.path().join("versions")
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        match std::fs::read(self.home.path().join("settings.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).expect("settings.json is JSON"),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+
+    fn settings_bytes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.home.path().join("settings.json")).ok()
+    }
+
+    /// Version of the running server as its record says, after checking it responds.
+    fn running_version(&self) -> Option<String> {
+        let record = record::read(&self.home.pid_file()).ok().flatten()?;
+        assert_eq!(get_status(self.port, "/healthz", &[]), 200);
+        Some(record.version)
+    }
+
+    fn installed_tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = std::fs::read_dir(self.versions_dir())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        tags
+    }
+}
+
+#[test]
+fn update_check_makes_one_request_and_compares_versions() {
+    if skip("update_check_makes_one_request_and_compares_versions") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.0", Stand::Engine, Sums::Correct);
+
+    let output = setup.run(&["update", "--check"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Latest CLIProxyAPI release: v6.9.0; none is installed"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.fake.api_requests(), 1);
+    assert!(
+        setup.installed_tags().is_empty(),
+        "--check installed something"
+    );
+
+    assert_success(&setup.run(&["update", "--yes"]));
+    let output = setup.run(&["update", "--check"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Already latest: v6.9.0"),
+        "{}",
+        stdout(&output)
+    );
+
+    // v6.10.0 is newer than v6.9.0 although it sorts lower as a string.
+    setup.fake.publish("v6.10.0", Stand::Engine, Sums::Correct);
+    let before = setup.fake.api_requests();
+    let output = setup.run(&["update", "--check"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Update available: v6.9.0 -> v6.10.0"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.fake.api_requests(), before + 1);
+    assert_eq!(setup.installed_tags(), ["v6.9.0"]);
+}
+
+#[test]
+fn update_from_a_pipe_needs_yes() {
+    if skip("update_from_a_pipe_needs_yes") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.0", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["update"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("pass --yes"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(setup.installed_tags().is_empty());
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+}
+
+#[test]
+fn update_installs_records_and_restarts_the_running_release() {
+    if skip("update_installs_records_and_restarts_the_running_release") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["update", "--yes"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("matches checksums.txt"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(setup.versions_dir().join("v6.0.0/cli-proxy-api").is_file());
+    assert_eq!(setup.settings()["version"], "v6.0.0");
+    assert!(setup.settings()["arch"].is_string());
+
+    assert_success(&setup.run(&["start", "--engine", "cliproxyapi", "--no-open"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    let old_pid = setup.home.recorded_pid().expect("a recorded server");
+
+    setup.fake.publish("v6.1.0", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["update", "--yes"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Restarting the server on CLIProxyAPI v6.1.0"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.running_version().as_deref(), Some("v6.1.0"));
+    assert_ne!(setup.home.recorded_pid(), Some(old_pid));
+    common::assert_stopped(&setup.home, old_pid);
+    assert_eq!(setup.settings()["version"], "v6.1.0");
+    // The old version stays installed for `versions use`.
+    assert_eq!(setup.installed_tags(), ["v6.0.0", "v6.1.0"]);
+}
+
+#[test]
+fn a_new_version_that_never_responds_is_rolled_back() {
+    if skip("a_new_version_that_never_responds_is_rolled_back") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    assert_success(&setup.run(&["update", "--yes"]));
+    assert_success(&setup.run(&["start", "--engine", "cliproxyapi", "--no-open"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    let settings_before = setup.settings_bytes();
+
+    // v6.1.0 holds cpa-test-server, told to run without ever listening;
+    // cpa-engine (v6.0.0) ignores this variable.
+    setup
+        .fake
+        .publish("v6.1.0", Stand::TestServer, Sums::Correct);
+    let mut command = setup.command(&["update", "--yes", "--ready-timeout", "2"]);
+    command.env("CPA_TEST_SERVER", "--never-listen");
+    let output = common::run(&mut command, "");
+    assert!(!output.status.success(), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("CLIProxyAPI v6.1.0 did not become ready")
+            && err.contains("switched back to v6.0.0"),
+        "{err}"
+    );
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    assert_eq!(setup.settings_bytes(), settings_before);
+    assert_eq!(setup.settings()["version"], "v6.0.0");
+}
+
+#[test]
+fn a_checksum_mismatch_installs_nothing() {
+    if skip("a_checksum_mismatch_installs_nothing") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    assert_success(&setup.run(&["update", "--yes"]));
+    let settings_before = setup.settings_bytes();
+
+    setup.fake.publish("v6.1.0", Stand::Engine, Sums::Wrong);
+    let output = setup.run(&["update", "--yes"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("error:") && err.to_lowercase().contains("checksum") && err.contains("hint:"),
+        "{err}"
+    );
+    // Nothing new, not even a temporary entry.
+    assert_eq!(setup.installed_tags(), ["v6.0.0"]);
+    assert_eq!(setup.settings_bytes(), settings_before);
+}
+
+/// Writes `archive(stand)` under its release name for `tag` into `dir`.
+fn write_archive(dir: &Path, tag: &str, stand: Stand) -> (PathBuf, String) {
+    let name = asset_name(tag);
+    let bytes = releases_fake::archive(stand);
+    let path = dir.join(&name);
+    std::fs::write(&path, bytes).expect("write the archive");
+    (path, sha256_hex(bytes))
+}
+
+#[test]
+fn install_from_file_and_manage_versions() {
+    if skip("install_from_file_and_manage_versions") {
+        return;
+    }
+    let setup = Setup::new();
+    let downloads = tempfile::tempdir().expect("downloads folder");
+
+    // With checksums.txt beside it.
+    let (first, digest) = write_archive(downloads.path(), "v6.2.0", Stand::Engine);
+    std::fs::write(
+        downloads.path().join("checksums.txt"),
+        format!("{digest}  {}\n", asset_name("v6.2.0")),
+    )
+    .expect("write checksums.txt");
+    let output = setup.run(&["install", "--from", first.to_str().expect("UTF-8 path")]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("matches checksums.txt"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.settings()["version"], "v6.2.0");
+
+    // Without a checksum: refused, then accepted with --allow-unverified.
+    let loose = tempfile::tempdir().expect("second folder");
+    let (second, _) = write_archive(loose.path(), "v6.10.0", Stand::Engine);
+    let second = second.to_str().expect("UTF-8 path");
+    let output = setup.run(&["install", "--from", second]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--allow-unverified"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(setup.installed_tags(), ["v6.2.0"]);
+    assert_eq!(setup.settings()["version"], "v6.2.0");
+    let output = setup.run(&["install", "--from", second, "--allow-unverified"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Not verified"),
+        "{}",
+        stderr(&output)
+    );
+    let (third, _) = write_archive(loose.path(), "v6.9.1", Stand::Engine);
+    assert_success(&setup.run(&[
+        "install",
+        "--from",
+        third.to_str().expect("UTF-8 path"),
+        "--allow-unverified",
+    ]));
+
+    // SemVer order, newest first; the last install is active.
+    let output = setup.run(&["versions", "list"]);
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output),
+        "  v6.10.0\n* v6.9.1 (active)\n  v6.2.0\n",
+        "{}",
+        stdout(&output)
+    );
+
+    // `use` records the tag and restarts a running release on it.
+    assert_success(&setup.run(&["start", "--engine", "cliproxyapi", "--no-open"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.9.1"));
+    let output = setup.run(&["versions", "use", "v6.2.0"]);
+    assert_success(&output);
+    assert_eq!(setup.running_version().as_deref(), Some("v6.2.0"));
+    assert_eq!(setup.settings()["version"], "v6.2.0");
+    let output = setup.run(&["versions", "list"]);
+    assert_eq!(stdout(&output), "  v6.10.0\n  v6.9.1\n* v6.2.0 (active)\n");
+
+    let output = setup.run(&["versions", "use", "v7.0.0"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("v7.0.0") && stderr(&output).contains("versions list"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Prune keeps the newest one plus the active one.
+    let output = setup.run(&["versions", "prune", "--keep", "1"]);
+    assert_success(&output);
+    assert_eq!(stdout(&output), "Removed v6.9.1.\n");
+    assert_eq!(setup.installed_tags(), ["v6.10.0", "v6.2.0"]);
+    assert_eq!(setup.running_version().as_deref(), Some("v6.2.0"));
+}
