@@ -141,16 +141,47 @@ impl Home {
     /// is dropped or the process exits, so a crash cannot leave it held.
     /// The `run/` folder must exist (see [`Home::create_dirs`]).
     pub fn lock(&self) -> io::Result<std::fs::File> {
+        self.lock_or_wait(|_| {})
+    }
+
+    /// Takes the lock like [`Home::lock`], calling `on_wait` with the pid of
+    /// the holder (when the lock file names one) before it starts waiting.
+    ///
+    /// The holder's pid is written into the lock file once the lock is taken.
+    /// Where the OS locks the file's bytes (Windows), the pid cannot be read
+    /// while the lock is held, and `on_wait` receives `None`.
+    pub fn lock_or_wait(&self, on_wait: impl FnOnce(Option<u32>)) -> io::Result<std::fs::File> {
         let path = self.run_dir().join("cpa-tray.lock");
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(&path)
             .map_err(|err| with_path(err, &path))?;
-        file.lock().map_err(|err| with_path(err, &path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u32>().ok());
+                on_wait(holder);
+                file.lock().map_err(|err| with_path(err, &path))?;
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(with_path(err, &path)),
+        }
+        // Best effort: the pid only improves the waiting message.
+        let _ = write_pid(&mut file);
         Ok(file)
     }
+}
+
+fn write_pid(file: &mut std::fs::File) -> io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()
 }
 
 /// Adds `path` to an I/O error's message, keeping its kind.

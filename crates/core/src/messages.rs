@@ -311,6 +311,9 @@ pub enum Msg<'a> {
         path: &'a str,
         detail: &'a str,
     },
+    WaitingForLock {
+        pid: Option<u32>,
+    },
     LockFailed {
         detail: &'a str,
     },
@@ -594,6 +597,12 @@ impl Msg<'_> {
             }
             LogMissing { path } => format!("No server log yet: {path} does not exist."),
             LogReadFailed { path, detail } => format!("Failed to read {path}: {detail}"),
+            WaitingForLock { pid: Some(pid) } => {
+                format!("Waiting for another cpa-tray command (pid {pid}) to finish…")
+            }
+            WaitingForLock { pid: None } => {
+                "Waiting for another cpa-tray command to finish…".to_string()
+            }
             LockFailed { detail } => format!(
                 "Failed to lock the home folder: {detail}. Another cpa-tray command may be stuck; check it or remove the lock file."
             ),
@@ -838,6 +847,10 @@ impl Msg<'_> {
             NoDisplay { target } => format!("没有图形界面可用于打开；请自行打开：{target}"),
             LogMissing { path } => format!("还没有服务日志：{path} 不存在。"),
             LogReadFailed { path, detail } => format!("读取 {path} 失败：{detail}"),
+            WaitingForLock { pid: Some(pid) } => {
+                format!("正在等待另一个 cpa-tray 命令（pid {pid}）完成…")
+            }
+            WaitingForLock { pid: None } => "正在等待另一个 cpa-tray 命令完成…".to_string(),
             LockFailed { detail } => format!(
                 "无法锁定主文件夹：{detail}。可能有另一个 cpa-tray 命令卡住了；请检查它或删除锁文件。"
             ),

@@ -655,3 +655,66 @@ fn cancelled_start_on_a_fresh_home_writes_nothing() {
         "cancelled start left a config.yaml"
     );
 }
+
+#[test]
+fn password_prompt_does_not_hold_the_lock() {
+    let (home, _port) = started_home();
+    // `password set` waiting for its input line must not block `stop`.
+    let mut waiting = home
+        .command()
+        .args(["password", "set", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stop = home
+        .command()
+        .arg("stop")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let stopped = loop {
+        if let Some(status) = stop.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = stop.kill();
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+    let status = stopped.expect("stop waited for a command reading its password");
+    assert!(status.success());
+}
+
+#[test]
+fn waiting_for_the_lock_names_the_holder() {
+    let home = TrayHome::new();
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    let lock_path = home.path().join("run/cpa-tray.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    std::fs::write(&lock_path, "4242").unwrap();
+    let mut stop = home
+        .command()
+        .arg("stop")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stop.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(
+        line.trim(),
+        "Waiting for another cpa-tray command (pid 4242) to finish…"
+    );
+    drop(lock);
+    assert!(stop.wait().unwrap().success());
+}

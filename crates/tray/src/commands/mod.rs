@@ -406,10 +406,12 @@ pub fn lock_home(ctx: &Context) -> Result<std::fs::File, Failure> {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
     }
-    ctx.home.lock().map_err(|err| {
-        let detail = err.to_string();
-        ctx.fail(Msg::LockFailed { detail: &detail })
-    })
+    ctx.home
+        .lock_or_wait(|pid| ctx.warn(Msg::WaitingForLock { pid }))
+        .map_err(|err| {
+            let detail = err.to_string();
+            ctx.fail(Msg::LockFailed { detail: &detail })
+        })
 }
 
 /// Converts a number of seconds from the command line to a duration.
