@@ -129,6 +129,14 @@ fn update_check_makes_one_request_and_compares_versions() {
         stdout(&output)
     );
 
+    let output = setup.run(&["--lang", "zh-CN", "update", "--check"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("已是最新版本：v6.9.0"),
+        "{}",
+        stdout(&output)
+    );
+
     // v6.10.0 is newer than v6.9.0 although it sorts lower as a string.
     setup.fake.publish("v6.10.0", Stand::Engine, Sums::Correct);
     let before = setup.fake.api_requests();
@@ -349,4 +357,35 @@ fn install_from_file_and_manage_versions() {
     assert_eq!(stdout(&output), "Removed v6.9.1.\n");
     assert_eq!(setup.installed_tags(), ["v6.10.0", "v6.2.0"]);
     assert_eq!(setup.running_version().as_deref(), Some("v6.2.0"));
+}
+
+#[test]
+fn update_leaves_a_running_builtin_engine() {
+    if skip("update_leaves_a_running_builtin_engine") {
+        return;
+    }
+    let setup = Setup::new();
+    assert_success(&setup.run(&["start", "--engine", "builtin", "--no-open"]));
+    let pid = setup.home.recorded_pid().expect("a recorded server");
+
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["update", "--yes"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("was left as it is")
+            && stdout(&output).contains("restart --engine cliproxyapi"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.home.recorded_pid(), Some(pid));
+    assert_eq!(setup.settings()["version"], "v6.0.0");
+
+    // Installing the same release again downloads nothing.
+    let output = setup.run(&["install", "--yes"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Already latest: v6.0.0"),
+        "{}",
+        stdout(&output)
+    );
 }

@@ -86,11 +86,22 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
             let source = release_source(ctx);
             let check = releases::check(&source, &store, ctx.settings.version(), platform)
                 .map_err(|err| release_failure(ctx, &err))?;
-            if check.status == UpdateStatus::UpToDate {
-                ctx.say(Msg::ReleaseAlreadyLatest {
-                    tag: &check.latest.tag,
-                });
-                return Ok(());
+            match (check.status, &check.active) {
+                (UpdateStatus::UpToDate, _) => {
+                    ctx.say(Msg::ReleaseAlreadyLatest {
+                        tag: &check.latest.tag,
+                    });
+                    return Ok(());
+                }
+                // Installing the latest release here would be a downgrade.
+                (UpdateStatus::ActiveIsNewer, Some(active)) => {
+                    ctx.say(Msg::ReleaseActiveIsNewer {
+                        active: &active.tag,
+                        latest: &check.latest.tag,
+                    });
+                    return Ok(());
+                }
+                _ => {}
             }
             let asset = check
                 .asset
