@@ -399,3 +399,61 @@ fn unusable_home_is_a_clear_error() {
     assert!(message.contains("--home"), "{message}");
     assert!(message.contains(&common::shown(&blocker)), "{message}");
 }
+
+#[cfg(unix)]
+#[test]
+fn wrapper_script_engine_is_shown_and_stopped() {
+    if skip_under_runner(
+        "wrapper_script_engine_is_shown_and_stopped",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // `exec` replaces the shell with the server; without it the shell stays
+    // the parent of the server, in the same process group.
+    for exec in ["exec ", ""] {
+        let home = TrayHome::new();
+        let port = cpa_testkit::free_port();
+        home.write_config(port, "");
+        let script = home.path().join("engine.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\n{exec}\"{}\" \"$@\"\n", test_server().display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = home.run(
+            &[
+                "start",
+                "--engine",
+                script.to_str().unwrap(),
+                "--password-stdin",
+                "--no-open",
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&output);
+
+        let output = home.run(&["status", "--json"], "");
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(value["running"], true, "{exec:?}: {value}");
+
+        let output = home.run(&["stop"], "");
+        assert_success(&output);
+        assert!(
+            stdout(&output).contains("Stopped"),
+            "{exec:?}: {}",
+            stdout(&output)
+        );
+        // The server itself is gone: its port accepts no connection.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{exec:?}: the server still listens after stop"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}

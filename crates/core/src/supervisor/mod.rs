@@ -204,10 +204,12 @@ pub fn start(
         let status = child.wait()?;
         return Err(exited_early(status, &log_path, log.start_offset));
     };
-    let record = EngineRecord {
+    // The identity is the process as the OS sees it, not the program started:
+    // a wrapper script runs as its interpreter, and may `exec` the server later.
+    let mut record = EngineRecord {
         pid,
         start_time: info.start_time,
-        exe: record::canonical_or_same(&engine.program),
+        exe: record::canonical_or_same(info.exe.as_deref().unwrap_or(&engine.program)),
         config: config.to_path_buf(),
         port: address.port,
         engine: engine.kind.as_str().to_string(),
@@ -230,21 +232,50 @@ pub fn start(
         address.tls,
         options.ready_timeout,
     ) {
-        readiness::Readiness::Ready { elapsed } => Ok(Started {
-            child,
-            record,
-            ready_after: Some(elapsed),
-        }),
-        readiness::Readiness::TimedOut => Ok(Started {
-            child,
-            record,
-            ready_after: None,
-        }),
+        readiness::Readiness::Ready { elapsed } => {
+            refresh_identity(&pid_file, &mut record);
+            Ok(Started {
+                child,
+                record,
+                ready_after: Some(elapsed),
+            })
+        }
+        readiness::Readiness::TimedOut => {
+            refresh_identity(&pid_file, &mut record);
+            Ok(Started {
+                child,
+                record,
+                ready_after: None,
+            })
+        }
         readiness::Readiness::Exited(status) => {
             let _ = record::remove(&pid_file);
             Err(exited_early(status, &log_path, log.start_offset))
         }
     }
+}
+
+/// Records the executable the server process runs now.
+///
+/// A wrapper script that `exec`s the server changes the process's executable
+/// but keeps its pid and start time, so the record made at spawn would no
+/// longer match it. The start time must still match: otherwise the process
+/// is not the one spawned and the record stays as it is.
+fn refresh_identity(pid_file: &Path, record: &mut EngineRecord) {
+    let Some(info) = process::inspect(record.pid) else {
+        return;
+    };
+    let Some(exe) = info.exe else {
+        return;
+    };
+    let exe = record::canonical_or_same(&exe);
+    if info.start_time != record.start_time || exe == record.exe {
+        return;
+    }
+    record.exe = exe;
+    // On failure the old record stays, and status reports the server as not
+    // ours rather than acting on a wrong identity.
+    let _ = record::write(pid_file, record);
 }
 
 fn exited_early(status: ExitStatus, log_path: &Path, offset: u64) -> StartError {
