@@ -389,3 +389,45 @@ fn update_leaves_a_running_builtin_engine() {
         stdout(&output)
     );
 }
+
+#[test]
+fn api_errors_name_the_url_with_a_hint() {
+    if skip("api_errors_name_the_url_with_a_hint") {
+        return;
+    }
+    let setup = Setup::new();
+    let token = "ghp_release_test_token_value";
+    let mut command = setup.command(&["update", "--check"]);
+    command.env("GITHUB_TOKEN", token);
+    let output = common::run(&mut command, "");
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("error:"), "{err}");
+    assert!(err.contains(&setup.fake.base), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("releasesApi"),
+        "{err}"
+    );
+    assert!(!err.contains(token) && !stdout(&output).contains(token));
+    assert!(setup.installed_tags().is_empty());
+}
+
+#[test]
+fn releases_api_setting_is_used_without_the_variable() {
+    if skip("releases_api_setting_is_used_without_the_variable") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.3.0", Stand::Engine, Sums::Correct);
+    std::fs::write(
+        setup.home.path().join("settings.json"),
+        serde_json::json!({ "releasesApi": setup.fake.base }).to_string(),
+    )
+    .expect("write settings.json");
+    let mut command = setup.command(&["update", "--check"]);
+    command.env_remove("CPA_TRAY_RELEASES_API");
+    let output = common::run(&mut command, "");
+    assert_success(&output);
+    assert!(stdout(&output).contains("v6.3.0"), "{}", stdout(&output));
+    assert_eq!(setup.fake.api_requests(), 1);
+}
