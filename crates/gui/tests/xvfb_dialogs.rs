@@ -7,6 +7,7 @@
 
 #![cfg(target_os = "linux")]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -33,31 +34,22 @@ impl Xvfb {
                 ));
             }
         }
-        // A display number unlikely to be taken, checked against the socket folder.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let offset = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) * 10;
-        let mut number = 100 + std::process::id() % 800 + offset;
-        while Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-            number += 1;
-        }
-        let display = format!(":{number}");
-        let server = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "800x600x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
+        // Xvfb picks a free display itself and prints its number on the
+        // -displayfd descriptor (here its stdout). -noreset: by default the
+        // server resets when its last client disconnects, and a dialog
+        // connecting during the reset fails.
+        let mut server = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "800x600x24"])
+            .args(["-nolisten", "tcp", "-noreset"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        wait_for(Duration::from_secs(10), "the Xvfb socket", || {
-            socket.exists().then_some(())
-        });
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("read the display number from Xvfb");
+        let display = format!(":{}", line.trim());
         Some(Xvfb { server, display })
     }
 
@@ -106,14 +98,17 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// Starts the dialog; its stderr goes to `<config>.err` for failure messages.
 fn open_dialog(x: &Xvfb, mode: &str, lang: &str, config: &Path) -> Child {
+    let stderr =
+        std::fs::File::create(config.with_extension("err")).expect("create the stderr file");
     x.tool(HARNESS)
         .args(["ui", "password", "--mode", mode, "--lang", lang, "--config"])
         .arg(config)
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start the password dialog")
 }
@@ -121,14 +116,18 @@ fn open_dialog(x: &Xvfb, mode: &str, lang: &str, config: &Path) -> Child {
 /// Waits for the dialog's window (found by process id, because xdotool
 /// matches names against the Latin-1 `WM_NAME`), checks its UTF-8 title and
 /// gives it the keyboard focus.
-fn focus_window(x: &Xvfb, dialog: &mut Child, title: &str) {
+fn focus_window(x: &Xvfb, dialog: &mut Child, title: &str, config: &Path) {
     let pid = dialog.id().to_string();
     let window = wait_for(
         Duration::from_secs(30),
         &format!("window {title:?}"),
         || {
             if let Some(status) = dialog.try_wait().expect("poll the dialog") {
-                panic!("the {title:?} dialog exited with {status} before its window appeared");
+                let stderr =
+                    std::fs::read_to_string(config.with_extension("err")).unwrap_or_default();
+                panic!(
+                    "the {title:?} dialog exited with {status} before its window appeared: {stderr}"
+                );
             }
             let output = x
                 .tool("xdotool")
@@ -173,7 +172,7 @@ fn password_window_under_xvfb() {
         let config = dir.path().join(format!("{mode}-{lang}.yaml"));
         std::fs::write(&config, "port: 8317\n").unwrap();
         let mut dialog = open_dialog(&x, mode, lang, &config);
-        focus_window(&x, &mut dialog, title);
+        focus_window(&x, &mut dialog, title, &config);
 
         x.xdotool(&["type", "--delay", "20", password]);
         x.xdotool(&["key", "Tab"]);
@@ -205,7 +204,7 @@ fn escape_closes_without_writing(x: &Xvfb, dir: &Path) {
     let config = dir.join("config.yaml");
     std::fs::write(&config, "port: 8317\n").unwrap();
     let mut dialog = open_dialog(x, "reset", "en", &config);
-    focus_window(x, &mut dialog, "Reset Password");
+    focus_window(x, &mut dialog, "Reset Password", &config);
     x.xdotool(&["type", "--delay", "20", "not-saved-1"]);
     x.xdotool(&["key", "Escape"]);
     let status = wait_exit(&mut dialog);
