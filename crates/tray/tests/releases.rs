@@ -431,3 +431,57 @@ fn releases_api_setting_is_used_without_the_variable() {
     assert!(stdout(&output).contains("v6.3.0"), "{}", stdout(&output));
     assert_eq!(setup.fake.api_requests(), 1);
 }
+
+/// Runs `cpa-tray --home <home> ARGS` on a pseudo-terminal through
+/// util-linux `script`, typing `input`; returns the terminal output.
+fn run_on_terminal(setup: &Setup, args: &[&str], input: &str) -> Option<(bool, String)> {
+    let script = Path::new("/usr/bin/script");
+    if !script.is_file() {
+        return cpa_testkit::missing_tool("util-linux script (a pseudo-terminal for prompts)");
+    }
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut line = vec![
+        quote(env!("CARGO_BIN_EXE_cpa-tray")),
+        "--home".to_string(),
+        quote(setup.home.path().to_str().expect("UTF-8 home")),
+    ];
+    line.extend(args.iter().map(|arg| quote(arg)));
+    // The same environment as every other run, applied to the wrapper.
+    let environment = setup.command(&[]);
+    let mut command = Command::new(script);
+    command.args(["-qec", &line.join(" "), "/dev/null"]);
+    for (key, value) in environment.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let output = common::run(&mut command, input);
+    Some((output.status.success(), stdout(&output)))
+}
+
+#[test]
+fn terminal_prompt_declines_and_shows_progress() {
+    if skip("terminal_prompt_declines_and_shows_progress") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.4.0", Stand::Engine, Sums::Correct);
+
+    let Some((ok, text)) = run_on_terminal(&setup, &["update"], "n\n") else {
+        return;
+    };
+    assert!(!ok, "{text}");
+    assert!(text.contains("Install CLIProxyAPI v6.4.0 ("), "{text}");
+    assert!(text.contains("Update cancelled"), "{text}");
+    assert!(setup.installed_tags().is_empty());
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+
+    let Some((ok, text)) = run_on_terminal(&setup, &["update"], "y\n") else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("100% ("), "{text}");
+    assert!(text.contains("Installed CLIProxyAPI v6.4.0"), "{text}");
+    assert_eq!(setup.settings()["version"], "v6.4.0");
+}
