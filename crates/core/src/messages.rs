@@ -73,6 +73,14 @@ pub enum Msg<'a> {
         pid: u32,
         port: u16,
     },
+    StoredKeyUnusable {
+        path: &'a str,
+        problem: crate::password::StoredKeyProblem,
+    },
+    ExampleApiKeys {
+        path: &'a str,
+        keys: &'a str,
+    },
     ConfigNotWritable {
         path: &'a str,
         detail: &'a str,
@@ -435,6 +443,19 @@ impl Msg<'_> {
             ConfigDiffersFromRunning { pid, running, given } => format!(
                 "The running server (pid {pid}) uses {running}, not {given}. Pass --config {running}, or stop it first with `cpa-tray stop`."
             ),
+            StoredKeyUnusable { path, problem } => {
+                use crate::password::StoredKeyProblem as P;
+                let why = match problem {
+                    P::TrailingNewline => "ends with a line break (a `|` block scalar keeps it), which no request can send".to_string(),
+                    P::FakeHash => "starts like a bcrypt hash ($2a$, $2b$ or $2y$) but is not one, so the server never hashes it and no password matches".to_string(),
+                    P::SurroundingSpace => "starts or ends with a space, which requests lose on the way in".to_string(),
+                    P::TooLong { bytes } => format!("is longer than 72 bytes ({bytes}), which bcrypt cannot hash, so the server does not start"),
+                };
+                format!("The management key stored in {path} {why}. Run `cpa-tray password set` to replace it.")
+            }
+            ExampleApiKeys { path, keys } => format!(
+                "{path} still lists upstream's example client API keys ({keys}). Recent CLIProxyAPI versions then run in safe mode and answer 403 on /v1. Replace them in api-keys with keys of your own."
+            ),
             AlreadyRunning { pid, port } => format!(
                 "Already running (pid {pid}, port {port}). Use `cpa-tray restart` to restart it."
             ),
@@ -698,6 +719,19 @@ impl Msg<'_> {
             ),
             ConfigDiffersFromRunning { pid, running, given } => format!(
                 "正在运行的服务（pid {pid}）使用 {running}，而不是 {given}。请使用 --config {running}，或先运行 `cpa-tray stop` 停止它。"
+            ),
+            StoredKeyUnusable { path, problem } => {
+                use crate::password::StoredKeyProblem as P;
+                let why = match problem {
+                    P::TrailingNewline => "以换行结尾（`|` 块标量会保留换行），任何请求都无法发送这样的值".to_string(),
+                    P::FakeHash => "以 bcrypt 哈希的前缀（$2a$、$2b$ 或 $2y$）开头却不是哈希，服务不会对它做哈希，任何密码都无法匹配".to_string(),
+                    P::SurroundingSpace => "以空格开头或结尾，请求中的空格会被去掉".to_string(),
+                    P::TooLong { bytes } => format!("超过 72 字节（{bytes} 字节），bcrypt 无法对它做哈希，服务因此无法启动"),
+                };
+                format!("{path} 中保存的管理密钥{why}。请运行 `cpa-tray password set` 替换它。")
+            }
+            ExampleApiKeys { path, keys } => format!(
+                "{path} 中仍有上游的示例客户端 API 密钥（{keys}）。较新的 CLIProxyAPI 会因此进入安全模式，对 /v1 返回 403。请在 api-keys 中把它们换成你自己的密钥。"
             ),
             AlreadyRunning { pid, port } => format!(
                 "已在运行（pid {pid}，端口 {port}）。如需重启，请运行 `cpa-tray restart`。"

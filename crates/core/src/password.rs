@@ -70,6 +70,74 @@ pub fn validate_pair(password: &str, confirmation: &str) -> Result<(), PasswordP
     Ok(())
 }
 
+/// Why a key already stored in the config can never be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKeyProblem {
+    /// Ends with a line break (a `|` block scalar keeps it), which no HTTP
+    /// header can carry.
+    TrailingNewline,
+    /// Starts with a bcrypt prefix but is not a bcrypt hash: the server skips
+    /// hashing it and then every bcrypt comparison fails.
+    FakeHash,
+    /// Starts or ends with a space, which header values lose on the way in.
+    SurroundingSpace,
+    /// A plaintext key over [`MAX_BYTES`] bytes: the server fails to hash it
+    /// and does not start.
+    TooLong { bytes: usize },
+}
+
+/// Checks a stored management key (plaintext or hash) for a form that no
+/// typed password can ever match; `None` for an empty or usable key.
+pub fn stored_key_problem(stored: &str) -> Option<StoredKeyProblem> {
+    if stored.is_empty() {
+        return None;
+    }
+    if stored.ends_with('\n') || stored.ends_with('\r') {
+        return Some(StoredKeyProblem::TrailingNewline);
+    }
+    let hash_prefix = ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|prefix| stored.starts_with(prefix));
+    if hash_prefix {
+        return (!is_bcrypt_hash(stored)).then_some(StoredKeyProblem::FakeHash);
+    }
+    if stored.starts_with([' ', '\t']) || stored.ends_with([' ', '\t']) {
+        return Some(StoredKeyProblem::SurroundingSpace);
+    }
+    if stored.len() > MAX_BYTES {
+        return Some(StoredKeyProblem::TooLong {
+            bytes: stored.len(),
+        });
+    }
+    None
+}
+
+/// Returns whether `value` has the shape of a bcrypt hash: `$2x$`, a two-digit
+/// cost, `$`, then 53 characters of bcrypt's base64 alphabet (60 in all).
+fn is_bcrypt_hash(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 60
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'$'
+        && bytes[7..]
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'.' || *byte == b'/')
+}
+
+/// Returns the client API keys that are upstream's example values
+/// (`your-api-key-1` to `your-api-key-3`). Recent CLIProxyAPI versions run in
+/// a restricted safe mode while one is configured: proxy requests get 403.
+pub fn example_api_keys(keys: &[String]) -> Vec<&str> {
+    keys.iter()
+        .map(String::as_str)
+        .filter(|key| {
+            key.strip_prefix("your-api-key-")
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +163,35 @@ mod tests {
     #[test]
     fn interior_space_is_allowed() {
         assert_eq!(validate("correct horse"), Ok(()));
+    }
+
+    #[test]
+    fn stored_keys_that_never_match() {
+        let hash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+        assert_eq!(stored_key_problem(hash), None);
+        assert_eq!(stored_key_problem("plain-password"), None);
+        assert_eq!(stored_key_problem(""), None);
+        assert_eq!(
+            stored_key_problem("hunter22\n"),
+            Some(StoredKeyProblem::TrailingNewline)
+        );
+        assert_eq!(
+            stored_key_problem("$2a$mypassword"),
+            Some(StoredKeyProblem::FakeHash)
+        );
+        assert_eq!(
+            stored_key_problem("  pw-with-spaces  "),
+            Some(StoredKeyProblem::SurroundingSpace)
+        );
+        assert_eq!(
+            stored_key_problem(&"k".repeat(73)),
+            Some(StoredKeyProblem::TooLong { bytes: 73 })
+        );
+    }
+
+    #[test]
+    fn example_keys_are_found() {
+        let keys = ["your-api-key-1", "sk-real", "your-api-key-x"].map(String::from);
+        assert_eq!(example_api_keys(&keys), vec!["your-api-key-1"]);
     }
 }

@@ -718,3 +718,73 @@ fn waiting_for_the_lock_names_the_holder() {
     drop(lock);
     assert!(stop.wait().unwrap().success());
 }
+
+#[test]
+fn start_warns_about_keys_that_never_match() {
+    for (key_lines, expected) in [
+        ("  secret-key: |\n    hunter22\n", "ends with a line break"),
+        (
+            "  secret-key: \"$2a$mypassword\"\n",
+            "starts like a bcrypt hash",
+        ),
+        (
+            "  secret-key: \"  spaced-key-1  \"\n",
+            "starts or ends with a space",
+        ),
+    ] {
+        let home = TrayHome::new();
+        let port = cpa_testkit::free_port();
+        std::fs::write(
+            home.config(),
+            format!(
+                "host: \"127.0.0.1\"\nport: {port}\nremote-management:\n{key_lines}api-keys:\n  - \"sk-test-client-key\"\n"
+            ),
+        )
+        .unwrap();
+        let output = home.run(&["start", "--no-open"], "");
+        assert_success(&output);
+        let err = stderr(&output);
+        assert!(err.contains(expected), "{key_lines:?}: {err}");
+        assert!(
+            err.contains("cpa-tray password set"),
+            "{key_lines:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn start_refuses_a_key_over_72_bytes() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), &"k".repeat(80));
+    let output = home.run(&["start", "--no-open"], "");
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output).trim(),
+        format!(
+            "The management key stored in {} is longer than 72 bytes (80), which bcrypt cannot hash, so the server does not start. Run `cpa-tray password set` to replace it.",
+            shown(&home.config())
+        )
+    );
+    assert!(home.recorded_pid().is_none());
+}
+
+#[test]
+fn start_warns_about_example_api_keys() {
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    std::fs::write(
+        home.config(),
+        format!(
+            "host: \"127.0.0.1\"\nport: {port}\nremote-management:\n  secret-key: \"\"\napi-keys:\n  - \"your-api-key-1\"\n  - \"your-api-key-2\"\n"
+        ),
+    )
+    .unwrap();
+    let output = home.run(
+        &["--lang", "zh-CN", "start", "--password-stdin", "--no-open"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(err.contains("your-api-key-1, your-api-key-2"), "{err}");
+    assert!(err.contains("安全模式"), "{err}");
+}

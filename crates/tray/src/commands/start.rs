@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use cpa_core::desktop;
 use cpa_core::messages::Msg;
+use cpa_core::password;
 use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
 
 use super::{
@@ -87,6 +88,7 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         store_password(ctx, &password)?;
         view = super::view(ctx, &load_config(ctx)?)?;
     }
+    check_stored_key(ctx, &view)?;
     let address = server_address(ctx, &view)?;
     let engine = match running {
         Some(record) if restart && args.engine.is_none() => super::engine_from_record(&record),
@@ -108,6 +110,32 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     drop(lock);
     if args.foreground {
         return supervise(ctx, started, &engine, &address, ready_timeout);
+    }
+    Ok(())
+}
+
+/// Warns about a stored management key that no password can match, and
+/// about upstream's example client API keys; fails for a key the server
+/// cannot load at all (over 72 bytes), naming the next step.
+fn check_stored_key(ctx: &Context, view: &cpa_config::ServerView) -> CommandResult {
+    let path = ctx.config_display();
+    if let Some(problem) = password::stored_key_problem(view.secret()) {
+        let msg = Msg::StoredKeyUnusable {
+            path: &path,
+            problem,
+        };
+        if matches!(problem, password::StoredKeyProblem::TooLong { .. }) {
+            return Err(ctx.fail(msg));
+        }
+        ctx.warn(msg);
+    }
+    let keys = view.client_api_keys.value.clone().unwrap_or_default();
+    let examples = password::example_api_keys(&keys);
+    if !examples.is_empty() {
+        ctx.warn(Msg::ExampleApiKeys {
+            path: &path,
+            keys: &examples.join(", "),
+        });
     }
     Ok(())
 }
