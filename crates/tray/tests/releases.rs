@@ -12,7 +12,7 @@ use common::{TrayHome, assert_success, get_status, stderr, stdout};
 use cpa_core::supervisor::record;
 use releases_fake::{FakeGithub, Stand, Sums, asset_name, sha256_hex};
 
-/// Plain-text key: the config counts as protected, so `start` asks nothing.
+/// Plain-text key: the config counts as protected, so `start` shows no password prompt.
 const SECRET: &str = "release-test-secret";
 
 /// Returns true (after printing why) when the test cannot run here: the
@@ -78,7 +78,7 @@ impl Setup {
         std::fs::read(self.home.path().join("settings.json")).ok()
     }
 
-    /// Version of the running server as its record says, after checking it responds.
+    /// Returns the running server's recorded version, after checking that it responds.
     fn running_version(&self) -> Option<String> {
         let record = record::read(&self.home.pid_file()).ok().flatten()?;
         assert_eq!(get_status(self.port, "/healthz", &[]), 200);
@@ -208,8 +208,8 @@ fn update_installs_records_and_restarts_the_running_release() {
 }
 
 #[test]
-fn a_new_version_that_never_responds_is_rolled_back() {
-    if skip("a_new_version_that_never_responds_is_rolled_back") {
+fn update_rolls_back_unready_version() {
+    if skip("update_rolls_back_unready_version") {
         return;
     }
     let setup = Setup::new();
@@ -219,7 +219,7 @@ fn a_new_version_that_never_responds_is_rolled_back() {
     assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
     let settings_before = setup.settings_bytes();
 
-    // v6.1.0 holds cpa-test-server, told to run without ever listening;
+    // v6.1.0 holds cpa-test-server, configured to run without ever listening;
     // cpa-engine (v6.0.0) ignores this variable.
     setup
         .fake
@@ -240,8 +240,8 @@ fn a_new_version_that_never_responds_is_rolled_back() {
 }
 
 #[test]
-fn a_checksum_mismatch_installs_nothing() {
-    if skip("a_checksum_mismatch_installs_nothing") {
+fn update_rejects_checksum_mismatch() {
+    if skip("update_rejects_checksum_mismatch") {
         return;
     }
     let setup = Setup::new();
@@ -408,7 +408,8 @@ fn api_errors_name_the_url_with_a_hint() {
         err.contains("hint:") && err.contains("releasesApi"),
         "{err}"
     );
-    assert!(!err.contains(token) && !stdout(&output).contains(token));
+    assert!(!err.contains(token));
+    assert!(!stdout(&output).contains(token));
     assert!(setup.installed_tags().is_empty());
 }
 
