@@ -32,6 +32,7 @@ mod routes;
 mod server;
 mod settings;
 mod state;
+mod v0_config;
 
 use std::ffi::OsString;
 use std::io::Write;

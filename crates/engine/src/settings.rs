@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::body::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::VerifiedKeys;
@@ -204,10 +204,7 @@ pub fn load(path: &Path) -> Result<Settings, String> {
         host: view.host.value.clone().unwrap_or_default(),
         port,
         tls,
-        config_json: Bytes::from(to_compact_json(&public_config(
-            json.clone(),
-            view.layout == cpa_config::Layout::Legacy,
-        ))),
+        config_json: Bytes::from(crate::v0_config::v0_config(json.clone()).to_json_bytes()),
         config_json_v8: Bytes::from(to_compact_json(&redacted)),
         config_tree_v8: redacted,
         content_hash: content_hash(&bytes_for_hash),
@@ -232,77 +229,6 @@ fn to_compact_json(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-/// Returns the document without what upstream leaves out of
-/// `GET /v0/management/config`: host, port, remote-management and auth-dir,
-/// and their v8 homes (`server`, `management`, `oauth.auth-dir`).
-///
-/// For a legacy-layout file, absent simple settings are filled in with the
-/// defaults upstream v7.2.140 reports, because it encodes its whole config
-/// struct and clients may expect those keys. A v8 file is shown as written.
-pub fn public_config(value: Value, fill_defaults: bool) -> Value {
-    let Value::Object(mut map) = value else {
-        return Value::Object(Default::default());
-    };
-    for key in [
-        "host",
-        "port",
-        "remote-management",
-        "auth-dir",
-        "server",
-        "management",
-    ] {
-        map.remove(key);
-    }
-    if let Some(Value::Object(oauth)) = map.get_mut("oauth") {
-        oauth.remove("auth-dir");
-    }
-    if fill_defaults {
-        for (key, default) in upstream_defaults() {
-            match (map.get_mut(key), default) {
-                (None, default) => {
-                    map.insert(key.to_string(), default);
-                }
-                (Some(slot), default) if slot.is_null() => *slot = default,
-                (Some(Value::Object(present)), Value::Object(defaults)) => {
-                    for (inner, value) in defaults {
-                        present.entry(inner).or_insert(value);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    Value::Object(map)
-}
-
-/// Simple settings and their values when absent, as upstream CLIProxyAPI
-/// v7.2.140 loads them (Go zero values unless the loader sets a default).
-fn upstream_defaults() -> Vec<(&'static str, Value)> {
-    vec![
-        ("proxy-url", json!("")),
-        ("force-model-prefix", json!(false)),
-        ("request-log", json!(false)),
-        ("api-keys", Value::Null),
-        ("tls", json!({ "enable": false, "cert": "", "key": "" })),
-        ("debug", json!(false)),
-        (
-            "pprof",
-            json!({ "enable": false, "addr": "127.0.0.1:8316" }),
-        ),
-        ("commercial-mode", json!(false)),
-        ("logging-to-file", json!(false)),
-        ("logs-max-total-size-mb", json!(0)),
-        ("error-logs-max-files", json!(10)),
-        ("usage-statistics-enabled", json!(false)),
-        ("redis-usage-queue-retention-seconds", json!(60)),
-        ("disable-cooling", json!(false)),
-        ("request-retry", json!(0)),
-        ("max-retry-credentials", json!(0)),
-        ("max-retry-interval", json!(0)),
-        ("ws-auth", json!(true)),
-    ]
-}
-
 /// Returns the document with the management key replaced by [`REDACTED`]
 /// wherever it is set. Upstream v8 returns the stored hash.
 pub fn redacted_config(value: Value) -> Value {
@@ -324,37 +250,7 @@ pub fn redacted_config(value: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_config_drops_server_and_key_fields() {
-        let value = json!({
-            "host": "", "port": 8317, "auth-dir": "~/x",
-            "remote-management": {"secret-key": "$2a$10$abc"},
-            "server": {"port": 1}, "management": {"secret-key": "k"},
-            "oauth": {"auth-dir": "/a", "other": 1},
-            "debug": true, "api-keys": ["k1"]
-        });
-        let shown = public_config(value, false);
-        assert_eq!(
-            shown,
-            json!({"oauth": {"other": 1}, "debug": true, "api-keys": ["k1"]})
-        );
-    }
-
-    #[test]
-    fn public_config_of_non_mapping_is_empty_object() {
-        assert_eq!(public_config(Value::Null, true), json!({}));
-    }
-
-    #[test]
-    fn legacy_defaults_fill_only_absent_keys() {
-        let shown = public_config(json!({"debug": true, "tls": {"enable": true}}), true);
-        assert_eq!(shown["debug"], true);
-        assert_eq!(shown["tls"], json!({"enable": true, "cert": "", "key": ""}));
-        assert_eq!(shown["api-keys"], Value::Null);
-        assert_eq!(shown["ws-auth"], true);
-        assert_eq!(shown["error-logs-max-files"], 10);
-    }
+    use serde_json::json;
 
     #[test]
     fn redaction_hides_both_layouts() {

@@ -229,11 +229,11 @@ fn v8_layout_hides_server_and_management() {
     let json = v0.json();
     assert!(json.get("server").is_none(), "{json}");
     assert!(json.get("management").is_none(), "{json}");
-    assert_eq!(json["access"]["api-keys"], serde_json::json!(["k1"]));
-    assert!(
-        json.get("ws-auth").is_none(),
-        "a v8 file is shown as written: {json}"
-    );
+    // Upstream's v8 loader translates the file to the legacy struct, so the
+    // v0 view lists `access.api-keys` as `api-keys` with the defaults around it.
+    assert!(json.get("access").is_none(), "{json}");
+    assert_eq!(json["api-keys"], serde_json::json!(["k1"]));
+    assert_eq!(json["ws-auth"], true);
 
     // Upstream v8 returns the stored hash here; the engine redacts it.
     let v8 = server.get("/v8/management/config", &[("Authorization", &key)]);
