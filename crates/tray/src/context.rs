@@ -1,6 +1,7 @@
 //! State shared by every command (language, home folder, settings), and the
 //! error type that carries a localized one-line reason.
 
+use std::io::Write;
 use std::path::Path;
 
 use cpa_core::home::Home;
@@ -76,7 +77,7 @@ impl Context {
                 }
                 .text(lang),
             };
-            eprintln!("{text}");
+            eprint_line(&text);
         }
         Ok(Context {
             lang,
@@ -92,12 +93,12 @@ impl Context {
 
     /// Prints a message on stdout.
     pub fn say(&self, msg: Msg<'_>) {
-        println!("{}", self.text(msg));
+        print_line(&self.text(msg));
     }
 
     /// Prints a message on stderr.
     pub fn warn(&self, msg: Msg<'_>) {
-        eprintln!("{}", self.text(msg));
+        eprint_line(&self.text(msg));
     }
 
     pub fn fail(&self, msg: Msg<'_>) -> Failure {
@@ -111,4 +112,16 @@ impl Context {
 
 pub fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Prints `line` on stdout. A closed stdout (`cpa-tray status | head -1`) is
+/// ignored rather than a panic as with `println!`, so the command still
+/// finishes what it started.
+pub fn print_line(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Prints `line` on stderr, ignoring a closed stderr like [`print_line`].
+pub fn eprint_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

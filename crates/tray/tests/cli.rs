@@ -788,3 +788,52 @@ fn start_warns_about_example_api_keys() {
     assert!(err.contains("your-api-key-1, your-api-key-2"), "{err}");
     assert!(err.contains("安全模式"), "{err}");
 }
+
+/// Runs `cpa-tray ARGS` with stdout a pipe whose reading end is already
+/// closed, as in `cpa-tray status | head -0`; gives up after 20 s.
+fn run_into_closed_pipe(home: &TrayHome, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = home
+        .command()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("cpa-tray {args:?} kept running with a closed stdout");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    if skip_under_runner("closed_stdout_is_not_a_panic", "Unix pipes") {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::create_dir_all(home.path().join("logs")).unwrap();
+    std::fs::write(home.path().join("logs/engine.log"), "one\ntwo\n").unwrap();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["logs"],
+        &["logs", "--follow"],
+    ] {
+        let output = run_into_closed_pipe(&home, args);
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.status.success(), "{args:?}: {:?}", output.status);
+    }
+}

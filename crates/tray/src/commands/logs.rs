@@ -33,9 +33,13 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> CommandResult {
     let text = logfile::read_since(&path, 0);
     let mut stdout = std::io::stdout().lock();
     for line in logfile::last_lines(&text, args.lines) {
-        let _ = writeln!(stdout, "{line}");
+        if writeln!(stdout, "{line}").is_err() {
+            return Ok(());
+        }
     }
-    let _ = stdout.flush();
+    if stdout.flush().is_err() {
+        return Ok(());
+    }
     if !args.follow {
         return Ok(());
     }
@@ -62,7 +66,13 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> CommandResult {
             .read_to_end(&mut chunk)
             .map_err(read_failed)?;
         offset = length;
-        let _ = stdout.write_all(&chunk);
-        let _ = stdout.flush();
+        // A reader that went away (`cpa-tray logs -f | head`) ends the follow.
+        if stdout
+            .write_all(&chunk)
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return Ok(());
+        }
     }
 }

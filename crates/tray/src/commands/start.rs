@@ -186,7 +186,7 @@ fn supervise(
             });
         }
         for line in &lines {
-            eprintln!("{line}");
+            crate::context::eprint_line(line);
         }
         if since.elapsed() >= HEALTHY_RUN {
             restarts = 0;

@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         if let Some(keys) = &api_keys {
             object["apiKeys"] = json!(keys);
         }
-        println!("{object}");
+        crate::context::print_line(&object.to_string());
         return Ok(());
     }
 
