@@ -205,7 +205,17 @@ impl Tray {
     }
 
     fn launch_in(bus: &Bus, env: &TestHome, lang: &str) -> Tray {
-        let child = Command::new(HARNESS)
+        Tray::launch_with(bus, env, lang, true)
+    }
+
+    /// Starts the tray; `scripted` makes dialogs read scripted answers
+    /// instead of opening windows (which fail here: there is no display).
+    fn launch_with(bus: &Bus, env: &TestHome, lang: &str, scripted: bool) -> Tray {
+        let mut command = Command::new(HARNESS);
+        if scripted {
+            command.env("CPA_GUI_HARNESS_ANSWERS", env.answers());
+        }
+        let child = command
             .args(["tray", "--home"])
             .arg(&env.home)
             .arg("--engine-program")
@@ -215,7 +225,6 @@ impl Tray {
             .env("HOME", &env.home)
             .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
             .env("XDG_DATA_HOME", env.home.join("xdg-data"))
-            .env("CPA_GUI_HARNESS_ANSWERS", env.answers())
             .env("PATH", path_with(&env.bin))
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
@@ -767,4 +776,32 @@ fn crashed_server_restarts_when_enabled() {
     wait_for(Duration::from_secs(10), "the port to listen again", || {
         env.serving().then_some(())
     });
+}
+
+#[test]
+fn failed_dialog_names_cli_command() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch_with(&bus, &env, "en", false);
+
+    // No display: the password window cannot open, so the tray says which
+    // command does the same and cancels the start.
+    tray.click("Start");
+    wait_notification(&received, "Password not set. Start cancelled.");
+    let failed = wait_for(Duration::from_secs(10), "the dialog failure notice", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| body.clone())
+            .find(|body| body.starts_with("Failed to open the dialog:"))
+    });
+    assert!(
+        failed.ends_with("Run `cpa-tray password set` in a terminal instead."),
+        "{failed}"
+    );
+    assert_eq!(tray.status_line(), "Not Running");
+    assert!(tray.item("Start").enabled);
+    assert_eq!(env.secret(), "");
 }
