@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cpa_core::desktop;
 use cpa_core::home::Home;
@@ -39,6 +39,9 @@ pub const STATUS_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Restarts after a crash wait 1, 2, 4, 8 and 16 s, then give up.
 const MAX_AUTO_RESTARTS: u32 = 5;
+
+/// A server that ran this long before exiting resets the restart count.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// Chooses the server program for a start from the current settings.
 pub type EngineSelector = Arc<dyn Fn(&Settings) -> Result<Engine, String> + Send + Sync>;
@@ -86,8 +89,8 @@ struct Shared {
     events: EventSink,
     store: Mutex<SettingsStore>,
     settings: Mutex<Settings>,
-    /// Pid of the server this tray started and still watches.
-    owned: Mutex<Option<u32>>,
+    /// Pid and start time of the server this tray started and still watches.
+    owned: Mutex<Option<(u32, Instant)>>,
     /// Pids whose exit is expected (stopped by a menu action).
     expected_exits: Mutex<Vec<u32>>,
     restart_attempts: AtomicU32,
@@ -108,7 +111,7 @@ impl Shared {
 
     fn expect_exit_of_owned(&self) {
         let owned = self.owned.lock().ok().and_then(|mut owned| owned.take());
-        if let (Some(pid), Ok(mut expected)) = (owned, self.expected_exits.lock()) {
+        if let (Some((pid, _)), Ok(mut expected)) = (owned, self.expected_exits.lock()) {
             expected.push(pid);
         }
     }
@@ -438,9 +441,12 @@ impl Controller {
         if expected {
             return;
         }
+        let mut ran_for = None;
         if let Ok(mut owned) = self.shared.owned.lock()
-            && *owned == Some(pid)
+            && let Some((owned_pid, since)) = *owned
+            && owned_pid == pid
         {
+            ran_for = Some(since.elapsed());
             *owned = None;
         }
         self.state.server = read_server_state(&self.shared.options.home);
@@ -454,6 +460,9 @@ impl Controller {
 
         if !self.state.auto_restart || self.state.server.is_running() {
             return;
+        }
+        if ran_for.is_some_and(|ran_for| ran_for >= HEALTHY_RUN) {
+            self.shared.restart_attempts.store(0, Ordering::SeqCst);
         }
         let attempt = self.shared.restart_attempts.fetch_add(1, Ordering::SeqCst) + 1;
         if attempt > MAX_AUTO_RESTARTS {
@@ -653,7 +662,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
     };
     let pid = started.record.pid;
     if let Ok(mut owned) = shared.owned.lock() {
-        *owned = Some(pid);
+        *owned = Some((pid, Instant::now()));
     }
     let ready = started.ready_after.is_some();
     let watcher = shared.clone();
