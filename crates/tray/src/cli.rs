@@ -21,8 +21,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "CPA_TRAY_LANG", value_name = "LANG")]
     pub lang: Option<String>,
 
+    /// Without a command, cpa-tray runs the tray icon.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod context;
 mod prompt;
+mod tray_app;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -30,9 +31,17 @@ fn main() -> ExitCode {
     if rest.first().is_some_and(|first| first == ENGINE_SUBCOMMAND) {
         return cpa_engine::run_cli(rest[1..].to_vec());
     }
+    // Dialogs run as short-lived child processes of the tray, one GUI event
+    // loop per process.
+    if rest.first().is_some_and(|first| first == tray_app::UI_SUBCOMMAND) {
+        return cpa_gui::run_dialog(rest[1..].to_vec());
+    }
 
     let cli = Cli::parse_from(program.into_iter().chain(rest));
-    let result = Context::new(&cli).and_then(|ctx| run(&ctx, &cli.command));
+    let Some(command) = &cli.command else {
+        return tray_app::run(&cli);
+    };
+    let result = Context::new(&cli).and_then(|ctx| run(&ctx, command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
