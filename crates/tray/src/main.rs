@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     }
     // Dialogs run as short-lived child processes of the tray, one GUI event
     // loop per process.
-    if rest.first().is_some_and(|first| first == tray_app::UI_SUBCOMMAND) {
+    if rest
+        .first()
+        .is_some_and(|first| first == tray_app::UI_SUBCOMMAND)
+    {
         return cpa_gui::run_dialog(rest[1..].to_vec());
     }
 
