@@ -226,6 +226,14 @@ pub enum Msg<'a> {
         status: &'a str,
         log: &'a str,
     },
+    ServerExitedNoOutput {
+        status: &'a str,
+        log: &'a str,
+    },
+    ExitedEarlyNoOutput {
+        status: &'a str,
+        log: &'a str,
+    },
     AutoRestarting {
         seconds: u64,
         attempt: u32,
@@ -563,6 +571,12 @@ impl Msg<'_> {
             StartFailed { detail } => format!("Start failed: {detail}"),
             ForegroundWaiting => "Running in the foreground; press Ctrl+C to stop the server.".to_string(),
             ServerExited { status, log } => format!("The server exited ({status}). Last lines of {log}:"),
+            ServerExitedNoOutput { status, log } => {
+                format!("The server exited ({status}) and wrote nothing more to {log}.")
+            }
+            ExitedEarlyNoOutput { status, log } => format!(
+                "The server exited during start-up ({status}) and wrote nothing to {log}. Check that the engine is a CLIProxyAPI-compatible server."
+            ),
             AutoRestarting { seconds, attempt } => {
                 format!("Restarting the server in {seconds} s (attempt {attempt}).")
             }
@@ -832,6 +846,12 @@ impl Msg<'_> {
             StartFailed { detail } => format!("启动失败：{detail}"),
             ForegroundWaiting => "正在前台运行；按 Ctrl+C 停止服务。".to_string(),
             ServerExited { status, log } => format!("服务已退出（{status}）。{log} 的最后几行："),
+            ServerExitedNoOutput { status, log } => {
+                format!("服务已退出（{status}），之后没有再向 {log} 写入内容。")
+            }
+            ExitedEarlyNoOutput { status, log } => format!(
+                "服务在启动过程中退出（{status}），没有向 {log} 写入任何内容。请确认该引擎是与 CLIProxyAPI 兼容的服务。"
+            ),
             AutoRestarting { seconds, attempt } => {
                 format!("将在 {seconds} 秒后重启服务（第 {attempt} 次）。")
             }

@@ -457,3 +457,67 @@ fn wrapper_script_engine_is_shown_and_stopped() {
         }
     }
 }
+
+#[test]
+fn foreground_run_ends_cleanly_on_stop() {
+    if skip_under_runner(
+        "foreground_run_ends_cleanly_on_stop",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let mut tray = with_test_server(&mut command, "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let mut reader = BufReader::new(tray.stdout.take().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl+C") {
+        line.clear();
+    }
+    assert!(line.contains("Ctrl+C"), "no foreground notice");
+
+    assert_success(&home.run(&["stop"], ""));
+    let exit = tray.wait().unwrap();
+    let mut err = String::new();
+    tray.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(exit.success(), "a requested stop failed the run: {err}");
+    assert!(!err.contains("exited"), "{err}");
+}
+
+#[test]
+fn engine_exiting_silently_is_not_an_empty_list() {
+    if skip_under_runner("engine_exiting_silently_is_not_an_empty_list", "/bin/false") {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            "/bin/false",
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("wrote nothing to"), "{err}");
+    assert!(!err.contains("Last lines"), "{err}");
+}

@@ -152,6 +152,8 @@ pub fn start(
     options: &StartOptions,
 ) -> Result<Started, StartError> {
     home.create_dirs()?;
+    // A note left by an earlier stop must not describe this server.
+    let _ = std::fs::remove_file(stop_marker_path(home));
     match port::check_free(&address.host, address.port) {
         Ok(()) => {}
         Err(PortProblem::InUse { owner }) => {
@@ -348,6 +350,9 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     }
 
     let pid = record.pid;
+    // Tells a foreground supervisor of this server that its exit was asked
+    // for. Best effort: without it, that supervisor reports an exit.
+    let _ = std::fs::write(stop_marker_path(home), pid.to_string());
     let delivered = process::request_stop(pid);
     let mut method = StopMethod::Graceful;
     if !(delivered && wait_until_gone(&record, timeout)) {
@@ -367,6 +372,25 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     }
     record::remove(&pid_file)?;
     Ok(StopOutcome::Stopped { pid, method })
+}
+
+fn stop_marker_path(home: &Home) -> std::path::PathBuf {
+    home.run_dir().join("stop-requested")
+}
+
+/// Returns whether [`stop`] was asked to stop the server with `pid`, and
+/// clears that note. A supervisor waiting on the server calls this after its
+/// exit to tell a requested stop from a crash.
+pub fn stop_was_requested(home: &Home, pid: u32) -> bool {
+    let path = stop_marker_path(home);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return false;
+    };
+    let requested = text.trim().parse::<u32>() == Ok(pid);
+    if requested {
+        let _ = std::fs::remove_file(&path);
+    }
+    requested
 }
 
 /// Polls every 10 ms until the recorded process is no longer ours.

@@ -382,9 +382,17 @@ fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
             if let Some(line) = bad_config {
                 lines.push(ctx.text(Msg::BadConfigLine { line: &line }));
             }
-            lines.push(ctx.text(Msg::ExitedEarly {
-                status: &status,
-                log: &display(&log_path),
+            let log = display(&log_path);
+            lines.push(ctx.text(if log_tail.is_empty() {
+                Msg::ExitedEarlyNoOutput {
+                    status: &status,
+                    log: &log,
+                }
+            } else {
+                Msg::ExitedEarly {
+                    status: &status,
+                    log: &log,
+                }
             }));
             lines.extend(log_tail.into_iter().map(|line| format!("  {line}")));
             Failure {

@@ -161,7 +161,9 @@ fn supervise(
             let detail = err.to_string();
             ctx.fail(Msg::StopFailed { detail: &detail })
         })?;
-        if supervisor::interrupt_received() {
+        if supervisor::interrupt_received()
+            || supervisor::stop_was_requested(&ctx.home, started.child.id())
+        {
             ctx.say(Msg::Stopped {
                 pid: started.child.id(),
             });
@@ -174,6 +176,12 @@ fn supervise(
             log: &display(&log_path),
         })];
         let output = logfile::read_since(&log_path, log_offset);
+        if output.trim().is_empty() {
+            lines = vec![ctx.text(Msg::ServerExitedNoOutput {
+                status: &status_text,
+                log: &display(&log_path),
+            })];
+        }
         lines.extend(
             logfile::last_lines(&output, supervisor::LOG_TAIL_LINES)
                 .into_iter()
