@@ -82,7 +82,9 @@ fn read_stdin_line(ctx: &Context) -> Result<String, Failure> {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::PasswordStdinFailed { detail: &detail }));
     }
-    let line = line.strip_suffix('\n').unwrap_or(&line);
+    // PowerShell pipes text with a UTF-8 byte order mark in front.
+    let line = line.strip_prefix('\u{feff}').unwrap_or(&line);
+    let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
     Ok(line.to_string())
 }

@@ -837,3 +837,19 @@ fn closed_stdout_is_not_a_panic() {
         assert!(output.status.success(), "{args:?}: {:?}", output.status);
     }
 }
+
+#[test]
+fn password_stdin_ignores_a_byte_order_mark() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let output = home.run(
+        &["password", "set", "--password-stdin"],
+        &format!("\u{feff}{PASSWORD}\r\n"),
+    );
+    assert_success(&output);
+    let output = home.run(
+        &["password", "verify", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+}
