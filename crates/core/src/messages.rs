@@ -276,6 +276,15 @@ pub enum Msg<'a> {
     },
     StatusNotServing,
     StatusNotRunning,
+    StatusExited {
+        pid: u32,
+    },
+    EngineUnknown {
+        value: &'a str,
+    },
+    NoReleaseInstalled {
+        path: &'a str,
+    },
     StatusHome {
         path: &'a str,
     },
@@ -606,6 +615,15 @@ impl Msg<'_> {
             ),
             StatusNotServing => "The server does not answer HTTP yet.".to_string(),
             StatusNotRunning => "Not running".to_string(),
+            StatusExited { pid } => format!(
+                "The server this tray started (pid {pid}) has exited. See why with `cpa-tray logs`, then run `cpa-tray start`."
+            ),
+            EngineUnknown { value } => format!(
+                "Unknown engine `{value}`: use builtin, cliproxyapi, or the path of a CLIProxyAPI-compatible program file."
+            ),
+            NoReleaseInstalled { path } => format!(
+                "No CLIProxyAPI release is installed in {path}. Install one first, or use --engine builtin."
+            ),
             StatusHome { path } => format!("Home:    {path}"),
             StatusConfig { path } => format!("Config:  {path}"),
             StatusLog { path } => format!("Log:     {path}"),
@@ -877,6 +895,15 @@ impl Msg<'_> {
             }
             StatusNotServing => "服务尚未响应 HTTP 请求。".to_string(),
             StatusNotRunning => "未在运行".to_string(),
+            StatusExited { pid } => format!(
+                "此托盘启动的服务（pid {pid}）已退出。请用 `cpa-tray logs` 查看原因，然后运行 `cpa-tray start`。"
+            ),
+            EngineUnknown { value } => format!(
+                "未知的引擎 `{value}`：请使用 builtin、cliproxyapi，或与 CLIProxyAPI 兼容的程序文件路径。"
+            ),
+            NoReleaseInstalled { path } => format!(
+                "{path} 中没有安装 CLIProxyAPI 版本。请先安装，或使用 --engine builtin。"
+            ),
             StatusHome { path } => format!("主文件夹：{path}"),
             StatusConfig { path } => format!("配置文件：{path}"),
             StatusLog { path } => format!("日志：    {path}"),

@@ -853,3 +853,53 @@ fn password_stdin_ignores_a_byte_order_mark() {
     );
     assert_success(&output);
 }
+
+#[test]
+fn status_after_a_crash_says_the_server_exited() {
+    if skip_under_runner("status_after_a_crash_says_the_server_exited", "kill -9") {
+        return;
+    }
+    let (home, _port) = started_home();
+    let pid = home.recorded_pid().unwrap();
+    let killed = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while alive(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains("Not running"), "{text}");
+    assert!(text.contains(&format!("(pid {pid}) has exited")), "{text}");
+    assert!(text.contains("cpa-tray logs"), "{text}");
+}
+
+#[test]
+fn engine_errors_list_the_valid_values() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            "bogus",
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("Unknown engine `bogus`"), "{err}");
+    assert!(err.contains("builtin, cliproxyapi"), "{err}");
+
+    let output = home.run(&["start", "--engine", "cliproxyapi", "--no-open"], "");
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("No CLIProxyAPI release is installed"), "{err}");
+    assert!(err.contains("--engine builtin"), "{err}");
+}

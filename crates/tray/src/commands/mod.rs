@@ -204,7 +204,7 @@ pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failur
         Some("builtin") => builtin_engine(ctx),
         Some("cliproxyapi") => match installed_release(ctx) {
             Some(engine) => Ok(engine),
-            None => Err(ctx.fail(Msg::EngineNotFound {
+            None => Err(ctx.fail(Msg::NoReleaseInstalled {
                 path: &display(&ctx.home.versions_dir()),
             })),
         },
@@ -244,6 +244,14 @@ fn builtin_engine(ctx: &Context) -> Result<Engine, Failure> {
 }
 
 fn external_engine(ctx: &Context, path: &Path) -> Result<Engine, Failure> {
+    // A bare word that names no file is a mistyped engine name more likely
+    // than a program in the current folder.
+    let bare_word = path.components().count() == 1 && !path.exists();
+    if bare_word {
+        return Err(ctx.fail(Msg::EngineUnknown {
+            value: &path.to_string_lossy(),
+        }));
+    }
     let program = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if !program.is_file() {
         return Err(ctx.fail(Msg::EngineNotFound {

@@ -71,7 +71,16 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 ctx.say(Msg::StatusNotServing);
             }
         }
-        None => ctx.say(Msg::StatusNotRunning),
+        None => {
+            ctx.say(Msg::StatusNotRunning);
+            // A record whose process is gone means the server stopped
+            // without `cpa-tray stop`: a crash, a kill or a reboot.
+            if let Some(stale) = &status.stale
+                && cpa_core::supervisor::process::inspect(stale.pid).is_none()
+            {
+                ctx.say(Msg::StatusExited { pid: stale.pid });
+            }
+        }
     }
     ctx.say(Msg::StatusHome {
         path: &display(ctx.home.root()),
