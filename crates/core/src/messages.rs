@@ -127,6 +127,9 @@ pub enum Msg<'a> {
     PasswordLooksLikeHash,
     PasswordMismatch,
     PasswordTryAgain,
+    PasswordAttemptsUsed {
+        attempts: usize,
+    },
     PasswordNoTerminal,
     PasswordStdinFailed {
         detail: &'a str,
@@ -517,6 +520,9 @@ impl Msg<'_> {
             PasswordLooksLikeHash => "The password starts with $2a$, $2b$ or $2y$: the server would take it for a bcrypt hash and never accept it.".to_string(),
             PasswordMismatch => "The two passwords differ.".to_string(),
             PasswordTryAgain => "Try again.".to_string(),
+            PasswordAttemptsUsed { attempts } => {
+                format!("All {attempts} attempts were invalid.")
+            }
             PasswordNoTerminal => "There is no terminal to ask for the password. Pass --password-stdin and write the password to standard input.".to_string(),
             PasswordStdinFailed { detail } => format!("Failed to read the password from standard input: {detail}"),
             PasswordNotSetStartCancelled => "Password not set. Start cancelled.".to_string(),
@@ -805,6 +811,7 @@ impl Msg<'_> {
             PasswordLooksLikeHash => "密码以 $2a$、$2b$ 或 $2y$ 开头：服务会把它当作 bcrypt 哈希，永远不会接受它。".to_string(),
             PasswordMismatch => "两次输入的密码不一致。".to_string(),
             PasswordTryAgain => "请重试。".to_string(),
+            PasswordAttemptsUsed { attempts } => format!("{attempts} 次输入均无效。"),
             PasswordNoTerminal => "没有可用于输入密码的终端。请使用 --password-stdin 并通过标准输入提供密码。".to_string(),
             PasswordStdinFailed { detail } => format!("从标准输入读取密码失败：{detail}"),
             PasswordNotSetStartCancelled => "未设置密码，已取消启动。".to_string(),

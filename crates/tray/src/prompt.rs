@@ -32,7 +32,6 @@ pub fn read_new_password(
     }
 
     ctx.warn(Msg::PasswordRules);
-    let mut last_problem = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             ctx.warn(Msg::PasswordTryAgain);
@@ -42,7 +41,6 @@ pub fn read_new_password(
         };
         if let Err(problem) = password::validate(&first) {
             ctx.warn(messages::password_problem(problem));
-            last_problem = Some(problem);
             continue;
         }
         let Some(second) = read_terminal(ctx, Msg::PasswordConfirmPrompt)? else {
@@ -52,16 +50,16 @@ pub fn read_new_password(
             Ok(()) => return Ok(first),
             Err(problem) => {
                 ctx.warn(messages::password_problem(problem));
-                last_problem = Some(problem);
             }
         }
     }
+    // Each attempt's reason was printed when it happened: the failure states
+    // the limit instead of repeating the last reason.
     let mut failure = ctx.fail(cancelled);
-    if let Some(problem) = last_problem {
-        failure
-            .lines
-            .insert(0, ctx.text(messages::password_problem(problem)));
-    }
+    failure.lines.insert(
+        0,
+        ctx.text(Msg::PasswordAttemptsUsed { attempts: ATTEMPTS }),
+    );
     Err(failure)
 }
 

@@ -903,3 +903,64 @@ fn engine_errors_list_the_valid_values() {
     assert!(err.contains("No CLIProxyAPI release is installed"), "{err}");
     assert!(err.contains("--engine builtin"), "{err}");
 }
+
+/// Runs `cpa-tray ARGS` on a pseudo-terminal made by util-linux `script`,
+/// typing each entry of `entries` (followed by Enter) half a second apart.
+/// Returns everything the terminal showed, or `None` when `script` is missing.
+fn run_on_terminal(home: &TrayHome, args: &[&str], entries: &[&str]) -> Option<String> {
+    use std::io::Write;
+    if Command::new("script").arg("--version").output().is_err() {
+        return cpa_testkit::missing_tool("util-linux `script` (pseudo-terminal)");
+    }
+    let base = home.command();
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    let mut line = quote(&base.get_program().to_string_lossy());
+    for arg in base.get_args().chain(args.iter().map(std::ffi::OsStr::new)) {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    let mut script = Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (name, value) in base.get_envs() {
+        match value {
+            Some(value) => script.env(name, value),
+            None => script.env_remove(name),
+        };
+    }
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    for entry in entries {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = write!(input, "{entry}\r");
+        let _ = input.flush();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    Some(stdout(&output))
+}
+
+#[test]
+fn third_invalid_entry_states_the_limit_once() {
+    if skip_under_runner("third_invalid_entry_states_the_limit_once", "a Linux pty") {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let Some(shown) = run_on_terminal(&home, &["start", "--no-open"], &["short"; 3]) else {
+        return;
+    };
+    let reason = "The password is too short (5 characters)";
+    assert_eq!(shown.matches(reason).count(), 3, "{shown}");
+    assert!(shown.contains("All 3 attempts were invalid."), "{shown}");
+    assert!(
+        shown.contains("Password not set. Start cancelled."),
+        "{shown}"
+    );
+    assert!(home.recorded_pid().is_none());
+}
