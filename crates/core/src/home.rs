@@ -206,7 +206,7 @@ fn default_root() -> io::Result<PathBuf> {
         .ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                "cannot find the user's home directory (HOME or USERPROFILE is not set); pass --home DIR",
+                "cannot find the user's home directory (HOME or USERPROFILE is not set)",
             )
         })
 }

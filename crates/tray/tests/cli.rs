@@ -964,3 +964,20 @@ fn third_invalid_entry_states_the_limit_once() {
     );
     assert!(home.recorded_pid().is_none());
 }
+
+#[test]
+fn missing_user_home_gives_one_hint() {
+    for (lang, hint) in [("en", "--home DIR"), ("zh-CN", "请用 --home DIR")] {
+        let mut command = cpa_testkit::binary_command("cpa-tray", env!("CARGO_BIN_EXE_cpa-tray"));
+        command
+            .args(["--lang", lang, "status"])
+            .env_remove("HOME")
+            .env_remove("USERPROFILE")
+            .env_remove("CPA_TRAY_HOME");
+        let output = common::run(&mut command, "");
+        assert!(!output.status.success(), "{lang}");
+        let err = stderr(&output);
+        assert_eq!(err.matches("--home").count(), 1, "{lang}: {err}");
+        assert!(err.contains(hint), "{lang}: {err}");
+    }
+}
