@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod context;
+mod help;
 mod prompt;
 mod tray_app;
 
@@ -14,9 +15,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command, PasswordCommand, RemoteCommand};
+use cli::{Command, PasswordCommand, RemoteCommand};
 use context::Context;
 
 /// Hidden first argument that runs the built-in engine.
@@ -40,7 +39,7 @@ fn main() -> ExitCode {
         return cpa_gui::run_dialog(rest[1..].to_vec());
     }
 
-    let cli = Cli::parse_from(program.into_iter().chain(rest));
+    let cli = help::parse(program.into_iter().chain(rest).collect());
     let Some(command) = &cli.command else {
         return tray_app::run(&cli);
     };

@@ -981,3 +981,19 @@ fn missing_user_home_gives_one_hint() {
         assert!(err.contains(hint), "{lang}: {err}");
     }
 }
+
+#[test]
+fn help_is_localized_under_zh_cn() {
+    let home = TrayHome::new();
+    let output = home.run(&["--lang", "zh-CN", "--help"], "");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains("停止此托盘启动的服务"), "{text}");
+    assert!(
+        !text.contains("Stop the server this tray started"),
+        "{text}"
+    );
+
+    let output = home.run(&["--lang", "en", "--help"], "");
+    assert!(stdout(&output).contains("Stop the server this tray started"));
+}
