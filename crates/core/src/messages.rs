@@ -168,6 +168,7 @@ pub enum Msg<'a> {
         path: &'a str,
     },
     EnvPasswordKept,
+    EnvPasswordRemoved,
 
     // Start.
     StoppedPrevious {
@@ -555,6 +556,7 @@ impl Msg<'_> {
                 "No management password is set in {path}. Set one with `cpa-tray password set`."
             ),
             EnvPasswordKept => "MANAGEMENT_PASSWORD is passed to the server: it is a second management key, and it forces remote management on.".to_string(),
+            EnvPasswordRemoved => "MANAGEMENT_PASSWORD is set here but not passed to the server, because it would add a second management key and force remote management on. Set CPA_TRAY_KEEP_MANAGEMENT_PASSWORD=1 to pass it.".to_string(),
 
             StoppedPrevious { pid } => format!("Stopped the previous server (pid {pid})."),
             StartedServer { pid, port, engine, version, millis } => format!(
@@ -842,6 +844,7 @@ impl Msg<'_> {
                 format!("{path} 中没有设置管理密码。请用 `cpa-tray password set` 设置。")
             }
             EnvPasswordKept => "MANAGEMENT_PASSWORD 会传给服务：它是第二个管理密钥，并会强制开启远程管理。".to_string(),
+            EnvPasswordRemoved => "此处设置了 MANAGEMENT_PASSWORD，但不会传给服务，因为它会增加第二个管理密钥并强制开启远程管理。如需传递，请设置 CPA_TRAY_KEEP_MANAGEMENT_PASSWORD=1。".to_string(),
 
             StoppedPrevious { pid } => format!("已停止之前的服务（pid {pid}）。"),
             StartedServer { pid, port, engine, version, millis } => format!(

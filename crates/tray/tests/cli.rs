@@ -470,6 +470,12 @@ fn management_password_is_removed_from_the_child() {
                 "{}",
                 stderr(&output)
             );
+        } else {
+            assert!(
+                stderr(&output).contains("not passed to the server"),
+                "{}",
+                stderr(&output)
+            );
         }
         let log = std::fs::read_to_string(home.path().join("logs/engine.log")).unwrap();
         assert!(log.contains(expected), "keep={keep}: {log}");

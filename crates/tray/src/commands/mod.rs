@@ -326,6 +326,10 @@ pub fn start_server(
     };
     if env_password_active() {
         ctx.warn(Msg::EnvPasswordKept);
+    } else if !keep_env_password()
+        && std::env::var_os(supervisor::MANAGEMENT_PASSWORD_ENV).is_some_and(|v| !v.is_empty())
+    {
+        ctx.warn(Msg::EnvPasswordRemoved);
     }
     let started = supervisor::start(&ctx.home, engine, address, &options)
         .map_err(|err| start_failure(ctx, err))?;
