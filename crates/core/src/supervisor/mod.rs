@@ -7,6 +7,13 @@
 //! executable all match the record, first gracefully and then by force.
 //!
 //! Only this module spawns or kills processes.
+//!
+//! The server outlives the command that started it: `cpa-tray start` returns
+//! while the server keeps running. So on Windows the server is not put in a
+//! Job Object with kill-on-close, which would end it with the command.
+//! Instead the record in `run/engine.json` lets the next `start`, `stop`,
+//! `status` or tray find a server whose tray crashed, and act on it only when
+//! pid, start time and executable still match.
 
 pub mod http;
 pub mod logfile;
