@@ -2,9 +2,9 @@
 //!
 //! The original (PowerShell) tray writes `version`, `arch`, `autoOpenWebUI`,
 //! `autoUpdate` and `updatedAt` as one-line JSON, with a UTF-8 BOM and CRLF under
-//! Windows PowerShell 5.1. This module reads that file as it is, keeps every
-//! field it does not know, adds its own fields (`language`, `autoRestart`,
-//! `engine`) and writes UTF-8 without a BOM through a temporary file and a
+//! Windows PowerShell 5.1. This module reads that file as it is and keeps every
+//! field it does not know. It adds its own fields (`language`, `autoRestart`,
+//! `engine`). It writes UTF-8 without a BOM through a temporary file and a
 //! rename, so a crash leaves either the old or the new file.
 //!
 //! Like the original, a fallback copy lives in the per-user data directory
@@ -131,7 +131,7 @@ impl Settings {
     }
 }
 
-/// Where settings are read from and written to.
+/// The primary and fallback locations of `settings.json`.
 #[derive(Debug, Clone)]
 pub struct SettingsStore {
     primary: PathBuf,
