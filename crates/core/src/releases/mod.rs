@@ -33,7 +33,10 @@
 //! - `versions list`: [`VersionStore::list`] (newest first, `active` marked).
 //! - `versions use <tag>`: [`VersionStore::use_version`], then record the tag.
 //! - `versions prune --keep N`: [`VersionStore::prune`] (never the active one).
-//! - Start: [`VersionStore::resolve_active`] gives the binary to run.
+//! - Start: [`VersionStore::resolve_active`] gives the binary to run. On a
+//!   first start ([`needs_engine_choice`]), [`first_start_offer`] gives the
+//!   choices (download with tag, platform and size, built-in engine, a binary
+//!   on `PATH`), and the answer is stored as an [`EngineSetting`].
 //!
 //! Errors print as `error: {err}`, then each `source()` as `Caused by:`, then
 //! `hint: {err.hint()}` when there is one.
@@ -58,6 +61,7 @@ mod checksums;
 mod download;
 mod error;
 mod extract;
+mod first_start;
 mod github;
 mod install;
 mod store;
@@ -68,6 +72,10 @@ pub use asset::{Arch, ArchiveKind, Os, Platform, select_asset};
 pub use checksums::Checksums;
 pub use download::Progress;
 pub use error::{MissingChecksum, ReleaseError};
+pub use first_start::{
+    DownloadOffer, EngineSetting, FirstStartOffer, find_in_search_path, find_on_path,
+    first_start_offer, needs_engine_choice, path_binary_names,
+};
 pub use github::{
     API_BASE_ENV, Asset, DEFAULT_API_BASE, DEFAULT_REPOSITORY, LatestRelease, ProxySetting,
     ReleaseSource, Timeouts, fetch_latest,
