@@ -83,11 +83,26 @@ impl Home {
     }
 
     /// Creates the home folder and its `logs/` and `run/` subfolders.
+    ///
+    /// A file in the place of one of them fails with an error naming it,
+    /// instead of the OS's bare "File exists" or "Not a directory".
     pub fn create_dirs(&self) -> io::Result<()> {
         for dir in [self.root.clone(), self.logs_dir(), self.run_dir()] {
+            if let Some(file) = file_in_place_of(&dir) {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} is a file, not a folder", file.display()),
+                ));
+            }
             std::fs::create_dir_all(&dir).map_err(|err| with_path(err, &dir))?;
         }
         Ok(())
+    }
+
+    /// Returns the existing file (or other non-folder) that stands where the
+    /// home folder or one of its parent folders should be.
+    pub fn file_in_place_of_root(&self) -> Option<PathBuf> {
+        file_in_place_of(&self.root)
     }
 
     pub fn root(&self) -> &Path {
@@ -182,6 +197,14 @@ fn write_pid(file: &mut std::fs::File) -> io::Result<()> {
     file.rewind()?;
     write!(file, "{}", std::process::id())?;
     file.flush()
+}
+
+/// Returns `dir` or its nearest existing ancestor when that is not a folder.
+fn file_in_place_of(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|path| path.symlink_metadata().is_ok())
+        .filter(|path| !path.is_dir())
+        .map(Path::to_path_buf)
 }
 
 /// Adds `path` to an I/O error's message, keeping its kind.

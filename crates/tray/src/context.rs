@@ -62,6 +62,11 @@ impl Context {
                 ));
             }
         };
+        if let Some(file) = home.file_in_place_of_root() {
+            let lang = Lang::resolve(explicit, None);
+            let path = display(&file);
+            return Err(Failure::new(Msg::HomeIsFile { path: &path }.text(lang)));
+        }
         let loaded = SettingsStore::new(home.settings_path(), home.settings_fallback_path()).load();
         let lang = Lang::resolve(explicit, loaded.settings.language());
         for warning in &loaded.warnings {

@@ -395,9 +395,62 @@ fn unusable_home_is_a_clear_error() {
     );
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(message.contains("Cannot use the home folder"), "{message}");
-    assert!(message.contains("--home"), "{message}");
-    assert!(message.contains(&common::shown(&blocker)), "{message}");
+    assert!(
+        message.contains(&format!(
+            "The home folder {} is a file, not a folder.",
+            common::shown(&blocker)
+        )),
+        "{message}"
+    );
+    assert!(message.contains("Remove or rename that file"), "{message}");
+    assert_eq!(message.matches("--home").count(), 1, "{message}");
+    assert!(!message.contains("os error"), "{message}");
+}
+
+#[test]
+fn home_that_is_a_file_is_named() {
+    for (lang, expected) in [
+        ("en", "is a file, not a folder. Remove or rename that file"),
+        ("zh-CN", "是一个文件，而不是文件夹。请删除或重命名该文件"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("home-file");
+        std::fs::write(&file, b"keep me").unwrap();
+        for command in ["status", "stop"] {
+            let output = common::run(
+                cpa_testkit::binary_command("cpa-tray", env!("CARGO_BIN_EXE_cpa-tray"))
+                    .args(["--lang", lang, "--home"])
+                    .arg(&file)
+                    .arg(command),
+                "",
+            );
+            assert!(!output.status.success(), "{lang} {command}");
+            let message = stderr(&output);
+            assert!(message.contains(&common::shown(&file)), "{message}");
+            assert!(message.contains(expected), "{lang} {command}: {message}");
+            assert!(!message.contains("os error"), "{message}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me", "file changed");
+    }
+}
+
+#[test]
+fn run_folder_that_is_a_file_is_named() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let run = home.path().join("run");
+    std::fs::write(&run, b"").unwrap();
+    let output = home.run(
+        &["start", "--password-stdin", "--no-open"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("{} is a file, not a folder", common::shown(&run))),
+        "{message}"
+    );
+    assert!(!message.contains("os error"), "{message}");
 }
 
 #[cfg(unix)]

@@ -440,6 +440,32 @@ pub enum Msg<'a> {
     VersionsPruneNothing {
         keep: usize,
     },
+
+    // Service control: home folder, status and interrupts (session 2).
+    HomeIsFile {
+        path: &'a str,
+    },
+    StatusExitedUnexpectedly {
+        pid: u32,
+        log: &'a str,
+    },
+    StatusPortServedBy {
+        port: u16,
+        pid: u32,
+        name: &'a str,
+        config: &'a str,
+    },
+    StatusPortServed {
+        port: u16,
+        config: &'a str,
+    },
+    StatusNotResponding {
+        pid: u32,
+        port: u16,
+    },
+    StatusSuspended {
+        pid: u32,
+    },
 }
 
 impl Msg<'_> {
@@ -744,6 +770,26 @@ impl Msg<'_> {
             VersionsPruneNothing { keep } => {
                 format!("Nothing to remove: {keep} or fewer versions besides the active one.")
             }
+
+            // Service control: home folder, status and interrupts.
+            HomeIsFile { path } => format!(
+                "The home folder {path} is a file, not a folder. Remove or rename that file, or choose another folder with --home DIR or CPA_TRAY_HOME."
+            ),
+            StatusExitedUnexpectedly { pid, log } => format!(
+                "The server this tray started (pid {pid}) exited unexpectedly: it was not stopped with `cpa-tray stop`. The last lines of {log} follow; run `cpa-tray start` to start it again."
+            ),
+            StatusPortServedBy { port, pid, name, config } => format!(
+                "Port {port} is served by another process, {name} (pid {pid}), which cpa-tray did not start and does not control. Stop that program, or change `port` in {config}."
+            ),
+            StatusPortServed { port, config } => format!(
+                "Port {port} is served by another process, which cpa-tray did not start and does not control. Stop that program, or change `port` in {config}."
+            ),
+            StatusNotResponding { pid, port } => format!(
+                "The server (pid {pid}) is running but not responding on port {port}. Run `cpa-tray restart` to replace it, or `cpa-tray stop` to end it."
+            ),
+            StatusSuspended { pid } => format!(
+                "The server (pid {pid}) is suspended (stopped by a signal such as SIGSTOP). Resume it with `kill -CONT {pid}`, or run `cpa-tray restart`."
+            ),
         }
     }
 
@@ -1018,6 +1064,26 @@ impl Msg<'_> {
             VersionsPruneNothing { keep } => {
                 format!("无需删除：除当前版本外不超过 {keep} 个版本。")
             }
+
+            // Service control: home folder, status and interrupts.
+            HomeIsFile { path } => format!(
+                "主文件夹 {path} 是一个文件，而不是文件夹。请删除或重命名该文件，或用 --home DIR 或 CPA_TRAY_HOME 指定其他文件夹。"
+            ),
+            StatusExitedUnexpectedly { pid, log } => format!(
+                "此托盘启动的服务（pid {pid}）意外退出：它不是通过 `cpa-tray stop` 停止的。以下是 {log} 的最后几行；运行 `cpa-tray start` 可再次启动。"
+            ),
+            StatusPortServedBy { port, pid, name, config } => format!(
+                "端口 {port} 由另一个进程 {name}（pid {pid}）提供服务，它不是 cpa-tray 启动的，cpa-tray 也无法控制它。请停止该程序，或修改 {config} 中的 `port`。"
+            ),
+            StatusPortServed { port, config } => format!(
+                "端口 {port} 由另一个进程提供服务，它不是 cpa-tray 启动的，cpa-tray 也无法控制它。请停止该程序，或修改 {config} 中的 `port`。"
+            ),
+            StatusNotResponding { pid, port } => format!(
+                "服务（pid {pid}）正在运行，但在端口 {port} 上没有响应。请运行 `cpa-tray restart` 替换它，或运行 `cpa-tray stop` 结束它。"
+            ),
+            StatusSuspended { pid } => format!(
+                "服务（pid {pid}）已被挂起（被 SIGSTOP 等信号暂停）。请用 `kill -CONT {pid}` 恢复它，或运行 `cpa-tray restart`。"
+            ),
         }
     }
 }
