@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the tray on Linux: time from launch to the StatusNotifierItem on the
 # session bus, then resident memory, CPU time and wake-ups (voluntary context
-# switches of all threads) over an idle period with the server running.
+# switches of all threads, then per thread) over an idle period with the server
+# running.
 #
 # Usage: crates/gui/bench/idle.sh [SECONDS] [PROFILE]
 #   SECONDS  idle period to measure (default 60)
@@ -64,6 +65,14 @@ gdbus call --session --dest "$name" --object-path /MenuBar \
 until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
 sleep 2
 
+# Voluntary context switches per thread, as "tid name count" lines.
+per_thread() {
+  for task in /proc/"$tray"/task/*; do
+    printf '%s %s %s\n' "${task##*/}" "$(tr ' ' '_' < "$task/comm")" \
+      "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")"
+  done
+}
+
 sample() {
   local ticks switches
   ticks=$(awk '{print $14 + $15}' "/proc/$tray/stat")
@@ -71,8 +80,10 @@ sample() {
   echo "$ticks $switches"
 }
 read -r ticks0 switches0 < <(sample)
+per_thread > "$work/threads0"
 sleep "$seconds"
 read -r ticks1 switches1 < <(sample)
+per_thread > "$work/threads1"
 hz=$(getconf CLK_TCK)
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$tray/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$tray/status")
@@ -83,3 +94,5 @@ awk -v t=$((ticks1 - ticks0)) -v hz="$hz" -v s="$seconds" \
   'BEGIN { printf "  CPU: %.3f s (%.4f%% of one core)\n", t / hz, 100 * t / hz / s }'
 awk -v n=$((switches1 - switches0)) -v s="$seconds" \
   'BEGIN { printf "  wake-ups: %d voluntary context switches, %.2f per second\n", n, n / s }'
+echo "  wake-ups per thread (tid name count):"
+join "$work/threads0" "$work/threads1" -a 2 | awk '{ n = NF == 5 ? $5 - $3 : $3; printf "    %s %s %d\n", $1, $2, n }'
