@@ -7,6 +7,7 @@
 
 pub mod desktop;
 pub mod home;
+pub mod instance;
 pub mod messages;
 pub mod password;
 pub mod releases;

@@ -12,12 +12,13 @@ use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cpa_core::desktop;
 use cpa_core::home::Home;
+use cpa_core::instance::{self, Acquired};
 use cpa_core::messages::Lang;
 use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome};
@@ -78,6 +79,8 @@ pub enum Event {
     StatusCheck,
     /// Start the server again after a crash (auto restart).
     AutoRestart,
+    /// A second tray for the same home folder was started and poked this one.
+    Poke,
 }
 
 /// Sends an event to the tray thread from any thread.
@@ -94,6 +97,9 @@ struct Shared {
     /// Pids whose exit is expected (stopped by a menu action).
     expected_exits: Mutex<Vec<u32>>,
     restart_attempts: AtomicU32,
+    /// Set when the user chose Exit; a start that has not spawned the server
+    /// yet gives up instead.
+    exiting: AtomicBool,
 }
 
 impl Shared {
@@ -122,6 +128,8 @@ pub struct Controller {
     shared: Arc<Shared>,
     state: MenuState,
     ui: Option<TrayUi>,
+    /// Exit was chosen while a long action ran; exit when it ends.
+    exit_pending: bool,
     quit: bool,
 }
 
@@ -162,11 +170,13 @@ impl Controller {
             owned: Mutex::new(None),
             expected_exits: Mutex::new(Vec::new()),
             restart_attempts: AtomicU32::new(0),
+            exiting: AtomicBool::new(false),
         });
         Controller {
             shared,
             state,
             ui: None,
+            exit_pending: false,
             quit: false,
         }
     }
@@ -208,7 +218,17 @@ impl Controller {
                     self.begin_start();
                 }
             }
-            Event::Update(change) => change(&mut self.state),
+            Event::Update(change) => {
+                change(&mut self.state);
+                if self.exit_pending && self.state.busy.is_none() {
+                    self.exit();
+                }
+            }
+            Event::Poke => {
+                let status = self.state.status_line();
+                let text = Text::AlreadyRunningNotice { status: &status }.text(self.state.lang);
+                notify::notify(Level::Info, text);
+            }
             Event::ServerExited { pid, status } => self.on_server_exit(pid, &status),
             Event::StatusCheck => {
                 if self.state.busy.is_none() {
@@ -217,7 +237,10 @@ impl Controller {
                 self.state.config_exists = self.shared.options.home.config_path().is_file();
             }
             Event::AutoRestart => {
-                if self.state.busy.is_none() && !self.state.server.is_running() {
+                if self.state.busy.is_none()
+                    && !self.state.server.is_running()
+                    && !self.shared.exiting.load(Ordering::SeqCst)
+                {
                     self.begin_start();
                 }
             }
@@ -417,7 +440,18 @@ impl Controller {
         });
     }
 
+    /// Stops the server this tray started and quits. While a start, stop or
+    /// password change runs, Exit waits for it to end: a start that has not
+    /// spawned the server yet gives up, and a server it did spawn is stopped.
     fn exit(&mut self) {
+        self.shared.exiting.store(true, Ordering::SeqCst);
+        if let Some(busy) = self.state.busy {
+            if !self.exit_pending {
+                notify::log(&format!("exit chosen while {busy:?}; exiting when it ends"));
+            }
+            self.exit_pending = true;
+            return;
+        }
         // Stop only the server this tray started; one started from the CLI stays.
         let owned = self.shared.owned.lock().ok().and_then(|owned| *owned);
         if owned.is_some() {
@@ -651,6 +685,10 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
         Ok(lock) => lock,
         Err(err) => return fail(&err.to_string()),
     };
+    if shared.exiting.load(Ordering::SeqCst) {
+        notify::log("start abandoned: the tray is exiting");
+        return None;
+    }
     shared.expect_exit_of_owned();
     if let Err(err) = supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT) {
         return fail(&err.to_string());
@@ -785,6 +823,44 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
 }
 
 /// Runs the tray until Exit. See the crate documentation for how to call it.
+///
+/// When another tray already runs for the same home folder, this pokes it
+/// (it shows a notification with its status), prints that it is already
+/// running with its pid, and returns success.
 pub fn run_tray(options: TrayOptions) -> ExitCode {
-    crate::platform::run(options)
+    let instance = match instance::acquire(&options.home) {
+        Ok(Acquired::Primary(instance)) => Some(instance),
+        Ok(Acquired::AlreadyRunning { pid, poke }) => {
+            return report_already_running(&options, pid, poke);
+        }
+        Err(err) => {
+            // Without the lock the tray still works; a second tray would then
+            // run beside it, as before single-instance support.
+            notify::log(&format!(
+                "failed to take the tray lock, running without it: {err}"
+            ));
+            None
+        }
+    };
+    crate::platform::run(options, instance)
+}
+
+fn report_already_running(
+    options: &TrayOptions,
+    pid: Option<u32>,
+    poke: std::io::Result<()>,
+) -> ExitCode {
+    let mut store = SettingsStore::new(
+        options.home.settings_path(),
+        options.home.settings_fallback_path(),
+    );
+    let lang = Lang::resolve(options.lang, store.load().settings.language());
+    match pid {
+        Some(pid) => println!("{}", Text::AlreadyRunningExit { pid }.text(lang)),
+        None => println!("{}", Text::AlreadyRunningNotice { status: "?" }.text(lang)),
+    }
+    if let Err(err) = poke {
+        eprintln!("cpa-tray: failed to notify the running tray: {err}");
+    }
+    ExitCode::SUCCESS
 }

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use tray_icon::TrayIconEvent;
 use tray_icon::menu::MenuEvent;
 
+use cpa_core::instance::Instance;
+
 use crate::app::{Controller, Event, EventSink, TrayOptions};
 
 /// Returns whether a tray icon event means "activate" (left click on Linux,
@@ -25,6 +27,15 @@ fn is_activation(event: &TrayIconEvent) -> bool {
             ..
         } => true,
         _ => false,
+    }
+}
+
+/// Turns pokes from a second tray into [`Event::Poke`].
+fn forward_pokes(instance: Option<&mut Instance>, sink: &EventSink) {
+    let Some(instance) = instance else { return };
+    let sink = sink.clone();
+    if let Err(err) = instance.serve_pokes(move || sink(Event::Poke)) {
+        crate::notify::log(&format!("failed to listen for a second tray: {err}"));
     }
 }
 
@@ -57,7 +68,7 @@ fn start_status_checks(sink: EventSink) {
 }
 
 #[cfg(not(any(windows, target_os = "macos")))]
-pub fn run(options: TrayOptions) -> ExitCode {
+pub fn run(options: TrayOptions, mut instance: Option<Instance>) -> ExitCode {
     use std::sync::Arc;
     use std::sync::mpsc;
 
@@ -67,6 +78,7 @@ pub fn run(options: TrayOptions) -> ExitCode {
         let _ = sender.send(event);
     });
     forward_tray_events(&sink);
+    forward_pokes(instance.as_mut(), &sink);
     let mut controller = Controller::new(options, sink);
     controller.create_tray();
     // A quiet period of STATUS_CHECK_INTERVAL triggers the status check, so
@@ -86,7 +98,7 @@ pub fn run(options: TrayOptions) -> ExitCode {
 }
 
 #[cfg(any(windows, target_os = "macos"))]
-pub fn run(options: TrayOptions) -> ExitCode {
+pub fn run(options: TrayOptions, mut instance: Option<Instance>) -> ExitCode {
     use std::sync::Arc;
     use winit::application::ApplicationHandler;
     use winit::event::{StartCause, WindowEvent};
@@ -138,6 +150,7 @@ pub fn run(options: TrayOptions) -> ExitCode {
         let _ = proxy.send_event(event);
     });
     forward_tray_events(&sink);
+    forward_pokes(instance.as_mut(), &sink);
     start_status_checks(sink.clone());
     let mut app = App {
         options: Some(options),

@@ -93,6 +93,12 @@ pub enum Text<'a> {
     TrayUnavailable {
         detail: &'a str,
     },
+    AlreadyRunningNotice {
+        status: &'a str,
+    },
+    AlreadyRunningExit {
+        pid: u32,
+    },
     StartAtLoginFailed {
         detail: &'a str,
     },
@@ -181,6 +187,8 @@ impl Text<'_> {
             About => "About".into(),
             Exit => "Exit".into(),
 
+            AlreadyRunningNotice { status } => format!("{APP_TITLE} is already running: {status}"),
+            AlreadyRunningExit { pid } => format!("{APP_TITLE} is already running (pid {pid})."),
             ConfigCreated => "Created config.yaml from the built-in template".into(),
             PasswordSaved => "Password saved to config.yaml".into(),
             PasswordWriteFailed { detail } => {
@@ -295,6 +303,8 @@ impl Text<'_> {
             About => "关于".into(),
             Exit => "退出".into(),
 
+            AlreadyRunningNotice { status } => format!("{APP_TITLE} 已在运行：{status}"),
+            AlreadyRunningExit { pid } => format!("{APP_TITLE} 已在运行（进程 {pid}）。"),
             ConfigCreated => "已根据内置模板创建 config.yaml".into(),
             PasswordSaved => "密码已保存到 config.yaml".into(),
             PasswordWriteFailed { detail } => format!("无法将密码写入 config.yaml：{detail}"),

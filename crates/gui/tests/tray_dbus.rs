@@ -226,6 +226,7 @@ impl Tray {
             .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
             .env("XDG_DATA_HOME", env.home.join("xdg-data"))
             .env("PATH", path_with(&env.bin))
+            .envs(env.extra_env.iter().map(|(name, value)| (name, value)))
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
@@ -337,6 +338,8 @@ struct TestHome {
     bin: PathBuf,
     engine: PathBuf,
     port: u16,
+    /// Variables set for the tray and inherited by the server it starts.
+    extra_env: Vec<(String, String)>,
 }
 
 impl TestHome {
@@ -372,6 +375,7 @@ impl TestHome {
             bin,
             engine,
             port,
+            extra_env: Vec::new(),
             _dir: dir,
         })
     }
@@ -804,4 +808,109 @@ fn failed_dialog_names_cli_command() {
     assert_eq!(tray.status_line(), "Not Running");
     assert!(tray.item("Start").enabled);
     assert_eq!(env.secret(), "");
+}
+
+/// Returns `cpa-test-server`, which `cargo test --workspace` builds.
+fn test_server_binary() -> Option<PathBuf> {
+    let path = Path::new(HARNESS).with_file_name("cpa-test-server");
+    if path.is_file() {
+        Some(path)
+    } else {
+        cpa_testkit::missing_tool(&format!(
+            "{} (run `cargo build -p cpa-test-server` or `cargo test --workspace`)",
+            path.display()
+        ))
+    }
+}
+
+/// Returns whether `pid` runs (a zombie waiting for its parent counts as ended).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn second_tray_pokes_first() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    let second = Command::new(HARNESS)
+        .args(["tray", "--home"])
+        .arg(&env.home)
+        .arg("--engine-program")
+        .arg(&env.engine)
+        .args(["--lang", "en"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("HOME", &env.home)
+        .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run a second harness tray");
+
+    assert!(second.status.success(), "second tray: {:?}", second);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!(
+            "CLIProxyAPI Tray is already running (pid {}).",
+            tray.child.id()
+        )
+    );
+    wait_notification(
+        &received,
+        "CLIProxyAPI Tray is already running: Not Running",
+    );
+    // The first tray keeps running and keeps its menu.
+    assert_eq!(tray.status_line(), "Not Running");
+}
+
+#[test]
+fn exit_during_start_stops_server() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("exit-test-1", 4).unwrap();
+    let Some(mut env) = TestHome::new(&hash) else {
+        return;
+    };
+    let Some(test_server) = test_server_binary() else {
+        return;
+    };
+    // The stand-in binds its port 3 s after it starts, so the start is still
+    // waiting for readiness when Exit arrives.
+    env.engine = test_server;
+    env.extra_env
+        .push(("CPA_TEST_SERVER".into(), "--listen-after-ms 3000".into()));
+    let (_notifications, _received) = serve_notifications(&bus);
+    let mut tray = Tray::launch(&bus, &env);
+
+    tray.click("Start");
+    tray.wait_status("Starting...");
+    let record = env.home.join("run/engine.json");
+    let pid = wait_for(Duration::from_secs(10), "the server record", || {
+        let text = std::fs::read_to_string(&record).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        value["pid"].as_u64().map(|pid| pid as u32)
+    });
+    tray.click("Exit");
+
+    let status = wait_for(Duration::from_secs(30), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "tray exited with {status}");
+    assert!(
+        !process_alive(pid),
+        "server pid {pid} still runs after Exit"
+    );
+    assert!(
+        !env.serving(),
+        "port {} still listening after Exit",
+        env.port
+    );
+    assert!(!record.exists(), "the server record was left behind");
 }
