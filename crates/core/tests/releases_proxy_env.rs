@@ -1,9 +1,10 @@
-//! The proxy from the environment. This file contains a single test because it
-//! sets process-wide environment variables.
+//! The proxy from the environment, HTTP and SOCKS5. This file contains a
+//! single test because it sets process-wide environment variables.
 
 mod releases_support;
 
 use cpa_core::releases::{self, Arch, Os, Platform, ProxySetting, ReleaseSource, VersionStore};
+use releases_support::socks::Socks5Proxy;
 use releases_support::*;
 
 #[test]
@@ -51,8 +52,33 @@ fn environment_proxy_is_used() {
     // Direct ignores the environment, so the made-up host cannot be reached.
     let direct = ReleaseSource {
         proxy: ProxySetting::Direct,
-        ..source
+        ..source.clone()
     };
     let err = releases::check(&direct, &store, None, platform).unwrap_err();
     assert!(err.to_string().contains("releases.invalid"), "{err}");
+
+    // ALL_PROXY wins over HTTP_PROXY; socks5h lets the proxy resolve the name.
+    let socks = Socks5Proxy::start(server.addr(), None);
+    // SAFETY: as above.
+    unsafe { std::env::set_var("ALL_PROXY", format!("socks5h://{}", socks.addr())) };
+    server.clear_log();
+    let checked = releases::check(&source, &store, None, platform).unwrap();
+    let installed = releases::install(
+        &source,
+        &checked.latest,
+        &store,
+        &releases::InstallOptions::new(platform),
+        &mut |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(installed.installed.tag, "v8.0.10");
+    assert_eq!(socks.targets()[0], "releases.invalid:80");
+    assert!(socks.relayed() > 0);
+    // Nothing reached the HTTP proxy path: no CONNECT request this time.
+    assert!(
+        server.requests().iter().all(|r| r.method != "CONNECT"),
+        "{:?}",
+        server.request_paths()
+    );
 }

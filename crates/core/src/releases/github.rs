@@ -8,8 +8,12 @@
 //!
 //! Proxies: an explicit proxy URL (config.yaml's `proxy-url`) wins; otherwise
 //! `ALL_PROXY`, `HTTPS_PROXY` and `HTTP_PROXY` (and lowercase forms, with
-//! `NO_PROXY`) are used, as ureq 3 reads them. `http://` and `https://`
-//! proxies work in this build; `socks5://` needs ureq's `socks-proxy` feature.
+//! `NO_PROXY`) are used, as ureq 3 reads them. HTTP proxies (`http://`,
+//! `https://`) get a `CONNECT` request; SOCKS proxies (`socks5://`, which
+//! resolves the host name locally, `socks5h://`, which lets the proxy
+//! resolve it, and `socks4://`) go through ureq's `socks-proxy` feature.
+//! A `user:password@` in the proxy URL is sent to the proxy only, and
+//! [`redact_url`] removes it from every message.
 //!
 //! The token is sent only to the API base as `Authorization: Bearer`, never to
 //! download hosts, and is left out of `Debug` output and every error.
@@ -220,7 +224,7 @@ impl ReleaseSource {
                         url: redact_url(url),
                         reason: match err {
                             ureq::Error::InvalidProxyUrl => {
-                                "expected http://host:port or https://host:port".to_string()
+                                "expected http://, https://, socks5:// or socks5h:// followed by host:port".to_string()
                             }
                             other => other.to_string(),
                         },
@@ -228,22 +232,6 @@ impl ReleaseSource {
                 )
             }
         };
-        if let Some(proxy) = &proxy
-            && !matches!(
-                proxy.protocol(),
-                ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
-            )
-        {
-            let origin = if proxy.is_from_env() {
-                "the proxy environment variable"
-            } else {
-                "the proxy URL"
-            };
-            return Err(ReleaseError::InvalidProxy {
-                url: format!("{}:{} (from {origin})", proxy.host(), proxy.port()),
-                reason: "SOCKS proxies are not supported by this build; use an http:// or https:// proxy".to_string(),
-            });
-        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .proxy(proxy)

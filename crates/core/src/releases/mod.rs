@@ -53,8 +53,9 @@
 //!   previous versions stay untouched. The exceptions: `versions/` itself is
 //!   created when missing, and a crash (not an error) can leave `.cpa-tmp-*`
 //!   entries, which a later install deletes once they are six hours old.
-//! - SOCKS proxies need ureq's `socks-proxy` feature, which this build lacks;
-//!   a `socks5://` proxy URL fails with [`ReleaseError::InvalidProxy`].
+//! - Proxies: `http://`, `https://`, `socks5://` and `socks5h://` URLs, from
+//!   config.yaml's `proxy-url` or the environment; credentials in them never
+//!   appear in messages.
 
 mod asset;
 mod checksums;

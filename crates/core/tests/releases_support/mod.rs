@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod socks;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -127,6 +129,10 @@ impl FakeGithub {
             shared,
             accept_thread: Some(accept_thread),
         }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Returns `http://127.0.0.1:<port>`.
