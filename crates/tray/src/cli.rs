@@ -102,9 +102,12 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Server program: `builtin`, `cliproxyapi` (the release installed under
-    /// versions/), or the path of a CLIProxyAPI-compatible binary [default: the
-    /// `engine` setting, then the installed release recorded in settings, then builtin]
+    /// Server program: `builtin`, `official` (the CLIProxyAPI release installed
+    /// under versions/, downloaded first when none is; `cliproxyapi` is the
+    /// earlier spelling and never downloads), or the path of a
+    /// CLIProxyAPI-compatible binary [default: the `engine` setting, then the
+    /// installed release, then a question on the first start (the built-in
+    /// engine without a terminal)]
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 

@@ -373,7 +373,7 @@ fn update_leaves_a_running_builtin_engine() {
     assert_success(&output);
     assert!(
         stdout(&output).contains("was left as it is")
-            && stdout(&output).contains("restart --engine cliproxyapi"),
+            && stdout(&output).contains("restart --engine official"),
         "{}",
         stdout(&output)
     );
@@ -436,6 +436,16 @@ fn releases_api_setting_is_used_without_the_variable() {
 /// Runs `cpa-tray --home <home> ARGS` on a pseudo-terminal through
 /// util-linux `script`, typing `input`; returns the terminal output.
 fn run_on_terminal(setup: &Setup, args: &[&str], input: &str) -> Option<(bool, String)> {
+    run_on_terminal_with(setup, args, input, &[])
+}
+
+/// [`run_on_terminal`] with extra environment variables.
+fn run_on_terminal_with(
+    setup: &Setup,
+    args: &[&str],
+    input: &str,
+    env: &[(&str, &str)],
+) -> Option<(bool, String)> {
     let script = Path::new("/usr/bin/script");
     if !script.is_file() {
         return cpa_testkit::missing_tool("util-linux script (a pseudo-terminal for prompts)");
@@ -456,6 +466,9 @@ fn run_on_terminal(setup: &Setup, args: &[&str], input: &str) -> Option<(bool, S
             Some(value) => command.env(key, value),
             None => command.env_remove(key),
         };
+    }
+    for (key, value) in env {
+        command.env(key, value);
     }
     let output = common::run(&mut command, input);
     Some((output.status.success(), stdout(&output)))
@@ -485,4 +498,219 @@ fn terminal_prompt_declines_and_shows_progress() {
     assert!(text.contains("100% ("), "{text}");
     assert!(text.contains("Installed CLIProxyAPI v6.4.0"), "{text}");
     assert_eq!(setup.settings()["version"], "v6.4.0");
+}
+
+// ---------------------------------------------------------------------------
+// First start: which engine runs when nothing is chosen or installed
+
+/// `PATH` for runs that must not find a CLIProxyAPI binary on this machine.
+const PLAIN_PATH: &str = "/usr/bin:/bin";
+
+/// A folder with `cpa-engine` copied in as `cli-proxy-api`, as a package
+/// manager would install CLIProxyAPI.
+fn path_with_stand_in() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("PATH folder");
+    let binary = dir.path().join("cli-proxy-api");
+    std::fs::copy(releases_fake::workspace_binary("cpa-engine"), &binary)
+        .expect("copy the stand-in");
+    (dir, binary)
+}
+
+fn platform_label() -> String {
+    cpa_core::releases::Platform::current()
+        .expect("a supported platform")
+        .label()
+}
+
+#[test]
+fn first_start_prompt_downloads_and_remembers() {
+    if skip("first_start_prompt_downloads_and_remembers") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+
+    let env = [("PATH", PLAIN_PATH)];
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "d\n", &env)
+    else {
+        return;
+    };
+    assert!(ok, "{text}");
+    let offer = format!("[d]ownload CLIProxyAPI v6.9.1 for {} (", platform_label());
+    assert!(text.contains(&offer), "{text}");
+    assert!(text.contains("[b]uilt-in engine"), "{text}");
+    assert!(text.contains("[c]ancel"), "{text}");
+    assert!(!text.contains("found on PATH"), "{text}");
+    assert!(text.contains("matches checksums.txt"), "{text}");
+    assert_eq!(setup.running_version().as_deref(), Some("v6.9.1"));
+    assert_eq!(setup.settings()["engine"], "official");
+    assert_eq!(setup.settings()["version"], "v6.9.1");
+    assert_eq!(setup.fake.api_requests(), 1);
+
+    // The choice is remembered: the next start asks nothing and checks nothing.
+    assert_success(&setup.run(&["stop"]));
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "", &env) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(!text.contains("Choose the server program"), "{text}");
+    assert_eq!(setup.running_version().as_deref(), Some("v6.9.1"));
+    assert_eq!(setup.fake.api_requests(), 1);
+}
+
+#[test]
+fn first_start_prompt_offers_binary_on_path() {
+    if skip("first_start_prompt_offers_binary_on_path") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let (dir, binary) = path_with_stand_in();
+    let path = format!("{}:{PLAIN_PATH}", dir.path().display());
+    let env = [("PATH", path.as_str())];
+
+    // `versions list` shows it next to the (empty) installed versions.
+    let mut list = setup.command(&["versions", "list"]);
+    list.env("PATH", &path);
+    let output = common::run(&mut list, "");
+    assert_success(&output);
+    let shown = format!("{} (found on PATH", binary.display());
+    assert!(stdout(&output).contains(&shown), "{}", stdout(&output));
+
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "p\n", &env)
+    else {
+        return;
+    };
+    assert!(ok, "{text}");
+    let choice = format!("[p] use {} (found on PATH)", binary.display());
+    assert!(text.contains(&choice), "{text}");
+    let record = record::read(&setup.home.pid_file())
+        .expect("readable record")
+        .expect("a running server");
+    assert_eq!(record.exe, binary);
+    assert_eq!(get_status(setup.port, "/healthz", &[]), 200);
+    assert_eq!(
+        setup.settings()["engine"],
+        binary.to_str().expect("UTF-8 path")
+    );
+    assert!(setup.installed_tags().is_empty());
+}
+
+#[test]
+fn first_start_prompt_cancel_then_builtin() {
+    if skip("first_start_prompt_cancel_then_builtin") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let env = [("PATH", PLAIN_PATH)];
+
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "c\n", &env)
+    else {
+        return;
+    };
+    assert!(!ok, "{text}");
+    assert!(text.contains("Start cancelled"), "{text}");
+    assert!(setup.home.recorded_pid().is_none());
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+
+    // An unknown answer asks again; `b` records the built-in engine.
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "x\nb\n", &env)
+    else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("Type one of d, b, c."), "{text}");
+    assert!(text.contains("cpa-tray install"), "{text}");
+    assert_eq!(setup.settings()["engine"], "builtin");
+    assert!(setup.installed_tags().is_empty());
+    let output = setup.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
+    assert_eq!(status["engine"], "builtin");
+}
+
+#[test]
+fn first_start_without_terminal_uses_builtin() {
+    if skip("first_start_without_terminal_uses_builtin") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["start", "--no-open"]);
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains("Using the built-in engine") && err.contains("cpa-tray install"),
+        "{err}"
+    );
+    assert!(!err.contains("Choose the server program"), "{err}");
+    // No question, no network, nothing recorded: a later start on a
+    // terminal still asks.
+    assert_eq!(setup.fake.api_requests(), 0);
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+    let output = setup.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
+    assert_eq!(status["engine"], "builtin");
+
+    let output = setup.run(&["--lang", "zh-CN", "restart"]);
+    assert_success(&output);
+}
+
+#[test]
+fn first_start_offline_uses_builtin() {
+    if skip("first_start_offline_uses_builtin") {
+        return;
+    }
+    let setup = Setup::new();
+    let closed = cpa_testkit::free_port();
+    let api = format!("http://127.0.0.1:{closed}");
+    let env = [
+        ("PATH", PLAIN_PATH),
+        ("CPA_TRAY_RELEASES_API", api.as_str()),
+    ];
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "", &env) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("No CLIProxyAPI download to offer"), "{text}");
+    assert!(text.contains(&api), "{text}");
+    assert!(text.contains("cpa-tray install"), "{text}");
+    assert!(!text.contains("Choose the server program"), "{text}");
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+    let output = setup.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
+    assert_eq!(status["engine"], "builtin");
+}
+
+#[test]
+fn engine_official_flag_installs_latest() {
+    if skip("engine_official_flag_installs_latest") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let output = setup.run(&["start", "--engine", "official", "--no-open"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("installing the latest one"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(setup.running_version().as_deref(), Some("v6.9.1"));
+    assert_eq!(setup.settings()["engine"], "official");
+    assert_eq!(setup.settings()["version"], "v6.9.1");
+
+    // A failed download leaves nothing behind and starts nothing.
+    let other = Setup::new();
+    other.fake.publish("v6.9.2", Stand::Engine, Sums::Wrong);
+    let output = other.run(&["start", "--engine", "official", "--no-open"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).to_lowercase().contains("checksum"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(other.installed_tags().is_empty());
+    assert!(other.home.recorded_pid().is_none());
+    assert_eq!(other.settings(), serde_json::Value::Null);
 }

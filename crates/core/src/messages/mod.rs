@@ -441,6 +441,31 @@ pub enum Msg<'a> {
         keep: usize,
     },
 
+    // Releases: first-start engine choice, PATH binaries, cancelled downloads (session 2).
+    EngineChoicePrompt {
+        /// `None` when no download can be offered.
+        tag: Option<&'a str>,
+        platform: &'a str,
+        megabytes: &'a str,
+        on_path: Option<&'a str>,
+    },
+    EngineChoiceInvalid {
+        keys: &'a str,
+    },
+    EngineChoiceNoDownload {
+        detail: &'a str,
+    },
+    EngineBuiltinNotice,
+    EngineChoiceRecorded {
+        value: &'a str,
+        path: &'a str,
+    },
+    EngineChoiceCancelled,
+    EngineOfficialInstalling,
+    VersionsOnPath {
+        path: &'a str,
+    },
+
     // Service control: home folder, status and interrupts (session 2).
     HomeIsFile {
         path: &'a str,
@@ -466,6 +491,7 @@ pub enum Msg<'a> {
     StatusSuspended {
         pid: u32,
     },
+    PromptCancelled,
 }
 
 impl Msg<'_> {
@@ -653,10 +679,10 @@ impl Msg<'_> {
                 "The server this tray started (pid {pid}) has exited. See why with `cpa-tray logs`, then run `cpa-tray start`."
             ),
             EngineUnknown { value } => format!(
-                "Unknown engine `{value}`: use builtin, cliproxyapi, or the path of a CLIProxyAPI-compatible program file."
+                "Unknown engine `{value}`: use builtin, cliproxyapi or official (the installed CLIProxyAPI release), or the path of a CLIProxyAPI-compatible program file."
             ),
             NoReleaseInstalled { path } => format!(
-                "No CLIProxyAPI release is installed in {path}. Install one first, or use --engine builtin."
+                "No CLIProxyAPI release is installed in {path}. Run `cpa-tray install` (or start with --engine official to download one), or use --engine builtin."
             ),
             StatusHome { path } => format!("Home:    {path}"),
             StatusConfig { path } => format!("Config:  {path}"),
@@ -744,7 +770,7 @@ impl Msg<'_> {
                 version,
                 tag,
             } => format!(
-                "The running server ({engine} {version}) was left as it is. Run `cpa-tray restart --engine cliproxyapi` to run {tag}."
+                "The running server ({engine} {version}) was left as it is. Run `cpa-tray restart --engine official` to run {tag}."
             ),
             ReleaseRolledBack { tag, previous, log } => format!(
                 "CLIProxyAPI {tag} did not become ready, so the server was switched back to {previous}, which is running again. Settings are unchanged; {tag} stays installed. See {log}."
@@ -771,6 +797,42 @@ impl Msg<'_> {
                 format!("Nothing to remove: {keep} or fewer versions besides the active one.")
             }
 
+            // Releases: first-start engine choice, PATH binaries, cancelled downloads.
+            EngineChoicePrompt {
+                tag,
+                platform,
+                megabytes,
+                on_path,
+            } => {
+                let mut choices = Vec::new();
+                if let Some(tag) = tag {
+                    choices.push(format!(
+                        "[d]ownload CLIProxyAPI {tag} for {platform} ({megabytes} MB)"
+                    ));
+                }
+                choices.push("[b]uilt-in engine".to_string());
+                if let Some(path) = on_path {
+                    choices.push(format!("[p] use {path} (found on PATH)"));
+                }
+                choices.push("[c]ancel".to_string());
+                format!("Choose the server program: {}: ", choices.join(", "))
+            }
+            EngineChoiceInvalid { keys } => format!("Type one of {keys}."),
+            EngineChoiceNoDownload { detail } => {
+                format!("No CLIProxyAPI download to offer: {detail}")
+            }
+            EngineBuiltinNotice => "Using the built-in engine. To run the official CLIProxyAPI later, run `cpa-tray install`, then `cpa-tray restart --engine official`.".to_string(),
+            EngineChoiceRecorded { value, path } => format!(
+                "Engine `{value}` recorded in {path}; change the `engine` setting there to choose again."
+            ),
+            EngineChoiceCancelled => "Start cancelled: no server program was chosen.".to_string(),
+            EngineOfficialInstalling => {
+                "No CLIProxyAPI release is installed yet; installing the latest one.".to_string()
+            }
+            VersionsOnPath { path } => {
+                format!("  {path} (found on PATH; run it with --engine {path})")
+            }
+
             // Service control: home folder, status and interrupts.
             HomeIsFile { path } => format!(
                 "The home folder {path} is a file, not a folder. Remove or rename that file, or choose another folder with --home DIR or CPA_TRAY_HOME."
@@ -790,6 +852,7 @@ impl Msg<'_> {
             StatusSuspended { pid } => format!(
                 "The server (pid {pid}) is suspended (stopped by a signal such as SIGSTOP). Resume it with `kill -CONT {pid}`, or run `cpa-tray restart`."
             ),
+            PromptCancelled => "Cancelled. Nothing was changed.".to_string(),
         }
     }
 
@@ -955,10 +1018,10 @@ impl Msg<'_> {
                 "此托盘启动的服务（pid {pid}）已退出。请用 `cpa-tray logs` 查看原因，然后运行 `cpa-tray start`。"
             ),
             EngineUnknown { value } => format!(
-                "未知的引擎 `{value}`：请使用 builtin、cliproxyapi，或与 CLIProxyAPI 兼容的程序文件路径。"
+                "未知的引擎 `{value}`：请使用 builtin、cliproxyapi 或 official（已安装的 CLIProxyAPI 版本），或与 CLIProxyAPI 兼容的程序文件路径。"
             ),
             NoReleaseInstalled { path } => format!(
-                "{path} 中没有安装 CLIProxyAPI 版本。请先安装，或使用 --engine builtin。"
+                "{path} 中没有安装 CLIProxyAPI 版本。请运行 `cpa-tray install`（或用 --engine official 启动以下载），或使用 --engine builtin。"
             ),
             StatusHome { path } => format!("主文件夹：{path}"),
             StatusConfig { path } => format!("配置文件：{path}"),
@@ -1038,7 +1101,7 @@ impl Msg<'_> {
                 version,
                 tag,
             } => format!(
-                "正在运行的服务（{engine} {version}）保持不变。运行 `cpa-tray restart --engine cliproxyapi` 以使用 {tag}。"
+                "正在运行的服务（{engine} {version}）保持不变。运行 `cpa-tray restart --engine official` 以使用 {tag}。"
             ),
             ReleaseRolledBack { tag, previous, log } => format!(
                 "CLIProxyAPI {tag} 未能就绪，服务已切换回 {previous} 并重新运行。设置未更改；{tag} 仍保留在已安装版本中。详见 {log}。"
@@ -1065,6 +1128,40 @@ impl Msg<'_> {
                 format!("无需删除：除当前版本外不超过 {keep} 个版本。")
             }
 
+            // Releases: first-start engine choice, PATH binaries, cancelled downloads.
+            EngineChoicePrompt {
+                tag,
+                platform,
+                megabytes,
+                on_path,
+            } => {
+                let mut choices = Vec::new();
+                if let Some(tag) = tag {
+                    choices.push(format!(
+                        "[d] 下载 CLIProxyAPI {tag}（{platform}，{megabytes} MB）"
+                    ));
+                }
+                choices.push("[b] 内置引擎".to_string());
+                if let Some(path) = on_path {
+                    choices.push(format!("[p] 使用 {path}（在 PATH 中找到）"));
+                }
+                choices.push("[c] 取消".to_string());
+                format!("请选择服务程序：{}：", choices.join("，"))
+            }
+            EngineChoiceInvalid { keys } => format!("请输入 {keys} 之一。"),
+            EngineChoiceNoDownload { detail } => format!("无法提供 CLIProxyAPI 下载：{detail}"),
+            EngineBuiltinNotice => "正在使用内置引擎。以后如需运行官方 CLIProxyAPI，请运行 `cpa-tray install`，然后运行 `cpa-tray restart --engine official`。".to_string(),
+            EngineChoiceRecorded { value, path } => format!(
+                "已将引擎 `{value}` 记录在 {path}；如需重新选择，请修改其中的 `engine` 设置。"
+            ),
+            EngineChoiceCancelled => "已取消启动：没有选择服务程序。".to_string(),
+            EngineOfficialInstalling => {
+                "尚未安装 CLIProxyAPI 版本；正在安装最新版本。".to_string()
+            }
+            VersionsOnPath { path } => {
+                format!("  {path}（在 PATH 中找到；用 --engine {path} 运行它）")
+            }
+
             // Service control: home folder, status and interrupts.
             HomeIsFile { path } => format!(
                 "主文件夹 {path} 是一个文件，而不是文件夹。请删除或重命名该文件，或用 --home DIR 或 CPA_TRAY_HOME 指定其他文件夹。"
@@ -1084,6 +1181,7 @@ impl Msg<'_> {
             StatusSuspended { pid } => format!(
                 "服务（pid {pid}）已被挂起（被 SIGSTOP 等信号暂停）。请用 `kill -CONT {pid}` 恢复它，或运行 `cpa-tray restart`。"
             ),
+            PromptCancelled => "已取消，未做任何更改。".to_string(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The commands, and the steps several of them share.
 
+pub mod engine_choice;
 pub mod logs;
 pub mod open;
 pub mod password;
@@ -14,11 +15,12 @@ use std::time::Duration;
 
 use cpa_config::{ConfigDocument, ServerView};
 use cpa_core::messages::Msg;
-use cpa_core::releases::VersionStore;
+use cpa_core::releases::{EngineSetting, VersionStore, needs_engine_choice};
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
 use cpa_core::template;
 
 use crate::context::{Context, Failure, display};
+use engine_choice::Interaction;
 
 /// Environment variable naming the server program; overrides the `engine`
 /// setting (tests point it at a stand-in server).
@@ -185,35 +187,84 @@ pub fn store_password(ctx: &Context, password: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Chooses the server program: `--engine`, then `CPA_TRAY_ENGINE_PROGRAM`,
-/// then the `engine` setting, then the CLIProxyAPI release recorded in the
-/// `version` setting when it is installed (an install of the original tray),
-/// then the built-in engine.
-///
-/// An engine value is `builtin`, `cliproxyapi` (the installed release: the
-/// recorded version, else the newest) or the path of a compatible binary.
+/// Chooses the server program without asking: the tray, and anything else
+/// that must not wait for terminal input. See [`select_engine_for_start`].
 pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failure> {
+    choose_engine(ctx, flag, Interaction::Never)
+}
+
+/// Chooses the server program of `cpa-tray start`, asking on a terminal at
+/// a first start unless the password comes from standard input.
+pub fn select_engine_for_start(
+    ctx: &Context,
+    flag: Option<&str>,
+    password_stdin: bool,
+) -> Result<Engine, Failure> {
+    choose_engine(ctx, flag, Interaction::for_start(password_stdin))
+}
+
+/// Chooses the server program: `--engine`, then `CPA_TRAY_ENGINE_PROGRAM`,
+/// then the `engine` setting, then the active installed CLIProxyAPI release
+/// (an install of the original tray records only `version`), then the
+/// first-start choice ([`engine_choice::choose`]).
+///
+/// An engine value is `builtin`, `official` (the installed release: the
+/// recorded version, else the newest; `cliproxyapi` is the earlier
+/// spelling) or the path of a compatible binary. On a first start, the
+/// keywords given with `--engine` are recorded as the `engine` setting; a
+/// path is not, because it is often a one-off (a test build, a debug
+/// binary). Only `--engine official` downloads a release when none is
+/// installed; the `cliproxyapi` spelling and the setting never download.
+fn choose_engine(
+    ctx: &Context,
+    flag: Option<&str>,
+    interaction: Interaction,
+) -> Result<Engine, Failure> {
+    if let Some(value) = flag {
+        let first_start = first_start(ctx);
+        let engine = match value.trim() {
+            EngineSetting::OFFICIAL => engine_choice::official_or_install(ctx)?,
+            other => engine_for_value(ctx, other)?,
+        };
+        if first_start {
+            match EngineSetting::parse(value) {
+                EngineSetting::Path(_) => {}
+                keyword => engine_choice::record_engine(ctx, &keyword)?,
+            }
+        }
+        return Ok(engine);
+    }
     let env = std::env::var(ENGINE_PROGRAM_ENV)
         .ok()
         .filter(|value| !value.is_empty());
-    let choice = flag
-        .map(str::to_string)
-        .or(env)
-        .or_else(|| ctx.settings.engine().map(str::to_string));
-    match choice.as_deref() {
-        Some("builtin") => builtin_engine(ctx),
-        Some("cliproxyapi") => match installed_release(ctx) {
-            Some(engine) => Ok(engine),
-            None => Err(ctx.fail(Msg::NoReleaseInstalled {
+    if let Some(value) = env.as_deref().or(ctx.settings.engine()) {
+        return engine_for_value(ctx, value);
+    }
+    match installed_release(ctx) {
+        Some(engine) => Ok(engine),
+        None => engine_choice::choose(ctx, interaction),
+    }
+}
+
+/// Returns whether nothing has chosen the engine yet: no `engine` setting
+/// and no installed release.
+fn first_start(ctx: &Context) -> bool {
+    match VersionStore::new(ctx.home.versions_dir()) {
+        Ok(store) => needs_engine_choice(ctx.settings.engine(), &store, ctx.settings.version()),
+        Err(_) => ctx.settings.engine().is_none(),
+    }
+}
+
+/// Resolves an engine value that must not download anything.
+fn engine_for_value(ctx: &Context, value: &str) -> Result<Engine, Failure> {
+    match EngineSetting::parse(value) {
+        EngineSetting::Builtin => builtin_engine(ctx),
+        EngineSetting::Official => installed_release(ctx).ok_or_else(|| {
+            ctx.fail(Msg::NoReleaseInstalled {
                 path: &display(&ctx.home.versions_dir()),
-            })),
-        },
-        Some(path) => external_engine(ctx, Path::new(path)),
-        None if ctx.settings.version().is_some() => match installed_release(ctx) {
-            Some(engine) => Ok(engine),
-            None => builtin_engine(ctx),
-        },
-        None => builtin_engine(ctx),
+            })
+        }),
+        EngineSetting::Path(path) => external_engine(ctx, &path),
     }
 }
 

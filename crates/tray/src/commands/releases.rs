@@ -125,6 +125,7 @@ pub fn versions(ctx: &Context, command: &VersionsCommand) -> CommandResult {
             let listed = store
                 .list(recorded)
                 .map_err(|err| release_failure(ctx, &err))?;
+            let on_path = super::engine_choice::found_on_path();
             if listed.is_empty() {
                 ctx.say(Msg::VersionsEmpty {
                     path: &display(store.dir()),
@@ -134,6 +135,11 @@ pub fn versions(ctx: &Context, command: &VersionsCommand) -> CommandResult {
                 ctx.say(Msg::VersionsEntry {
                     tag: &entry.installed.tag,
                     active: entry.active,
+                });
+            }
+            if let Some(path) = on_path {
+                ctx.say(Msg::VersionsOnPath {
+                    path: &display(&path),
                 });
             }
             Ok(())
@@ -166,15 +172,19 @@ pub fn versions(ctx: &Context, command: &VersionsCommand) -> CommandResult {
     }
 }
 
-fn platform(ctx: &Context) -> Result<Platform, Failure> {
+pub(super) fn platform(ctx: &Context) -> Result<Platform, Failure> {
     Platform::current().map_err(|err| release_failure(ctx, &err))
 }
 
-fn version_store(ctx: &Context) -> Result<VersionStore, Failure> {
+pub(super) fn version_store(ctx: &Context) -> Result<VersionStore, Failure> {
     VersionStore::new(ctx.home.versions_dir()).map_err(|err| release_failure(ctx, &err))
 }
 
-fn install_options(ctx: &Context, platform: Platform, allow_unverified: bool) -> InstallOptions {
+pub(super) fn install_options(
+    ctx: &Context,
+    platform: Platform,
+    allow_unverified: bool,
+) -> InstallOptions {
     let mut options = InstallOptions::new(platform);
     options.allow_unverified = allow_unverified;
     options.recorded_version = ctx.settings.version().map(str::to_string);
@@ -183,7 +193,7 @@ fn install_options(ctx: &Context, platform: Platform, allow_unverified: bool) ->
 
 /// Builds the release source from settings, environment and config.yaml's
 /// `proxy-url` (a config that cannot be read means no explicit proxy).
-fn release_source(ctx: &Context) -> ReleaseSource {
+pub(super) fn release_source(ctx: &Context) -> ReleaseSource {
     let env_api = std::env::var(API_BASE_ENV).ok();
     let setting_api = setting_string(ctx, "releasesApi");
     let mirrors = match ctx.settings.get("downloadMirrors") {
@@ -247,7 +257,7 @@ fn confirm(ctx: &Context, yes: bool, tag: &str, asset: &str, size: u64) -> Resul
     }
 }
 
-fn download_and_install(
+pub(super) fn download_and_install(
     ctx: &Context,
     source: &ReleaseSource,
     release: &releases::LatestRelease,
@@ -278,6 +288,12 @@ fn activate(
     platform: Platform,
     ready_timeout: Duration,
 ) -> CommandResult {
+    report_install(ctx, outcome);
+    switch_to(ctx, &outcome.installed, platform, ready_timeout)
+}
+
+/// Prints what was installed and how it was verified.
+pub(super) fn report_install(ctx: &Context, outcome: &InstallOutcome) {
     let installed = &outcome.installed;
     match &outcome.verification {
         Verification::AlreadyInstalled => ctx.say(Msg::ReleaseAlreadyInstalled {
@@ -300,7 +316,6 @@ fn activate(
             }
         }
     }
-    switch_to(ctx, installed, platform, ready_timeout)
 }
 
 /// Makes `installed` the active version: restarts a running release on it
@@ -419,7 +434,7 @@ fn restart_on(
 
 /// Records `tag` (and this machine's architecture, in the original tray's
 /// spelling) in settings.json.
-fn record_version(ctx: &Context, tag: &str, platform: Platform) -> CommandResult {
+pub(super) fn record_version(ctx: &Context, tag: &str, platform: Platform) -> CommandResult {
     let mut store = SettingsStore::new(ctx.home.settings_path(), ctx.home.settings_fallback_path());
     // Reloaded so a change made since this command started is kept.
     let mut settings = store.load().settings;
@@ -441,7 +456,7 @@ fn record_version(ctx: &Context, tag: &str, platform: Platform) -> CommandResult
 }
 
 /// Turns a release error into `error:`, `Caused by:` and `hint:` lines.
-fn release_failure(ctx: &Context, err: &ReleaseError) -> Failure {
+pub(super) fn release_failure(ctx: &Context, err: &ReleaseError) -> Failure {
     let detail = err.to_string();
     let mut lines = vec![ctx.text(Msg::ReleaseFailed { detail: &detail })];
     let mut cause = std::error::Error::source(err);
@@ -459,7 +474,7 @@ fn release_failure(ctx: &Context, err: &ReleaseError) -> Failure {
     }
 }
 
-fn megabytes(bytes: u64) -> String {
+pub(super) fn megabytes(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
 }
 

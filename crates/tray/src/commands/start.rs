@@ -19,8 +19,7 @@ use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
 
 use super::{
     ensure_writable, env_password_active, follow_running, load_config, prepare_config,
-    require_config, select_engine, server_address, start_server, stop_previous, store_password,
-    view,
+    require_config, server_address, start_server, stop_previous, store_password, view,
 };
 use crate::cli::StartArgs;
 use crate::context::{CommandResult, Context, Failure, display};
@@ -92,7 +91,7 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     let address = server_address(ctx, &view)?;
     let engine = match running {
         Some(record) if restart && args.engine.is_none() => super::engine_from_record(&record),
-        _ => select_engine(ctx, args.engine.as_deref())?,
+        _ => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
     };
     stop_previous(ctx)?;
 

@@ -203,7 +203,7 @@ fn tar_gz(binary: &Path) -> Vec<u8> {
 }
 
 /// Returns the binary of `package` next to `cpa-tray`, building it first.
-fn workspace_binary(package: &str) -> PathBuf {
+pub fn workspace_binary(package: &str) -> PathBuf {
     let tray = Path::new(env!("CARGO_BIN_EXE_cpa-tray"));
     let profile_dir = tray.parent().expect("binary folder");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

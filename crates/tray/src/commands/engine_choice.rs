@@ -1,0 +1,228 @@
+//! The engine choice of a first start: which server program `start` runs
+//! when neither `--engine`, the `engine` setting nor an installed release
+//! decides it.
+//!
+//! On a terminal the user picks: download the latest CLIProxyAPI release
+//! (tag, platform and size shown), the built-in engine, a CLIProxyAPI binary
+//! found on `PATH`, or cancel. The answer is stored as the `engine` setting,
+//! so the question is asked once. Without a terminal (or with
+//! `--password-stdin`) nothing waits for input: the built-in engine runs,
+//! with a notice naming `cpa-tray install`, and nothing is recorded, so a
+//! later start on a terminal still asks. The same notice follows when the
+//! releases API cannot be reached or offers nothing for this machine.
+//!
+//! `--engine builtin|official` answers the question too and is recorded the
+//! same way. `--engine official` downloads the latest release when none is
+//! installed, with the checks of `cpa-tray install`.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use cpa_core::messages::Msg;
+use cpa_core::releases::{self, DownloadOffer, EngineSetting, InstalledVersion, Platform};
+use cpa_core::settings::SettingsStore;
+use cpa_core::supervisor::{Engine, EngineKind};
+use serde_json::Value;
+
+use super::releases as release_cmd;
+use super::{builtin_engine, external_engine};
+use crate::context::{Context, Failure, display};
+
+/// Number of unrecognized answers before the prompt gives up.
+const ATTEMPTS: usize = 3;
+
+/// Whether a first start may ask on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    /// Ask when standard input and standard error are terminals.
+    Terminal,
+    /// Never ask (the tray, `--password-stdin`, scripts).
+    Never,
+}
+
+impl Interaction {
+    /// Returns the interaction of `cpa-tray start`: a terminal prompt unless
+    /// the password comes from standard input.
+    pub fn for_start(password_stdin: bool) -> Interaction {
+        if password_stdin {
+            Interaction::Never
+        } else {
+            Interaction::Terminal
+        }
+    }
+
+    fn can_prompt(self) -> bool {
+        self == Interaction::Terminal && io::stdin().is_terminal() && io::stderr().is_terminal()
+    }
+}
+
+/// Chooses the engine of a first start, asking when `interaction` allows it.
+pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure> {
+    if !interaction.can_prompt() {
+        ctx.warn(Msg::EngineBuiltinNotice);
+        return builtin_engine(ctx);
+    }
+    let platform = release_cmd::platform(ctx).ok();
+    let offer = platform
+        .map(|platform| releases::first_start_offer(&release_cmd::release_source(ctx), platform));
+    let on_path = match &offer {
+        Some(offer) => offer.on_path.clone(),
+        None => releases::Platform::current()
+            .ok()
+            .and_then(|platform| releases::find_on_path(platform.os)),
+    };
+    let download = offer.as_ref().and_then(|offer| match &offer.download {
+        DownloadOffer::Available { release, asset } => Some((release, asset)),
+        _ => None,
+    });
+    if let Some(err) = offer.as_ref().and_then(|offer| offer.download.error()) {
+        let detail = err.to_string();
+        ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
+    }
+    if download.is_none() && on_path.is_none() {
+        ctx.warn(Msg::EngineBuiltinNotice);
+        return builtin_engine(ctx);
+    }
+
+    let platform_label = platform
+        .map(|platform| platform.label())
+        .unwrap_or_default();
+    let megabytes = download
+        .map(|(_, asset)| release_cmd::megabytes(asset.size))
+        .unwrap_or_default();
+    let on_path_text = on_path.as_deref().map(display);
+    let prompt = ctx.text(Msg::EngineChoicePrompt {
+        tag: download.map(|(release, _)| release.tag.as_str()),
+        platform: &platform_label,
+        megabytes: &megabytes,
+        on_path: on_path_text.as_deref(),
+    });
+    let mut keys = Vec::new();
+    if download.is_some() {
+        keys.push("d");
+    }
+    keys.push("b");
+    if on_path.is_some() {
+        keys.push("p");
+    }
+    keys.push("c");
+
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            ctx.warn(Msg::EngineChoiceInvalid {
+                keys: &keys.join(", "),
+            });
+        }
+        let Some(answer) = ask(&prompt) else {
+            return Err(ctx.fail(Msg::EngineChoiceCancelled));
+        };
+        match answer.as_str() {
+            "d" | "download" => {
+                if let (Some((release, asset)), Some(platform)) = (download, platform) {
+                    let installed = install_release(ctx, release, &asset.name, platform)?;
+                    record_engine(ctx, &EngineSetting::Official)?;
+                    return Ok(release_engine(installed));
+                }
+            }
+            "b" | "builtin" | "built-in" => {
+                record_engine(ctx, &EngineSetting::Builtin)?;
+                ctx.warn(Msg::EngineBuiltinNotice);
+                return builtin_engine(ctx);
+            }
+            "p" | "path" => {
+                if let Some(path) = &on_path {
+                    let engine = external_engine(ctx, path)?;
+                    record_engine(ctx, &EngineSetting::Path(path.clone()))?;
+                    return Ok(engine);
+                }
+            }
+            "c" | "cancel" | "" => return Err(ctx.fail(Msg::EngineChoiceCancelled)),
+            _ => {}
+        }
+    }
+    Err(ctx.fail(Msg::EngineChoiceCancelled))
+}
+
+/// Prints `prompt` on stderr and reads one lowercased answer from the
+/// terminal; `None` at end of input or on a read error.
+fn ask(prompt: &str) -> Option<String> {
+    eprint!("{prompt}");
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    match io::stdin().lock().read_line(&mut answer) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(answer.trim().to_ascii_lowercase()),
+    }
+}
+
+/// Returns the engine for `--engine official` on a first start: the
+/// installed release, or the latest one, downloaded and verified like
+/// `cpa-tray install` does (no prompt: the flag is the consent).
+pub fn official_or_install(ctx: &Context) -> Result<Engine, Failure> {
+    if let Some(engine) = super::installed_release(ctx) {
+        return Ok(engine);
+    }
+    ctx.say(Msg::EngineOfficialInstalling);
+    let platform = release_cmd::platform(ctx)?;
+    let source = release_cmd::release_source(ctx);
+    let store = release_cmd::version_store(ctx)?;
+    let check = releases::check(&source, &store, ctx.settings.version(), platform)
+        .map_err(|err| release_cmd::release_failure(ctx, &err))?;
+    let asset = check
+        .asset
+        .as_ref()
+        .map_err(|err| release_cmd::release_failure(ctx, err))?;
+    let installed = install_release(ctx, &check.latest, &asset.name, platform)?;
+    Ok(release_engine(installed))
+}
+
+/// Downloads, verifies and installs `release`, then records its tag as the
+/// `version` setting. Nothing runs yet, so nothing is restarted.
+fn install_release(
+    ctx: &Context,
+    release: &releases::LatestRelease,
+    asset: &str,
+    platform: Platform,
+) -> Result<InstalledVersion, Failure> {
+    let source = release_cmd::release_source(ctx);
+    let store = release_cmd::version_store(ctx)?;
+    let options = release_cmd::install_options(ctx, platform, false);
+    let outcome =
+        release_cmd::download_and_install(ctx, &source, release, &store, &options, asset)?;
+    release_cmd::report_install(ctx, &outcome);
+    release_cmd::record_version(ctx, &outcome.installed.tag, platform)?;
+    Ok(outcome.installed)
+}
+
+fn release_engine(installed: InstalledVersion) -> Engine {
+    Engine {
+        program: installed.binary,
+        leading_args: Vec::new(),
+        kind: EngineKind::External,
+        version: installed.tag,
+    }
+}
+
+/// Stores `choice` as the `engine` setting, keeping every other field as
+/// settings.json has it now.
+pub fn record_engine(ctx: &Context, choice: &EngineSetting) -> Result<(), Failure> {
+    let mut store = SettingsStore::new(ctx.home.settings_path(), ctx.home.settings_fallback_path());
+    let mut settings = store.load().settings;
+    let value = choice.to_setting();
+    settings.set("engine", Value::String(value.clone()));
+    let path = store.save(&settings).map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::SettingsSaveFailed { detail: &detail })
+    })?;
+    ctx.say(Msg::EngineChoiceRecorded {
+        value: &value,
+        path: &display(&path),
+    });
+    Ok(())
+}
+
+/// Returns the CLIProxyAPI binary a `PATH` search finds, for `versions list`.
+pub fn found_on_path() -> Option<PathBuf> {
+    let platform = Platform::current().ok()?;
+    releases::find_on_path(platform.os)
+}
