@@ -5,6 +5,7 @@ use std::io::{self, BufRead};
 
 use cpa_core::messages::{self, Msg};
 use cpa_core::password;
+use cpa_core::supervisor::interrupt::CancelOnInterrupt;
 
 use crate::context::{Context, Failure};
 
@@ -14,12 +15,14 @@ const ATTEMPTS: usize = 3;
 /// Reads a new password and checks it against the rules.
 ///
 /// An empty entry (or end of input) fails with `cancelled`; nothing has been
-/// written at that point.
+/// written at that point. Ctrl+C prints `cancelled`, restores the terminal
+/// and ends the process with status 130.
 pub fn read_new_password(
     ctx: &Context,
     from_stdin: bool,
     cancelled: Msg<'static>,
 ) -> Result<String, Failure> {
+    let _interrupt = CancelOnInterrupt::install(&ctx.text(cancelled.clone()));
     if from_stdin {
         let password = read_stdin_line(ctx)?;
         if password.is_empty() {
@@ -65,6 +68,7 @@ pub fn read_new_password(
 
 /// Reads an existing password once; `None` when the entry is empty.
 pub fn read_existing_password(ctx: &Context, from_stdin: bool) -> Result<Option<String>, Failure> {
+    let _interrupt = CancelOnInterrupt::install(&ctx.text(Msg::PromptCancelled));
     let password = if from_stdin {
         read_stdin_line(ctx)?
     } else {

@@ -1015,3 +1015,154 @@ fn help_is_localized_under_zh_cn() {
     let output = home.run(&["--lang", "en", "--help"], "");
     assert!(stdout(&output).contains("Stop the server this tray started"));
 }
+
+/// Waits until process `pid` blocks in a read (its wait channel names a
+/// pipe or terminal read), so a signal sent next reaches the prompt. Gives up
+/// after 5 s and lets the caller's assertions tell what happened.
+#[cfg(target_os = "linux")]
+fn wait_for_blocked_read(pid: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let channel = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        if channel.contains("pipe_read") || channel.contains("tty_read") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_at_stdin_prompt_cancels_cleanly() {
+    use std::process::Stdio;
+    let cases = [
+        (
+            ["start", "--password-stdin", "--no-open"].as_slice(),
+            "en",
+            "Password not set. Start cancelled.",
+        ),
+        (
+            ["start", "--password-stdin", "--no-open"].as_slice(),
+            "zh-CN",
+            "未设置密码，已取消启动。",
+        ),
+        (
+            ["password", "set", "--password-stdin"].as_slice(),
+            "en",
+            "Password not set. Nothing was changed.",
+        ),
+    ];
+    for (args, lang, message) in cases {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let before = std::fs::read(home.config()).unwrap();
+        let child = home
+            .command()
+            .args(["--lang", lang])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_blocked_read(child.id());
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{lang} {args:?}: {output:?}"
+        );
+        assert_eq!(stderr(&output).trim(), message, "{lang} {args:?}");
+        assert_eq!(
+            std::fs::read(home.config()).unwrap(),
+            before,
+            "config changed"
+        );
+        assert!(home.recorded_pid().is_none(), "a server was started");
+    }
+}
+
+#[test]
+fn ctrl_c_at_terminal_prompt_restores_echo() {
+    if skip_under_runner("ctrl_c_at_terminal_prompt_restores_echo", "a Linux pty") {
+        return;
+    }
+    use std::io::{Read, Write};
+    if Command::new("script").arg("--version").output().is_err() {
+        cpa_testkit::missing_tool::<()>("util-linux `script` (pseudo-terminal)");
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let before = std::fs::read(home.config()).unwrap();
+    let base = home.command();
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    let mut line = quote(&base.get_program().to_string_lossy());
+    for arg in base
+        .get_args()
+        .chain(["start", "--no-open"].map(std::ffi::OsStr::new))
+    {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    // The same terminal reports its modes after cpa-tray ended.
+    line.push_str("; echo \"exit=$?\"; stty -a");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env("SHELL", "/bin/sh");
+    for (name, value) in base.get_envs() {
+        match value {
+            Some(value) => script.env(name, value),
+            None => script.env_remove(name),
+        };
+    }
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    input.write_all(b"half-typed").unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    input.write_all(b"\x03").unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    drop(input);
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    child.wait().unwrap();
+
+    assert!(shown.contains("New management password:"), "{shown}");
+    assert!(
+        shown.contains("Password not set. Start cancelled."),
+        "{shown}"
+    );
+    assert!(shown.contains("exit=130"), "{shown}");
+    let modes = shown.split_whitespace().collect::<Vec<_>>();
+    assert!(modes.contains(&"echo"), "echo left off: {shown}");
+    assert!(modes.contains(&"icanon"), "line editing left off: {shown}");
+    assert!(
+        !shown.contains("half-typed"),
+        "the entry was echoed: {shown}"
+    );
+    assert_eq!(
+        std::fs::read(home.config()).unwrap(),
+        before,
+        "config changed"
+    );
+    assert!(home.recorded_pid().is_none(), "a server was started");
+}

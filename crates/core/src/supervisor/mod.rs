@@ -16,6 +16,7 @@
 //! pid, start time and executable still match.
 
 pub mod http;
+pub mod interrupt;
 pub mod logfile;
 pub mod port;
 pub mod process;
