@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cpa_core::home::Home;
 use cpa_core::supervisor::{
@@ -373,4 +373,134 @@ fn status_probes_the_running_server() {
     let status = supervisor::status(&fixture.home).unwrap();
     assert!(status.running.is_none());
     assert!(!status.serving);
+}
+
+/// Returns the numbers of the `tick K` lines in `text`, in order.
+fn ticks(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("tick "))
+        .filter_map(|count| count.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn running_server_log_is_rotated_in_place() {
+    use supervisor::logfile::{self, ROTATE_BYTES, RotationWatch};
+    let fixture = fixture();
+    // Six MiB of output right after listening, then a numbered line every 20 ms.
+    let burst = (ROTATE_BYTES + 1024 * 1024).to_string();
+    let mut started = fixture
+        .start(
+            &["--write-bytes", &burst, "--tick-ms", "20"],
+            Duration::from_secs(12),
+        )
+        .unwrap();
+    let log = fixture.home.engine_log_path();
+    let rotated = logfile::rotated_path(&log);
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let watch = RotationWatch::spawn(
+        log.clone(),
+        ROTATE_BYTES,
+        Duration::from_millis(100),
+        move |err| sink.lock().unwrap().push(err.to_string()),
+    )
+    .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rotated.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(rotated.exists(), "no rotation within 20 s");
+    // Let the server append a few more ticks to the truncated file.
+    std::thread::sleep(Duration::from_millis(400));
+    drop(watch);
+    supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
+    started.child.wait().unwrap();
+
+    assert!(
+        errors.lock().unwrap().is_empty(),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+    let old = std::fs::read(&rotated).unwrap();
+    let new = std::fs::read(&log).unwrap();
+    assert!(
+        old.len() as u64 > ROTATE_BYTES,
+        "rotated copy has {} bytes",
+        old.len()
+    );
+    assert!(
+        (new.len() as u64) < ROTATE_BYTES,
+        "log still has {} bytes",
+        new.len()
+    );
+    assert!(String::from_utf8_lossy(&old).contains(LISTENING_LINE));
+    // With O_APPEND the server's next write lands at the new end, not at
+    // its old offset behind a hole of zero bytes.
+    assert_ne!(new.first(), Some(&0), "truncated log starts with a hole");
+    assert!(!new.contains(&0), "truncated log contains zero bytes");
+    let old_ticks = ticks(&String::from_utf8_lossy(&old));
+    let new_ticks = ticks(&String::from_utf8_lossy(&new));
+    assert!(
+        !new_ticks.is_empty(),
+        "server stopped writing after the rotation"
+    );
+    if let (Some(last_old), Some(first_new)) = (old_ticks.last(), new_ticks.first()) {
+        assert!(
+            first_new > last_old,
+            "ticks out of order: {last_old} then {first_new}"
+        );
+    }
+}
+
+#[test]
+fn small_log_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("engine.log");
+    std::fs::write(&log, b"short\n").unwrap();
+    assert!(!supervisor::logfile::rotate_if_larger(&log, 1024).unwrap());
+    assert_eq!(std::fs::read(&log).unwrap(), b"short\n");
+    assert!(!supervisor::logfile::rotated_path(&log).exists());
+    let missing = dir.path().join("missing.log");
+    assert!(!supervisor::logfile::rotate_if_larger(&missing, 0).unwrap());
+}
+
+#[test]
+fn large_log_rotation_keeps_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("engine.log");
+    let content: Vec<u8> = (0..10_000u32)
+        .flat_map(|n| format!("line {n}\n").into_bytes())
+        .collect();
+    std::fs::write(&log, &content).unwrap();
+    let rotated = supervisor::logfile::rotated_path(&log);
+    std::fs::write(&rotated, b"older rotation").unwrap();
+    assert!(supervisor::logfile::rotate_if_larger(&log, 1024).unwrap());
+    assert_eq!(std::fs::read(&rotated).unwrap(), content);
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn suspended_server_is_reported() {
+    let fixture = fixture();
+    let mut started = fixture.start(&[], Duration::from_secs(12)).unwrap();
+    let pid = started.child.id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(status.success(), "kill {name}");
+    };
+    signal("-STOP");
+    let status = supervisor::status(&fixture.home).unwrap();
+    assert!(status.running.is_some());
+    assert!(status.suspended);
+    assert!(!status.serving);
+
+    signal("-CONT");
+    let status = supervisor::status(&fixture.home).unwrap();
+    assert!(!status.suspended);
+    assert!(status.serving);
+    supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
+    started.child.wait().unwrap();
 }

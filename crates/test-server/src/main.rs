@@ -12,6 +12,8 @@
 //! - `--crash-after-ms N`: exits with status 3 after N ms;
 //! - `--ignore-sigterm`: ignores SIGTERM, so only SIGKILL stops it (Unix);
 //! - `--report-env NAME`: prints whether the variable NAME is set (never its value);
+//! - `--write-bytes N`: once listening, prints about N bytes of filler lines;
+//! - `--tick-ms N`: once listening, prints `tick K` (K = 1, 2, ...) every N ms;
 //! - `--bad-config`: prints upstream's `failed to load config` line and exits
 //!   with status 0, as CLIProxyAPI does on a config it cannot load.
 //!
@@ -34,6 +36,8 @@ struct Options {
     ignore_sigterm: bool,
     bad_config: bool,
     report_env: Vec<String>,
+    write_bytes: u64,
+    tick_ms: Option<u64>,
 }
 
 fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -51,6 +55,8 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             "ignore-sigterm" => options.ignore_sigterm = true,
             "bad-config" => options.bad_config = true,
             "report-env" => options.report_env.push(value("report-env")?),
+            "write-bytes" => options.write_bytes = number(&value("write-bytes")?)?,
+            "tick-ms" => options.tick_ms = Some(number(&value("tick-ms")?)?),
             "" => {}
             other => return Err(format!("unknown flag --{other}")),
         }
@@ -160,10 +166,35 @@ fn main() -> ExitCode {
         }
     };
     println!("API server started successfully on: {host}:{port}");
+    write_filler(options.write_bytes);
+    if let Some(interval) = options.tick_ms {
+        std::thread::spawn(move || tick(interval));
+    }
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || serve(stream));
     }
     ExitCode::SUCCESS
+}
+
+/// Prints about `bytes` bytes as 100-byte lines.
+fn write_filler(bytes: u64) {
+    let line = format!("{}\n", "x".repeat(99));
+    let mut stdout = std::io::stdout().lock();
+    for _ in 0..bytes.div_ceil(100) {
+        if stdout.write_all(line.as_bytes()).is_err() {
+            return;
+        }
+    }
+    let _ = stdout.flush();
+}
+
+/// Prints a numbered line every `interval` ms, so a reader can tell whether
+/// any line was lost.
+fn tick(interval: u64) {
+    for count in 1u64.. {
+        std::thread::sleep(Duration::from_millis(interval));
+        println!("tick {count}");
+    }
 }
 
 fn serve(stream: TcpStream) {

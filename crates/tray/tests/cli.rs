@@ -885,9 +885,97 @@ fn status_after_a_crash_says_the_server_exited() {
     let output = home.run(&["status"], "");
     assert_success(&output);
     let text = stdout(&output);
+    let log = shown(&home.path().join("logs/engine.log"));
     assert!(text.contains("Not running"), "{text}");
-    assert!(text.contains(&format!("(pid {pid}) has exited")), "{text}");
-    assert!(text.contains("cpa-tray logs"), "{text}");
+    assert!(
+        text.contains(&format!("(pid {pid}) exited unexpectedly")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("The last lines of {log} follow")),
+        "{text}"
+    );
+    // The supervisor's header line of this run is among the last lines shown.
+    assert!(text.contains("  --- cpa-tray: starting"), "{text}");
+    assert!(text.contains("cpa-tray start"), "{text}");
+
+    let output = home.run(&["status", "--json"], "");
+    assert_success(&output);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["state"], "exited");
+    assert_eq!(value["running"], false);
+    assert_eq!(value["exitedPid"], pid);
+    assert!(!value["logTail"].as_array().unwrap().is_empty(), "{value}");
+}
+
+#[test]
+fn status_names_a_foreign_port_owner() {
+    let home = TrayHome::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    home.write_config(port, "");
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains("Not running"), "{text}");
+    assert!(
+        text.contains(&format!("Port {port} is served by another process")),
+        "{text}"
+    );
+    assert!(text.contains("does not control"), "{text}");
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["state"], "port_in_use");
+    if cfg!(target_os = "linux") && !under_runner() {
+        // This test process holds the port, and Linux names it.
+        let me = std::process::id();
+        assert!(text.contains(&format!("(pid {me})")), "{text}");
+        assert_eq!(value["portOwner"]["pid"], me);
+    }
+    drop(listener);
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["state"], "stopped");
+    assert_eq!(value["portOwner"], serde_json::Value::Null);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn status_reports_a_suspended_server() {
+    if skip_under_runner("status_reports_a_suspended_server", "kill -STOP") {
+        return;
+    }
+    let (home, port) = started_home();
+    let pid = home.recorded_pid().unwrap();
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {name}");
+    };
+    signal("-STOP");
+    let output = home.run(&["status"], "");
+    let json = home.run(&["status", "--json"], "");
+    signal("-CONT");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("Running: pid {pid}, port {port}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("The server (pid {pid}) is suspended")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("kill -CONT {pid}")), "{text}");
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["state"], "suspended");
+    assert_eq!(value["serving"], false);
+
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["state"], "running");
 }
 
 #[test]

@@ -574,3 +574,116 @@ fn engine_exiting_silently_is_not_an_empty_list() {
     assert!(err.contains("wrote nothing to"), "{err}");
     assert!(!err.contains("Last lines"), "{err}");
 }
+
+#[test]
+fn status_reports_a_server_not_responding() {
+    if skip_under_runner(
+        "status_reports_a_server_not_responding",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let mut command = home.command();
+    command.args([
+        "start",
+        "--password-stdin",
+        "--no-open",
+        "--ready-timeout",
+        "0.3",
+    ]);
+    let output = common::run(
+        with_test_server(&mut command, "--never-listen"),
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let pid = home.recorded_pid().expect("server recorded");
+    for (lang, expected) in [
+        (
+            "en",
+            format!("The server (pid {pid}) is running but not responding on port {port}."),
+        ),
+        (
+            "zh-CN",
+            format!("服务（pid {pid}）正在运行，但在端口 {port} 上没有响应。"),
+        ),
+    ] {
+        let output = home.run(&["--lang", lang, "status"], "");
+        assert_success(&output);
+        let text = stdout(&output);
+        assert!(text.contains(&expected), "{lang}: {text}");
+        assert!(text.contains("cpa-tray restart"), "{lang}: {text}");
+    }
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["state"], "not_responding");
+    assert_eq!(value["pid"], pid);
+    assert_eq!(value["running"], true);
+}
+
+#[cfg(unix)]
+#[test]
+fn foreground_run_rotates_a_growing_log() {
+    if skip_under_runner(
+        "foreground_run_rotates_a_growing_log",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let limit = cpa_core::supervisor::logfile::ROTATE_BYTES;
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command
+        .args(["start", "--foreground", "--password-stdin", "--no-open"])
+        .env("CPA_TRAY_LOG_CHECK_SECONDS", "0.2");
+    let flags = format!("--write-bytes {} --tick-ms 20", limit + 1024 * 1024);
+    let mut tray = with_test_server(&mut command, &flags)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let mut reader = BufReader::new(tray.stdout.take().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl+C") {
+        line.clear();
+    }
+
+    let log = home.path().join("logs/engine.log");
+    let rotated = home.path().join("logs/engine.log.1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rotated.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-INT", &tray.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tray.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    assert!(rotated.exists(), "no rotation during the foreground run");
+    let old = std::fs::metadata(&rotated).unwrap().len();
+    let new = std::fs::read(&log).unwrap();
+    assert!(old > limit, "rotated copy has {old} bytes");
+    assert!(
+        (new.len() as u64) < limit,
+        "log still has {} bytes",
+        new.len()
+    );
+    assert!(!new.contains(&0), "truncated log contains zero bytes");
+    assert!(
+        String::from_utf8_lossy(&new).contains("tick "),
+        "the server stopped writing to the log after the rotation"
+    );
+}

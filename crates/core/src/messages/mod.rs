@@ -492,6 +492,9 @@ pub enum Msg<'a> {
         pid: u32,
     },
     PromptCancelled,
+    LogRotationFailed {
+        detail: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -853,6 +856,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) is suspended (stopped by a signal such as SIGSTOP). Resume it with `kill -CONT {pid}`, or run `cpa-tray restart`."
             ),
             PromptCancelled => "Cancelled. Nothing was changed.".to_string(),
+            LogRotationFailed { detail } => format!(
+                "Failed to rotate the server log: {detail}. The log keeps growing; check free space and permissions in the logs folder."
+            ),
         }
     }
 
@@ -1182,6 +1188,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）已被挂起（被 SIGSTOP 等信号暂停）。请用 `kill -CONT {pid}` 恢复它，或运行 `cpa-tray restart`。"
             ),
             PromptCancelled => "已取消，未做任何更改。".to_string(),
+            LogRotationFailed { detail } => format!(
+                "轮转服务日志失败：{detail}。日志会继续增长；请检查 logs 文件夹的可用空间和权限。"
+            ),
         }
     }
 }

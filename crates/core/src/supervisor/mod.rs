@@ -422,35 +422,53 @@ pub struct Status {
     pub running: Option<EngineRecord>,
     /// Whether the running server answered a health probe.
     pub serving: bool,
-    /// A record left behind by a server that exited, or whose pid was reused.
+    /// Whether the running server is suspended (Linux only, see
+    /// [`process::is_suspended`]). It cannot respond until resumed.
+    pub suspended: bool,
+    /// A record left behind by a server that exited without `stop`, or
+    /// whose pid now belongs to another process.
     pub stale: Option<EngineRecord>,
 }
 
 /// Reads the record, checks the process identity and probes the server once.
+///
+/// The probe of a hung server takes up to the health request's timeout (2 s).
 pub fn status(home: &Home) -> io::Result<Status> {
+    let mut status = Status {
+        running: None,
+        serving: false,
+        suspended: false,
+        stale: None,
+    };
     let Some(record) = record::read(&home.pid_file_path())? else {
-        return Ok(Status {
-            running: None,
-            serving: false,
-            stale: None,
-        });
+        return Ok(status);
     };
     if record.liveness() != Liveness::Ours {
-        return Ok(Status {
-            running: None,
-            serving: false,
-            stale: Some(record),
-        });
+        status.stale = Some(record);
+        return Ok(status);
     }
-    let serving = record
-        .probe
-        .parse::<SocketAddr>()
-        .is_ok_and(|addr| readiness::probe(addr, record.tls));
-    Ok(Status {
-        running: Some(record),
-        serving,
-        stale: None,
-    })
+    // A suspended process still has its socket accept connections, so the
+    // probe would only wait for its timeout.
+    status.suspended = process::is_suspended(record.pid);
+    status.serving = !status.suspended
+        && record
+            .probe
+            .parse::<SocketAddr>()
+            .is_ok_and(|addr| readiness::probe(addr, record.tls));
+    status.running = Some(record);
+    Ok(status)
+}
+
+/// Returns the listener on `host:port` when something other than a server
+/// of ours holds the port: `Some(owner)` with the process where the OS names
+/// it, `Some(None)` when it does not, and `None` when the port is free.
+///
+/// Call it only when no server of ours runs on that port.
+pub fn foreign_listener(host: &str, port: u16) -> Option<Option<PortOwner>> {
+    match port::check_free(host, port) {
+        Err(PortProblem::InUse { owner }) => Some(owner),
+        _ => None,
+    }
 }
 
 /// Blocks until `child` exits and returns its status.

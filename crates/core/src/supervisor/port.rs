@@ -152,9 +152,142 @@ fn holds_any(pid: u32, inodes: &[String]) -> bool {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Finds the process listening on `port` (Windows: the IPv4 and IPv6
+/// listener tables of `GetExtendedTcpTable`, which name the owning pid, and
+/// the process list of a ToolHelp snapshot for its executable name; both work
+/// for other users' processes without elevation).
+// NOTE: cross-compiled for Windows and not yet run there.
+#[cfg(windows)]
+pub fn find_owner(port: u16) -> Option<PortOwner> {
+    let pid = windows::listener_pid(port)?;
+    let name = windows::process_name(pid).unwrap_or_default();
+    Some(PortOwner { pid, name })
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::ffi::OsString;
+    use std::os::windows::ffi::OsStringExt;
+
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_INSUFFICIENT_BUFFER, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::NetworkManagement::IpHelper::{
+        GetExtendedTcpTable, MIB_TCP6ROW_OWNER_PID, MIB_TCP6TABLE_OWNER_PID, MIB_TCPROW_OWNER_PID,
+        MIB_TCPTABLE_OWNER_PID, TCP_TABLE_OWNER_PID_LISTENER,
+    };
+    use windows_sys::Win32::Networking::WinSock::{AF_INET, AF_INET6};
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW,
+        TH32CS_SNAPPROCESS,
+    };
+
+    /// Returns the pid owning a listening socket on `port`, IPv4 first.
+    pub fn listener_pid(port: u16) -> Option<u32> {
+        // The tables store the port in network byte order in the low 16 bits.
+        let wanted = u32::from(port.to_be());
+        let v4 = listener_table(u32::from(AF_INET)).and_then(|table| {
+            rows::<MIB_TCPROW_OWNER_PID>(
+                &table,
+                std::mem::offset_of!(MIB_TCPTABLE_OWNER_PID, table),
+            )
+            .find(|row| row.dwLocalPort & 0xFFFF == wanted)
+            .map(|row| row.dwOwningPid)
+        });
+        v4.or_else(|| {
+            let table = listener_table(u32::from(AF_INET6))?;
+            rows::<MIB_TCP6ROW_OWNER_PID>(
+                &table,
+                std::mem::offset_of!(MIB_TCP6TABLE_OWNER_PID, table),
+            )
+            .find(|row| row.dwLocalPort & 0xFFFF == wanted)
+            .map(|row| row.dwOwningPid)
+        })
+    }
+
+    /// Reads the listener table of one address family into a u32-aligned buffer.
+    fn listener_table(family: u32) -> Option<Vec<u32>> {
+        let mut size = 0u32;
+        // The table can grow between the size query and the read, so a few
+        // attempts are made.
+        for _ in 0..4 {
+            let mut buffer = vec![0u32; (size as usize).div_ceil(4)];
+            // SAFETY: the buffer holds at least `size` bytes, and `size` is a
+            // valid in/out pointer.
+            let result = unsafe {
+                GetExtendedTcpTable(
+                    buffer.as_mut_ptr().cast(),
+                    &mut size,
+                    0,
+                    family,
+                    TCP_TABLE_OWNER_PID_LISTENER,
+                    0,
+                )
+            };
+            match result {
+                0 => return Some(buffer),
+                ERROR_INSUFFICIENT_BUFFER => continue,
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Iterates the rows of a table that starts with a u32 entry count, the
+    /// rows beginning at byte `offset`.
+    fn rows<Row: Copy>(table: &[u32], offset: usize) -> impl Iterator<Item = Row> + '_ {
+        let bytes = table.len() * 4;
+        let count = table.first().copied().unwrap_or(0) as usize;
+        let fits = bytes.saturating_sub(offset) / std::mem::size_of::<Row>();
+        (0..count.min(fits)).map(move |index| {
+            let at = offset + index * std::mem::size_of::<Row>();
+            // SAFETY: `at` plus one row lies inside the buffer (checked by
+            // `fits`), and read_unaligned has no alignment requirement.
+            unsafe { std::ptr::read_unaligned(table.as_ptr().cast::<u8>().add(at).cast::<Row>()) }
+        })
+    }
+
+    /// Returns the executable name (e.g. `node.exe`) of process `pid`.
+    pub fn process_name(pid: u32) -> Option<String> {
+        // SAFETY: CreateToolhelp32Snapshot takes no pointers.
+        let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
+        if snapshot.is_null() || snapshot == INVALID_HANDLE_VALUE {
+            return None;
+        }
+        let mut entry = PROCESSENTRY32W {
+            dwSize: std::mem::size_of::<PROCESSENTRY32W>() as u32,
+            ..Default::default()
+        };
+        let mut name = None;
+        // SAFETY: `entry` is a valid PROCESSENTRY32W with dwSize set, as the
+        // API requires; the snapshot handle is closed once below.
+        unsafe {
+            let mut more = Process32FirstW(snapshot, &mut entry) != 0;
+            while more {
+                if entry.th32ProcessID == pid {
+                    let length = entry
+                        .szExeFile
+                        .iter()
+                        .position(|&unit| unit == 0)
+                        .unwrap_or(entry.szExeFile.len());
+                    name = Some(
+                        OsString::from_wide(&entry.szExeFile[..length])
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                    break;
+                }
+                more = Process32NextW(snapshot, &mut entry) != 0;
+            }
+            CloseHandle(snapshot);
+        }
+        name
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn find_owner(_port: u16) -> Option<PortOwner> {
-    // TODO: GetExtendedTcpTable on Windows and libproc on macOS; until then
-    // the conflict message names the port without the process.
+    // TODO: libproc (proc_pidfdinfo with PROC_PIDFDSOCKETINFO) on macOS;
+    // until then the conflict message names the port without the process.
     None
 }

@@ -29,6 +29,12 @@ pub fn inspect(pid: u32) -> Option<ProcessInfo> {
     os::inspect(pid)
 }
 
+/// Returns whether process `pid` is suspended (stopped by SIGSTOP, SIGTSTP
+/// or a debugger). Only Linux reports this; elsewhere it returns false.
+pub fn is_suspended(pid: u32) -> bool {
+    os::is_suspended(pid)
+}
+
 /// Asks the process group led by `pid` to shut down (SIGTERM on Unix,
 /// CTRL_BREAK on Windows). Returns whether the request was delivered.
 pub fn request_stop(pid: u32) -> bool {
@@ -103,6 +109,23 @@ mod os {
                 }
             });
         Some(ProcessInfo { start_time, exe })
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn is_suspended(pid: u32) -> bool {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // Field 3, the state, follows the parenthesized command name: `T` is
+        // stopped by a signal, `t` stopped by a tracer.
+        stat.rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "T" || state == "t")
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn is_suspended(_pid: u32) -> bool {
+        false
     }
 
     #[cfg(target_os = "macos")]
@@ -277,6 +300,12 @@ mod os {
             unsafe { SetStdHandle(id, handle) };
         }
         sent
+    }
+
+    /// Windows suspends threads, not processes, and has no cheap query for
+    /// it, so a suspended server shows as not responding.
+    pub fn is_suspended(_pid: u32) -> bool {
+        false
     }
 
     pub fn force_kill(pid: u32) -> bool {

@@ -31,6 +31,10 @@ const MAX_AUTO_RESTARTS: u32 = 5;
 /// A server that ran this long before exiting resets the restart counter.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
+/// Environment variable with the seconds between two log size checks of a
+/// foreground run (default 60; tests use a fraction of a second).
+pub const LOG_CHECK_SECONDS_ENV: &str = "CPA_TRAY_LOG_CHECK_SECONDS";
+
 /// Runs `start`, or `restart` when `restart` is set: a restart keeps the
 /// engine and version of the running server unless `--engine` is given.
 pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
@@ -149,6 +153,7 @@ fn supervise(
     address: &ServerAddress,
     ready_timeout: Duration,
 ) -> CommandResult {
+    let _rotation = watch_log_size(ctx);
     let mut restarts = 0u32;
     loop {
         supervisor::forward_interrupts(started.child.id());
@@ -209,5 +214,35 @@ fn supervise(
         });
         std::thread::sleep(Duration::from_secs(delay));
         started = start_server(ctx, engine, address, ready_timeout)?;
+    }
+}
+
+/// Starts the log size checks for a foreground run; they end when the
+/// returned watch is dropped. A failure to start them is reported and the
+/// run goes on without them.
+fn watch_log_size(ctx: &Context) -> Option<logfile::RotationWatch> {
+    let interval = std::env::var(LOG_CHECK_SECONDS_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|seconds| *seconds > 0.0)
+        .map(super::seconds)
+        .unwrap_or(logfile::ROTATE_CHECK_INTERVAL);
+    let lang = ctx.lang;
+    let watch = logfile::RotationWatch::spawn(
+        ctx.home.engine_log_path(),
+        logfile::ROTATE_BYTES,
+        interval,
+        move |err| {
+            let detail = err.to_string();
+            crate::context::eprint_line(&Msg::LogRotationFailed { detail: &detail }.text(lang));
+        },
+    );
+    match watch {
+        Ok(watch) => Some(watch),
+        Err(err) => {
+            let detail = err.to_string();
+            ctx.warn(Msg::LogRotationFailed { detail: &detail });
+            None
+        }
     }
 }

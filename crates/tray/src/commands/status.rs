@@ -1,12 +1,27 @@
 //! `cpa-tray status`: whether our server runs, from the pid file, the process
 //! identity and one health probe.
+//!
+//! The states, as `--json` names them:
+//! - `running`: our server responds to HTTP;
+//! - `not_responding`: our server is alive but sends no HTTP response;
+//! - `suspended`: our server is stopped by a signal (Linux only);
+//! - `exited`: the record remains because the server ended without
+//!   `cpa-tray stop` (a crash, a kill or a reboot);
+//! - `port_in_use`: nothing of ours runs, but another process serves the
+//!   configured port;
+//! - `stopped`: none of the above.
+//!
+//! The text output carries the same facts.
 
 use cpa_core::messages::Msg;
-use cpa_core::supervisor;
+use cpa_core::supervisor::{self, PortOwner, logfile};
 use serde_json::json;
 
 use crate::cli::StatusArgs;
 use crate::context::{CommandResult, Context, display};
+
+/// Number of log lines shown after an unexpected exit.
+const EXITED_LOG_LINES: usize = 10;
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
     let status = supervisor::status(&ctx.home).map_err(|err| {
@@ -31,15 +46,45 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
     };
 
     let running = status.running.as_ref();
-    let config_port = config
+    let config_address = config
         .as_ref()
         .ok()
-        .and_then(|view| view.port.value)
-        .and_then(|port| u16::try_from(port).ok());
-    let port = running.map(|record| record.port).or(config_port);
+        .and_then(|view| super::server_address(ctx, view).ok());
+    let port = running
+        .map(|record| record.port)
+        .or(config_address.as_ref().map(|address| address.port));
+    let log_path = ctx.home.engine_log_path();
+    // A server started without the tray or `--foreground` has no one else to
+    // keep its log small. Best effort: status still reports on failure.
+    if running.is_some() {
+        let _ = logfile::rotate_if_larger(&log_path, logfile::ROTATE_BYTES);
+    }
+
+    // Without a server of ours, a listener on the configured port belongs
+    // to another program, which the output names instead of a bare "not running".
+    let foreign = match (running, &config_address) {
+        (None, Some(address)) => supervisor::foreign_listener(&address.host, address.port),
+        _ => None,
+    };
+    let log_tail = match &status.stale {
+        Some(_) if running.is_none() => {
+            logfile::last_lines(&logfile::read_since(&log_path, 0), EXITED_LOG_LINES)
+        }
+        _ => Vec::new(),
+    };
+    let state = match (running, &status.stale, &foreign) {
+        (Some(_), _, _) if status.suspended => "suspended",
+        (Some(_), _, _) if !status.serving => "not_responding",
+        (Some(_), _, _) => "running",
+        (None, Some(_), _) => "exited",
+        (None, None, Some(_)) => "port_in_use",
+        (None, None, None) => "stopped",
+    };
 
     if args.json {
+        let owner = foreign.as_ref().and_then(Option::as_ref);
         let mut object = json!({
+            "state": state,
             "running": running.is_some(),
             "serving": status.serving,
             "pid": running.map(|record| record.pid),
@@ -50,7 +95,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             "config": running
                 .map(|record| display(&record.config))
                 .unwrap_or_else(|| ctx.config_display()),
-            "log": display(&ctx.home.engine_log_path()),
+            "log": display(&log_path),
+            "exitedPid": status.stale.as_ref().filter(|_| running.is_none()).map(|record| record.pid),
+            "logTail": log_tail,
+            "portOwner": owner.map(|owner| json!({"pid": owner.pid, "name": owner.name})),
         });
         if let Some(keys) = &api_keys {
             object["apiKeys"] = json!(keys);
@@ -67,18 +115,28 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 engine: &record.engine,
                 version: &record.version,
             });
-            if !status.serving {
-                ctx.say(Msg::StatusNotServing);
+            if status.suspended {
+                ctx.say(Msg::StatusSuspended { pid: record.pid });
+            } else if !status.serving {
+                ctx.say(Msg::StatusNotResponding {
+                    pid: record.pid,
+                    port: record.port,
+                });
             }
         }
         None => {
             ctx.say(Msg::StatusNotRunning);
-            // A record whose process is gone means the server stopped
-            // without `cpa-tray stop`: a crash, a kill or a reboot.
-            if let Some(stale) = &status.stale
-                && cpa_core::supervisor::process::inspect(stale.pid).is_none()
-            {
-                ctx.say(Msg::StatusExited { pid: stale.pid });
+            if let Some(stale) = &status.stale {
+                ctx.say(Msg::StatusExitedUnexpectedly {
+                    pid: stale.pid,
+                    log: &display(&log_path),
+                });
+                for line in &log_tail {
+                    crate::context::print_line(&format!("  {line}"));
+                }
+            }
+            if let (Some(owner), Some(address)) = (&foreign, &config_address) {
+                say_port_owner(ctx, address.port, owner.as_ref());
             }
         }
     }
@@ -91,7 +149,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             .unwrap_or_else(|| ctx.config_display()),
     });
     ctx.say(Msg::StatusLog {
-        path: &display(&ctx.home.engine_log_path()),
+        path: &display(&log_path),
     });
     if let Some(keys) = &api_keys {
         if keys.is_empty() {
@@ -102,6 +160,22 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         }
     }
     Ok(())
+}
+
+fn say_port_owner(ctx: &Context, port: u16, owner: Option<&PortOwner>) {
+    let config = ctx.config_display();
+    match owner {
+        Some(owner) => ctx.say(Msg::StatusPortServedBy {
+            port,
+            pid: owner.pid,
+            name: &owner.name,
+            config: &config,
+        }),
+        None => ctx.say(Msg::StatusPortServed {
+            port,
+            config: &config,
+        }),
+    }
 }
 
 fn clone_failure(failure: &crate::context::Failure) -> crate::context::Failure {
