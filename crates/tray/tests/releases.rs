@@ -714,3 +714,101 @@ fn engine_official_flag_installs_latest() {
     assert!(other.home.recorded_pid().is_none());
     assert_eq!(other.settings(), serde_json::Value::Null);
 }
+
+// ---------------------------------------------------------------------------
+// Ctrl+C during a download
+
+/// Names in `versions/` that are temporary entries of an install.
+fn temporary_entries(setup: &Setup) -> Vec<String> {
+    setup
+        .installed_tags()
+        .into_iter()
+        .filter(|name| name.starts_with(cpa_core::releases::TEMP_PREFIX))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+// A failing assert leaves the child running until the test binary exits;
+// every other path waits for it.
+#[allow(clippy::zombie_processes)]
+fn interrupted_update_keeps_previous_version() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    if skip("interrupted_update_keeps_previous_version") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    assert_success(&setup.run(&["update", "--yes"]));
+    assert_success(&setup.run(&["start", "--no-open"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    let pid = setup.home.recorded_pid().expect("a recorded server");
+    let settings_before = setup.settings_bytes();
+
+    // The archive now trickles in at 16 KiB per 20 ms (about 0.8 MB/s).
+    setup.fake.publish("v6.1.0", Stand::Engine, Sums::Correct);
+    setup.fake.slow_down("v6.1.0", Duration::from_millis(20));
+    let mut child = setup
+        .command(&["update", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cpa-tray update");
+
+    // Wait until the download has started writing into versions/.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut exited_early = false;
+    while temporary_entries(&setup).is_empty() && Instant::now() < deadline {
+        if child.try_wait().expect("poll cpa-tray").is_some() {
+            exited_early = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let downloading = !temporary_entries(&setup).is_empty();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    if !downloading || sent.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        !exited_early,
+        "update finished before it could be interrupted"
+    );
+    assert!(
+        downloading,
+        "the download never started writing into versions/"
+    );
+    let Ok(sent) = sent else {
+        let _: Option<()> = cpa_testkit::missing_tool("kill (to send SIGINT)");
+        return;
+    };
+    assert!(sent.success(), "kill -INT failed");
+    let output = child.wait_with_output().expect("wait for cpa-tray");
+
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Update cancelled"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stdout(&output).contains("Installed CLIProxyAPI v6.1.0"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        temporary_entries(&setup).is_empty(),
+        "{:?}",
+        setup.installed_tags()
+    );
+    assert_eq!(setup.installed_tags(), ["v6.0.0"]);
+    assert_eq!(setup.settings_bytes(), settings_before);
+    assert_eq!(setup.home.recorded_pid(), Some(pid));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+}

@@ -13,13 +13,13 @@
 //! never printed.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use cpa_core::messages::Msg;
 use cpa_core::releases::{
-    self, API_BASE_ENV, Arch, InstallOptions, InstallOutcome, InstalledVersion, Platform, Progress,
-    ProxySetting, ReleaseError, ReleaseSource, UpdateStatus, Verification, VersionStore,
+    self, API_BASE_ENV, Arch, CancelOnInterrupt, InstallOptions, InstallOutcome, InstalledVersion,
+    Platform, Progress, ProxySetting, ReleaseError, ReleaseSource, UpdateStatus, Verification,
+    VersionStore,
 };
 use cpa_core::settings::SettingsStore;
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord};
@@ -32,6 +32,9 @@ use crate::context::{CommandResult, Context, Failure, display};
 /// Environment variable holding a GitHub token, used when the `githubToken`
 /// setting is unset.
 const TOKEN_ENV: &str = "GITHUB_TOKEN";
+
+/// Exit status of a download cancelled with Ctrl+C (128 + SIGINT, as shells report it).
+const INTERRUPTED_EXIT_CODE: u8 = 130;
 
 /// `update [--check] [--yes]`.
 pub fn update(ctx: &Context, args: &UpdateArgs) -> CommandResult {
@@ -266,19 +269,27 @@ pub(super) fn download_and_install(
     asset: &str,
 ) -> Result<InstallOutcome, Failure> {
     let mut bar = ProgressBar::new(ctx, asset);
-    // Ctrl+C ends the process, and a later install deletes the temporary
-    // download once it is six hours old. So nothing sets the cancel flag here.
-    let cancel = AtomicBool::new(false);
+    // Ctrl+C only sets the cancel flag, so the install deletes its temporary
+    // download and the previous version stays as it was.
+    let interrupt = CancelOnInterrupt::install();
     let result = releases::install(
         source,
         release,
         store,
         options,
         &mut |progress| bar.update(progress),
-        &cancel,
+        interrupt.flag(),
     );
+    drop(interrupt);
     bar.finish();
-    result.map_err(|err| release_failure(ctx, &err))
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(ReleaseError::Cancelled) => Err(Failure {
+            lines: vec![ctx.text(Msg::ReleaseUpdateCancelled)],
+            exit_code: INTERRUPTED_EXIT_CODE,
+        }),
+        Err(err) => Err(release_failure(ctx, &err)),
+    }
 }
 
 /// Reports the install, restarts a running release on it, and records it.

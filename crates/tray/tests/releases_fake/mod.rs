@@ -18,6 +18,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use cpa_core::releases::{Platform, Version};
 use sha2::{Digest, Sha256};
@@ -44,8 +45,13 @@ pub enum Sums {
 
 struct Shared {
     routes: Mutex<HashMap<String, (u16, Vec<u8>)>>,
+    /// Paths whose body is sent in small chunks with this pause between them.
+    slow: Mutex<HashMap<String, Duration>>,
     api_requests: AtomicUsize,
 }
+
+/// Chunk size of a slow body.
+const SLOW_CHUNK: usize = 16 * 1024;
 
 /// The fake server; it runs until the test process exits.
 pub struct FakeGithub {
@@ -59,6 +65,7 @@ impl FakeGithub {
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         let shared = Arc::new(Shared {
             routes: Mutex::new(HashMap::new()),
+            slow: Mutex::new(HashMap::new()),
             api_requests: AtomicUsize::new(0),
         });
         let serving = Arc::clone(&shared);
@@ -106,6 +113,13 @@ impl FakeGithub {
         );
     }
 
+    /// Sends `tag`'s archive in 16 KiB chunks with `pause` between them, so
+    /// a download lasts long enough to be interrupted.
+    pub fn slow_down(&self, tag: &str, pause: Duration) {
+        let path = format!("/download/{tag}/{}", asset_name(tag));
+        self.shared.slow.lock().expect("slow").insert(path, pause);
+    }
+
     /// Number of requests to the latest-release endpoint so far.
     pub fn api_requests(&self) -> usize {
         self.shared.api_requests.load(Ordering::SeqCst)
@@ -150,7 +164,20 @@ fn serve(stream: TcpStream, shared: &Shared) {
         body.len()
     );
     let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
+    let pause = shared.slow.lock().expect("slow").get(&path).copied();
+    match pause {
+        Some(pause) => {
+            for chunk in body.chunks(SLOW_CHUNK) {
+                if stream.write_all(chunk).is_err() || stream.flush().is_err() {
+                    return;
+                }
+                thread::sleep(pause);
+            }
+        }
+        None => {
+            let _ = stream.write_all(&body);
+        }
+    }
     let _ = stream.flush();
 }
 
