@@ -1341,23 +1341,6 @@ fn incomplete_version_folder_is_replaced() {
 }
 
 #[test]
-fn socks_proxy_is_rejected_clearly() {
-    let server = FakeGithub::start();
-    let mut source = source(&server);
-    source.proxy = ProxySetting::Url("socks5://user:pw@127.0.0.1:1080".into());
-    let home = Home::new();
-    let err = releases::check(&source, &home.store(LINUX_AMD64), None, LINUX_AMD64).unwrap_err();
-    assert!(matches!(err, ReleaseError::InvalidProxy { .. }), "{err:?}");
-    let message = full_message(&err);
-    assert!(
-        message.contains("SOCKS proxies are not supported"),
-        "{message}"
-    );
-    assert!(!message.contains("pw@"), "{message}");
-    assert!(server.requests().is_empty());
-}
-
-#[test]
 fn redirected_download_gets_no_token() {
     let server = FakeGithub::start();
     let asset = linux_release("v8.0.10");
