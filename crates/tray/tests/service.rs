@@ -687,3 +687,109 @@ fn foreground_run_rotates_a_growing_log() {
         "the server stopped writing to the log after the rotation"
     );
 }
+
+/// Copies the `cpa-tray` binary into `dir` and returns the copy's path.
+///
+/// Another test thread that forks while the copy is open for writing keeps a
+/// descriptor to it until its exec, so running the copy may fail with "Text
+/// file busy" for a moment; this waits until it runs.
+fn copy_binary_into(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = std::path::Path::new(env!("CARGO_BIN_EXE_cpa-tray"));
+    let copy = dir.join(source.file_name().unwrap());
+    std::fs::copy(source, &copy).unwrap();
+    for _ in 0..100 {
+        match Command::new(&copy).arg("--version").output() {
+            Err(err) if err.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => break,
+        }
+    }
+    copy
+}
+
+/// A command for the binary copy at `copy`, with a separate user home and
+/// none of the home-choosing variables.
+fn portable_command(copy: &std::path::Path, user_home: &std::path::Path) -> Command {
+    let mut command = Command::new(copy);
+    command
+        .env("HOME", user_home)
+        .env("XDG_DATA_HOME", user_home.join("data"))
+        .env("LANG", "C.UTF-8")
+        .env_remove("CPA_TRAY_HOME")
+        .env_remove("CPA_TRAY_ENGINE_PROGRAM")
+        .env_remove("MANAGEMENT_PASSWORD")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    command
+}
+
+#[test]
+fn portable_folder_is_the_home() {
+    if skip_under_runner(
+        "portable_folder_is_the_home",
+        "the copy would need its own Wine runner setup",
+    ) {
+        return;
+    }
+    let portable = tempfile::tempdir().unwrap();
+    let user_home = tempfile::tempdir().unwrap();
+    let default_home = user_home.path().join(".cli-proxy-api-tray");
+    let copy = copy_binary_into(portable.path());
+
+    // Without config.yaml or settings.json beside it, the copy uses ~/.cli-proxy-api-tray.
+    let output = common::run(portable_command(&copy, user_home.path()).arg("status"), "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains(&format!("Home:    {}", default_home.display())),
+        "{}",
+        stdout(&output)
+    );
+
+    // A settings.json written by the original tray marks the folder as portable.
+    std::fs::write(
+        portable.path().join("settings.json"),
+        "\u{feff}{\r\n  \"autoOpenWebUI\": false\r\n}\r\n",
+    )
+    .unwrap();
+    let output = common::run(portable_command(&copy, user_home.path()).arg("status"), "");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("Home:    {}", portable.path().display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Config:  {}",
+            portable.path().join("config.yaml").display()
+        )),
+        "{text}"
+    );
+
+    // start writes the config, the record and the log into the portable folder.
+    let port = cpa_testkit::free_port();
+    std::fs::write(
+        portable.path().join("config.yaml"),
+        format!("host: \"127.0.0.1\"\nport: {port}\n"),
+    )
+    .unwrap();
+    let output = common::run(
+        portable_command(&copy, user_home.path()).args(["start", "--password-stdin", "--no-open"]),
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let record = cpa_core::supervisor::record::read(&portable.path().join("run/engine.json"))
+        .unwrap()
+        .expect("server recorded in the portable folder");
+    assert_eq!(record.port, port);
+    assert!(portable.path().join("logs/engine.log").exists());
+    let config = std::fs::read_to_string(portable.path().join("config.yaml")).unwrap();
+    assert!(config.contains("secret-key: '$2a$10$"), "{config}");
+    assert_eq!(common::get_status(port, "/healthz", &[]), 200);
+
+    let output = common::run(portable_command(&copy, user_home.path()).arg("stop"), "");
+    assert_success(&output);
+    assert!(!alive(record.pid), "server left running");
+    assert!(!default_home.exists(), "the default home was used as well");
+}
