@@ -4,6 +4,8 @@
 
 mod common;
 mod releases_fake;
+#[path = "../../core/tests/releases_support/socks.rs"]
+mod socks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -491,6 +493,13 @@ fn terminal_prompt_declines_and_shows_progress() {
     assert!(setup.installed_tags().is_empty());
     assert_eq!(setup.settings(), serde_json::Value::Null);
 
+    let Some((ok, text)) = run_on_terminal(&setup, &["--lang", "zh-CN", "update"], "n\n") else {
+        return;
+    };
+    assert!(!ok, "{text}");
+    assert!(text.contains("已取消更新"), "{text}");
+    assert!(setup.installed_tags().is_empty());
+
     let Some((ok, text)) = run_on_terminal(&setup, &["update"], "y\n") else {
         return;
     };
@@ -811,4 +820,75 @@ fn interrupted_update_keeps_previous_version() {
     assert_eq!(setup.settings_bytes(), settings_before);
     assert_eq!(setup.home.recorded_pid(), Some(pid));
     assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+}
+
+// ---------------------------------------------------------------------------
+// SOCKS5 proxies from config.yaml and the environment
+
+#[test]
+fn socks_proxy_from_config_and_environment() {
+    if skip("socks_proxy_from_config_and_environment") {
+        return;
+    }
+    let password = "cfg-proxy-pass-93";
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let fake_addr: std::net::SocketAddr = setup
+        .fake
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("fake GitHub address");
+    let proxy = socks::Socks5Proxy::start(fake_addr, Some(("tray", password)));
+    let config = setup.home.config();
+    let plain_config = std::fs::read_to_string(&config).expect("read config.yaml");
+    let with_proxy = |user_password: &str| {
+        format!(
+            "{plain_config}proxy-url: \"socks5h://tray:{user_password}@{}\"\n",
+            proxy.addr()
+        )
+    };
+
+    // config.yaml's proxy-url: the API host does not resolve, so only the
+    // proxy (socks5h resolves names itself) can reach it.
+    std::fs::write(&config, with_proxy(password)).expect("write config.yaml");
+    let mut command = setup.command(&["update", "--yes"]);
+    command.env("CPA_TRAY_RELEASES_API", "http://releases.invalid");
+    let output = common::run(&mut command, "");
+    assert_success(&output);
+    assert_eq!(setup.installed_tags(), ["v6.9.1"]);
+    assert_eq!(proxy.targets()[0], "releases.invalid:80");
+    let archive_len = releases_fake::archive(Stand::Engine).len() as u64;
+    assert!(proxy.relayed() > archive_len, "relayed {}", proxy.relayed());
+
+    // A wrong password fails without showing either password.
+    std::fs::write(&config, with_proxy("wrong-pass-17")).expect("write config.yaml");
+    let mut command = setup.command(&["update", "--check"]);
+    command.env("CPA_TRAY_RELEASES_API", "http://releases.invalid");
+    let output = common::run(&mut command, "");
+    assert!(!output.status.success());
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(shown.contains("error:"), "{shown}");
+    assert!(!shown.contains("wrong-pass-17"), "{shown}");
+    assert!(!shown.contains(password), "{shown}");
+    assert_eq!(proxy.rejected_logins(), 1);
+
+    // ALL_PROXY, with no proxy-url in config.yaml.
+    std::fs::write(&config, &plain_config).expect("write config.yaml");
+    let before = proxy.targets().len();
+    let mut command = setup.command(&["update", "--check"]);
+    command
+        .env("CPA_TRAY_RELEASES_API", "http://releases.invalid")
+        .env(
+            "ALL_PROXY",
+            format!("socks5h://tray:{password}@{}", proxy.addr()),
+        );
+    let output = common::run(&mut command, "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Already latest: v6.9.1"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(proxy.targets().len(), before + 1);
 }
