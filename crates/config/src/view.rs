@@ -81,17 +81,54 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn pick(&mut self, v8: &'static str, legacy: &'static str) -> Option<(&'static str, NodeId)> {
+    fn pick(
+        &mut self,
+        v8: &'static str,
+        legacy: &'static str,
+    ) -> Result<Option<(&'static str, NodeId)>, ConfigError> {
+        self.check_sections(v8)?;
+        self.check_sections(legacy)?;
         let tree = &self.doc.tree;
         if let Some(node) = lookup_path(tree, v8) {
             self.used_v8 = true;
-            return Some((v8, node));
+            return Ok(Some((v8, node)));
         }
         if let Some(node) = lookup_path(tree, legacy) {
             self.used_legacy = true;
-            return Some((legacy, node));
+            return Ok(Some((legacy, node)));
         }
-        None
+        Ok(None)
+    }
+
+    /// Fails when a section on `path` (e.g. `remote-management` for
+    /// `remote-management.secret-key`) is present but neither a mapping nor
+    /// null. The server rejects such a file: yaml.v3 cannot decode a list or
+    /// a scalar into the section's struct, and CLIProxyAPI v8 requires every
+    /// section to be a mapping.
+    fn check_sections(&self, path: &str) -> Result<(), ConfigError> {
+        let tree = &self.doc.tree;
+        let mut end = 0;
+        while let Some(dot) = path[end..].find('.') {
+            end += dot;
+            let section = &path[..end];
+            end += 1;
+            let Some(node) = lookup_path(tree, section) else {
+                return Ok(());
+            };
+            let n = &tree.nodes[node];
+            let null = matches!(n.kind, Kind::Scalar { .. }) && resolve::node_tag(n) == "!!null";
+            if !null && !matches!(n.kind, Kind::Mapping { .. }) {
+                return Err(self.error(
+                    node,
+                    section,
+                    format!(
+                        "expected a mapping (indented `key: value` lines), found {}",
+                        kind_name(tree, node)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn error(&self, node: NodeId, path: &str, problem: String) -> ConfigError {
@@ -104,7 +141,7 @@ impl Reader<'_> {
         v8: &'static str,
         legacy: &'static str,
     ) -> Result<Leaf<String>, ConfigError> {
-        let Some((path, node)) = self.pick(v8, legacy) else {
+        let Some((path, node)) = self.pick(v8, legacy)? else {
             return Ok(Leaf {
                 path: None,
                 value: None,
@@ -123,7 +160,7 @@ impl Reader<'_> {
         v8: &'static str,
         legacy: &'static str,
     ) -> Result<Leaf<bool>, ConfigError> {
-        let Some((path, node)) = self.pick(v8, legacy) else {
+        let Some((path, node)) = self.pick(v8, legacy)? else {
             return Ok(Leaf {
                 path: None,
                 value: None,
@@ -138,7 +175,7 @@ impl Reader<'_> {
     }
 
     fn int(&mut self, v8: &'static str, legacy: &'static str) -> Result<Leaf<i64>, ConfigError> {
-        let Some((path, node)) = self.pick(v8, legacy) else {
+        let Some((path, node)) = self.pick(v8, legacy)? else {
             return Ok(Leaf {
                 path: None,
                 value: None,
@@ -158,6 +195,8 @@ impl Reader<'_> {
         legacy: &'static str,
         legacy_must_be_list: bool,
     ) -> Result<Leaf<Vec<String>>, ConfigError> {
+        self.check_sections(v8)?;
+        self.check_sections(legacy)?;
         let tree = &self.doc.tree;
         let found = if let Some(node) = lookup_path(tree, v8) {
             Some((v8, node))

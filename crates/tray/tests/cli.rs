@@ -1254,3 +1254,66 @@ fn ctrl_c_at_terminal_prompt_restores_echo() {
     );
     assert!(home.recorded_pid().is_none(), "a server was started");
 }
+
+#[test]
+fn misshaped_section_fails_before_the_prompt() {
+    let cases = [
+        (
+            "remote-management: [1, 2]\n",
+            "3:20: `remote-management`",
+            "a list",
+        ),
+        (
+            "remote-management: \"yes\"\n",
+            "3:20: `remote-management`",
+            "a scalar",
+        ),
+        ("tls: [on]\n", "3:6: `tls`", "a list"),
+        (
+            "config-version: 8\nmanagement: [1]\n",
+            "4:13: `management`",
+            "a list",
+        ),
+    ];
+    for (section, place, found) in cases {
+        let home = TrayHome::new();
+        let port = cpa_testkit::free_port();
+        let text = format!("host: \"127.0.0.1\"\nport: {port}\n{section}");
+        std::fs::write(home.config(), &text).unwrap();
+        // No --password-stdin: a prompt reached first would print the rules.
+        let output = home.run(&["start", "--no-open"], "");
+        assert!(!output.status.success(), "{section}");
+        let err = stderr(&output);
+        let expected = format!(
+            "Cannot use the config file: {}:{place}: expected a mapping (indented `key: value` lines), found {found}. Fix the file and try again.",
+            shown(&home.config())
+        );
+        assert_eq!(err.trim(), expected, "{section}");
+        assert_eq!(std::fs::read_to_string(home.config()).unwrap(), text);
+        assert!(home.recorded_pid().is_none());
+    }
+}
+
+#[test]
+fn null_or_empty_section_is_accepted() {
+    for section in [
+        "remote-management:\n",
+        "remote-management: {}\n",
+        "tls: null\n",
+    ] {
+        let home = TrayHome::new();
+        let port = cpa_testkit::free_port();
+        std::fs::write(
+            home.config(),
+            format!("host: \"127.0.0.1\"\nport: {port}\n{section}"),
+        )
+        .unwrap();
+        let output = home.run(&["status"], "");
+        assert_success(&output);
+        let output = home.run(
+            &["start", "--password-stdin", "--no-open"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&output);
+    }
+}
