@@ -32,6 +32,9 @@ use crate::model::{Busy, Item, MenuState, ServerState};
 use crate::notify::{self, Level};
 use crate::text::Text;
 use crate::tray_ui::TrayUi;
+use update::UpdateMode;
+
+mod update;
 
 /// How often the tray re-reads the server record, to notice a server that a
 /// CLI command started or stopped. The server this tray started is watched
@@ -97,6 +100,8 @@ struct Shared {
     /// Pids whose exit is expected (stopped by a menu action).
     expected_exits: Mutex<Vec<u32>>,
     restart_attempts: AtomicU32,
+    /// Set by the progress window's Cancel and by Exit; ends a download.
+    cancel_update: AtomicBool,
     /// Set when the user chose Exit; a start that has not spawned the server
     /// yet gives up instead.
     exiting: AtomicBool,
@@ -130,6 +135,8 @@ pub struct Controller {
     ui: Option<TrayUi>,
     /// Exit was chosen while a long action ran; exit when it ends.
     exit_pending: bool,
+    /// Start the server once the current action (Auto Update) ends.
+    start_when_idle: bool,
     quit: bool,
 }
 
@@ -170,6 +177,7 @@ impl Controller {
             owned: Mutex::new(None),
             expected_exits: Mutex::new(Vec::new()),
             restart_attempts: AtomicU32::new(0),
+            cancel_update: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
         });
         Controller {
@@ -177,6 +185,7 @@ impl Controller {
             state,
             ui: None,
             exit_pending: false,
+            start_when_idle: false,
             quit: false,
         }
     }
@@ -194,7 +203,11 @@ impl Controller {
                 notify::log(&text);
             }
         }
-        if self.shared.options.start_on_launch && !self.state.server.is_running() {
+        // Auto Update runs first, so a start uses the new version.
+        if self.state.auto_update {
+            self.start_when_idle = self.shared.options.start_on_launch;
+            self.begin_update(UpdateMode::Automatic);
+        } else if self.shared.options.start_on_launch && !self.state.server.is_running() {
             self.begin_start();
         }
     }
@@ -222,6 +235,11 @@ impl Controller {
                 change(&mut self.state);
                 if self.exit_pending && self.state.busy.is_none() {
                     self.exit();
+                } else if self.start_when_idle && self.state.busy.is_none() {
+                    self.start_when_idle = false;
+                    if !self.state.server.is_running() {
+                        self.begin_start();
+                    }
                 }
             }
             Event::Poke => {
@@ -302,9 +320,7 @@ impl Controller {
             Item::LanguageEnglish => self.set_language(Lang::En),
             Item::LanguageChinese => self.set_language(Lang::ZhCn),
             Item::ResetPassword => self.begin_reset_password(),
-            Item::Update => {
-                notify::notify(Level::Info, Text::UpdateNotAvailable.text(self.state.lang));
-            }
+            Item::Update => self.begin_update(UpdateMode::Interactive),
             Item::About => self.show_about(),
             Item::Exit => self.exit(),
             Item::Status | Item::Open | Item::Settings | Item::Language => {}
@@ -367,6 +383,20 @@ impl Controller {
                     state.server = server;
                     state.restart_reminder = false;
                 }
+            });
+        });
+    }
+
+    fn begin_update(&mut self, mode: UpdateMode) {
+        self.state.busy = Some(Busy::Updating);
+        let shared = self.shared.clone();
+        let lang = self.state.lang;
+        spawn_worker("update", move || {
+            update::update_flow(&shared, lang, mode);
+            let server = read_server_state(&shared.options.home);
+            shared.update(move |state| {
+                state.busy = None;
+                state.server = server;
             });
         });
     }
@@ -445,6 +475,7 @@ impl Controller {
     /// spawned the server yet gives up, and a server it did spawn is stopped.
     fn exit(&mut self) {
         self.shared.exiting.store(true, Ordering::SeqCst);
+        self.shared.cancel_update.store(true, Ordering::SeqCst);
         if let Some(busy) = self.state.busy {
             if !self.exit_pending {
                 notify::log(&format!("exit chosen while {busy:?}; exiting when it ends"));
@@ -693,24 +724,10 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
     if let Err(err) = supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT) {
         return fail(&err.to_string());
     }
-    let options = supervisor::StartOptions::default();
-    let mut started = match supervisor::start(home, &engine, &address, &options) {
-        Ok(started) => started,
-        Err(err) => return fail(&err.to_string()),
+    let ready = match launch(shared, &engine, &address) {
+        Ok(ready) => ready,
+        Err(detail) => return fail(&detail),
     };
-    let pid = started.record.pid;
-    if let Ok(mut owned) = shared.owned.lock() {
-        *owned = Some((pid, Instant::now()));
-    }
-    let ready = started.ready_after.is_some();
-    let watcher = shared.clone();
-    spawn_worker("server-watch", move || {
-        let status = match supervisor::wait_for_exit(&watcher.options.home, &mut started.child) {
-            Ok(status) => status.to_string(),
-            Err(err) => err.to_string(),
-        };
-        watcher.send(Event::ServerExited { pid, status });
-    });
     if ready {
         notify::notify(Level::Info, Text::Started.text(lang));
         if settings.auto_open_webui() && desktop::has_display() {
@@ -724,6 +741,28 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
         builtin: engine.kind == EngineKind::Builtin,
         port: address.port,
     })
+}
+
+/// Starts `engine` as the server this tray owns and watches its exit.
+/// Returns whether it became ready. The caller holds the home lock.
+fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Result<bool, String> {
+    let home = &shared.options.home;
+    let options = supervisor::StartOptions::default();
+    let mut started =
+        supervisor::start(home, engine, address, &options).map_err(|err| err.to_string())?;
+    let pid = started.record.pid;
+    if let Ok(mut owned) = shared.owned.lock() {
+        *owned = Some((pid, Instant::now()));
+    }
+    let watcher = shared.clone();
+    spawn_worker("server-watch", move || {
+        let status = match supervisor::wait_for_exit(&watcher.options.home, &mut started.child) {
+            Ok(status) => status.to_string(),
+            Err(err) => err.to_string(),
+        };
+        watcher.send(Event::ServerExited { pid, status });
+    });
+    Ok(started.ready_after.is_some())
 }
 
 /// Stops the recorded server and reports the outcome.

@@ -33,6 +33,7 @@ pub enum Busy {
     Starting,
     Stopping,
     Password,
+    Updating,
 }
 
 /// One menu entry. The id is the muda menu id and stays stable across languages.
@@ -181,6 +182,7 @@ impl MenuState {
         let base = match (self.busy, &self.server) {
             (Some(Busy::Starting), _) => Text::StatusStarting.text(self.lang),
             (Some(Busy::Stopping), _) => Text::StatusStopping.text(self.lang),
+            (Some(Busy::Updating), _) => Text::StatusUpdating.text(self.lang),
             (
                 _,
                 ServerState::Running {
@@ -214,6 +216,8 @@ impl MenuState {
             // A password change while starting would race the start's own
             // password gate.
             Item::ResetPassword => idle,
+            // One update at a time, and never during a start or stop.
+            Item::Update => idle,
             Item::Open
             | Item::OpenFolder
             | Item::OpenLogs
@@ -224,7 +228,6 @@ impl MenuState {
             | Item::Language
             | Item::LanguageEnglish
             | Item::LanguageChinese
-            | Item::Update
             | Item::About
             | Item::Exit => true,
         }
@@ -307,7 +310,12 @@ mod tests {
 
     #[test]
     fn busy_blocks_every_server_action() {
-        for busy in [Busy::Starting, Busy::Stopping, Busy::Password] {
+        for busy in [
+            Busy::Starting,
+            Busy::Stopping,
+            Busy::Password,
+            Busy::Updating,
+        ] {
             for base in [stopped(), running()] {
                 let state = MenuState {
                     busy: Some(busy),
@@ -317,6 +325,7 @@ mod tests {
                 assert!(!state.enabled(Item::Restart), "{busy:?}");
                 assert!(!state.enabled(Item::Stop), "{busy:?}");
                 assert!(!state.enabled(Item::ResetPassword), "{busy:?}");
+                assert!(!state.enabled(Item::Update), "{busy:?}");
                 assert!(state.enabled(Item::Exit), "{busy:?}");
             }
         }

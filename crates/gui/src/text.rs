@@ -27,6 +27,7 @@ pub enum Text<'a> {
     StatusNotRunning,
     StatusStarting,
     StatusStopping,
+    StatusUpdating,
     StatusRestartReminder,
     Start,
     Restart,
@@ -78,7 +79,18 @@ pub enum Text<'a> {
     AutoRestartGaveUp {
         attempts: u32,
     },
-    UpdateNotAvailable,
+    UpdateQuestion {
+        installed: Option<&'a str>,
+        latest: &'a str,
+        asset: &'a str,
+        megabytes: &'a str,
+    },
+    Updated {
+        tag: &'a str,
+    },
+    UpdateFailed {
+        detail: &'a str,
+    },
     DialogFailed {
         detail: &'a str,
         command: &'a str,
@@ -167,6 +179,7 @@ impl Text<'_> {
             StatusNotRunning => "Not Running".into(),
             StatusStarting => "Starting...".into(),
             StatusStopping => "Stopping...".into(),
+            StatusUpdating => "Updating...".into(),
             StatusRestartReminder => "restart to use the new password".into(),
             Start => "Start".into(),
             Restart => "Restart".into(),
@@ -213,8 +226,23 @@ impl Text<'_> {
             AutoRestartGaveUp { attempts } => format!(
                 "CLIProxyAPI keeps exiting: gave up after {attempts} restarts. Check the logs, then use Start."
             ),
-            UpdateNotAvailable => {
-                "Updating from the tray is not available in this version yet.".into()
+            UpdateQuestion {
+                installed: Some(installed),
+                latest,
+                asset,
+                megabytes,
+            } => format!(
+                "Update CLIProxyAPI from {installed} to {latest}?\nDownload: {asset} ({megabytes} MB)"
+            ),
+            UpdateQuestion {
+                installed: None,
+                latest,
+                asset,
+                megabytes,
+            } => format!("Download CLIProxyAPI {latest}?\nDownload: {asset} ({megabytes} MB)"),
+            Updated { tag } => format!("Updated to CLIProxyAPI {tag}"),
+            UpdateFailed { detail } => {
+                format!("Update failed: {detail}\nRun `cpa-tray update` in a terminal for details.")
             }
             DialogFailed { detail, command } => format!(
                 "Failed to open the dialog: {detail}. Run `{command}` in a terminal instead."
@@ -283,6 +311,7 @@ impl Text<'_> {
             StatusNotRunning => "未运行".into(),
             StatusStarting => "正在启动...".into(),
             StatusStopping => "正在停止...".into(),
+            StatusUpdating => "正在更新...".into(),
             StatusRestartReminder => "重启后新密码生效".into(),
             Start => "启动".into(),
             Restart => "重启".into(),
@@ -329,7 +358,24 @@ impl Text<'_> {
                     "CLIProxyAPI 反复退出：已重启 {attempts} 次，不再重试。请查看日志后再启动。"
                 )
             }
-            UpdateNotAvailable => "此版本尚不支持从托盘更新。".into(),
+            UpdateQuestion {
+                installed: Some(installed),
+                latest,
+                asset,
+                megabytes,
+            } => format!(
+                "将 CLIProxyAPI 从 {installed} 更新到 {latest}？\n下载：{asset}（{megabytes} MB）"
+            ),
+            UpdateQuestion {
+                installed: None,
+                latest,
+                asset,
+                megabytes,
+            } => format!("下载 CLIProxyAPI {latest}？\n下载：{asset}（{megabytes} MB）"),
+            Updated { tag } => format!("已更新到 CLIProxyAPI {tag}"),
+            UpdateFailed { detail } => {
+                format!("更新失败：{detail}\n请在终端运行 `cpa-tray update` 查看详情。")
+            }
             DialogFailed { detail, command } => {
                 format!("无法打开对话框：{detail}。请在终端中运行 `{command}`。")
             }

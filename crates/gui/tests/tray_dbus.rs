@@ -220,7 +220,8 @@ impl Tray {
             .arg(&env.home)
             .arg("--engine-program")
             .arg(&env.engine)
-            .args(["--engine-version", "0.1.0", "--builtin", "--lang", lang])
+            .args(["--engine-version", "0.1.0", "--lang", lang])
+            .args(env.builtin.then_some("--builtin"))
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .env("HOME", &env.home)
             .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
@@ -340,6 +341,8 @@ struct TestHome {
     port: u16,
     /// Variables set for the tray and inherited by the server it starts.
     extra_env: Vec<(String, String)>,
+    /// Whether the tray records its server as the built-in engine.
+    builtin: bool,
 }
 
 impl TestHome {
@@ -375,7 +378,10 @@ impl TestHome {
             bin,
             engine,
             port,
-            extra_env: Vec::new(),
+            // Never GitHub: a port that refuses connections, unless a test
+            // serves fake releases.
+            extra_env: vec![("CPA_TRAY_RELEASES_API".into(), "http://127.0.0.1:9".into())],
+            builtin: true,
             _dir: dir,
         })
     }
@@ -656,7 +662,13 @@ fn without_bus_keeps_running_headless() {
 #[test]
 fn chinese_menu_opens_and_notifies() {
     let Some(bus) = Bus::start() else { return };
-    let Some(env) = TestHome::new("") else { return };
+    let Some(mut env) = TestHome::new("") else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v1.0.0", &env.engine, false);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch_in(&bus, &env, "zh-CN");
 
@@ -680,8 +692,10 @@ fn chinese_menu_opens_and_notifies() {
     }
     assert_eq!(tray.item("简体中文").toggle, Some(1));
 
+    // Update asks first; No cancels it.
+    env.script("no\n");
     tray.click("更新");
-    wait_notification(&received, "此版本尚不支持从托盘更新。");
+    wait_notification(&received, "已取消更新");
 
     // Open items hand the path to the desktop's opener.
     tray.click("配置文件");
@@ -913,4 +927,278 @@ fn exit_during_start_stops_server() {
         env.port
     );
     assert!(!record.exists(), "the server record was left behind");
+}
+
+/// Routes of [`FakeReleases`]: path to body and whether to send it slowly.
+type ReleaseRoutes = Arc<Mutex<HashMap<String, (Vec<u8>, bool)>>>;
+
+/// A fake GitHub release API on 127.0.0.1: the latest-release JSON, one
+/// archive per release holding a real server binary as `cli-proxy-api`, and
+/// its `checksums.txt`. A slow route sends 8 KiB every 20 ms, so a cancel
+/// arrives in the middle of the download.
+struct FakeReleases {
+    base: String,
+    routes: ReleaseRoutes,
+}
+
+const LATEST_PATH: &str = "/repos/router-for-me/CLIProxyAPI/releases/latest";
+
+impl FakeReleases {
+    fn start() -> FakeReleases {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: ReleaseRoutes = Arc::default();
+        let serving = routes.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let routes = serving.clone();
+                std::thread::spawn(move || serve_release_request(stream, &routes));
+            }
+        });
+        FakeReleases { base, routes }
+    }
+
+    /// Publishes `tag` as the latest release with `binary` inside its archive.
+    fn publish(&self, tag: &str, binary: &Path, slow: bool) {
+        use sha2::Digest;
+        let platform = cpa_core::releases::Platform::current().unwrap();
+        let name = platform.asset_name(&cpa_core::releases::Version::parse(tag).unwrap());
+        let archive = release_archive(binary);
+        let digest: String = sha2::Sha256::digest(&archive)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let checksums = format!("{digest}  {name}\n").into_bytes();
+        let release = serde_json::json!({
+            "tag_name": tag,
+            "assets": [
+                {
+                    "name": name,
+                    "size": archive.len(),
+                    "browser_download_url": format!("{}/download/{tag}/{name}", self.base),
+                },
+                {
+                    "name": "checksums.txt",
+                    "size": checksums.len(),
+                    "browser_download_url": format!("{}/download/{tag}/checksums.txt", self.base),
+                },
+            ],
+        });
+        let mut routes = self.routes.lock().unwrap();
+        routes.insert(format!("/download/{tag}/{name}"), (archive, slow));
+        routes.insert(format!("/download/{tag}/checksums.txt"), (checksums, false));
+        routes.insert(
+            LATEST_PATH.into(),
+            (release.to_string().into_bytes(), false),
+        );
+    }
+}
+
+fn serve_release_request(stream: TcpStream, routes: &Mutex<HashMap<String, (Vec<u8>, bool)>>) {
+    use std::io::Write;
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if header.trim().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let route = routes.lock().unwrap().get(path).cloned();
+    let (status, body, slow) = match route {
+        Some((body, slow)) => (200, body, slow),
+        None => (404, b"{\"message\":\"Not Found\"}".to_vec(), false),
+    };
+    let mut stream = stream;
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    if slow {
+        for chunk in body.chunks(8192) {
+            if stream.write_all(chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    } else {
+        let _ = stream.write_all(&body);
+    }
+}
+
+/// A `.tar.gz` release archive with `binary` as `cli-proxy-api`.
+fn release_archive(binary: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(binary).unwrap();
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "cli-proxy-api", bytes.as_slice())
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// Returns the `version` setting.
+fn recorded_version(env: &TestHome) -> serde_json::Value {
+    env.settings()["version"].clone()
+}
+
+/// Returns the executable of the recorded server.
+fn recorded_exe(env: &TestHome) -> PathBuf {
+    let text = std::fs::read_to_string(env.home.join("run/engine.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    PathBuf::from(record["exe"].as_str().unwrap())
+}
+
+#[test]
+fn update_installs_restarts_and_rolls_back() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("update-test-1", 4).unwrap();
+    let Some(mut env) = TestHome::new(&hash) else {
+        return;
+    };
+    let Some(test_server) = test_server_binary() else {
+        return;
+    };
+    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
+    let releases = FakeReleases::start();
+    let engine_binary = env.engine.clone();
+    releases.publish("v1.0.0", &engine_binary, false);
+    // The harness starts what --engine-program names: the first release.
+    let first = env.home.join("versions/v1.0.0/cli-proxy-api");
+    env.engine = first.clone();
+    env.builtin = false;
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    // Only the stand-in release reads it: it exits before it listens.
+    env.extra_env.push((
+        "CPA_TEST_SERVER".into(),
+        "--listen-after-ms 5000 --crash-after-ms 100".into(),
+    ));
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    // Nothing installed: Update asks, downloads and records v1.0.0.
+    env.script("yes\ndone\n");
+    tray.click("Update");
+    wait_notification(&received, "Updated to CLIProxyAPI v1.0.0");
+    assert!(first.is_file(), "{} is missing", first.display());
+    assert_eq!(recorded_version(&env), "v1.0.0");
+    tray.click("Start");
+    tray.wait_status("Running");
+    assert!(env.serving());
+
+    // A newer release: the running server moves to it.
+    releases.publish("v1.1.0", &engine_binary, false);
+    env.script("yes\ndone\n");
+    tray.click("Update");
+    wait_notification(&received, "Updated to CLIProxyAPI v1.1.0");
+    tray.wait_status("Running (v1.1.0)");
+    assert!(
+        env.serving(),
+        "port {} not serving after the update",
+        env.port
+    );
+    assert!(recorded_exe(&env).ends_with("versions/v1.1.0/cli-proxy-api"));
+    assert_eq!(recorded_version(&env), "v1.1.0");
+    let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
+    assert_eq!(asked, "ask\nprogress\nask\nprogress\n");
+
+    // Nothing newer: no question, just the notification.
+    tray.click("Update");
+    wait_notification(&received, "Already latest: v1.1.0");
+
+    // A release that exits at start: back on v1.1.0, settings unchanged.
+    releases.publish("v1.2.0", &test_server, false);
+    env.script("yes\ndone\n");
+    tray.click("Update");
+    wait_for(Duration::from_secs(30), "the rollback notification", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, body)| body.starts_with("CLIProxyAPI v1.2.0 did not become ready"))
+            .then_some(())
+    });
+    tray.wait_status("Running (v1.1.0)");
+    assert!(
+        env.serving(),
+        "port {} not serving after the rollback",
+        env.port
+    );
+    assert!(recorded_exe(&env).ends_with("versions/v1.1.0/cli-proxy-api"));
+    assert_eq!(recorded_version(&env), "v1.1.0");
+    assert!(env.home.join("versions/v1.2.0/cli-proxy-api").is_file());
+}
+
+#[test]
+fn update_cancel_stops_download() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env_base) = TestHome::new("") else {
+        return;
+    };
+    let mut env = env_base;
+    let releases = FakeReleases::start();
+    releases.publish("v3.0.0", &env.engine, true);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("yes\ncancel\n");
+    let clicked = Instant::now();
+    tray.click("Update");
+    wait_notification(&received, "Update cancelled");
+
+    // The slow route needs minutes for the whole archive; a cancel ends it
+    // at the next chunk.
+    assert!(
+        clicked.elapsed() < Duration::from_secs(20),
+        "the cancel took {:?}",
+        clicked.elapsed()
+    );
+    assert!(!env.home.join("versions/v3.0.0").exists());
+    assert_eq!(recorded_version(&env), serde_json::Value::Null);
+    tray.wait_status("Not Running");
+    assert!(tray.item("Update").enabled);
+}
+
+#[test]
+fn auto_update_installs_without_asking() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = TestHome::new("") else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    let engine_binary = env.engine.clone();
+    // v1.0.0 is installed and recorded; v1.1.0 is the latest release.
+    let installed = env.home.join("versions/v1.0.0");
+    std::fs::create_dir_all(&installed).unwrap();
+    std::fs::copy(&engine_binary, installed.join("cli-proxy-api")).unwrap();
+    std::fs::write(
+        env.home.join("settings.json"),
+        r#"{"autoUpdate":true,"version":"v1.0.0"}"#,
+    )
+    .unwrap();
+    releases.publish("v1.1.0", &engine_binary, false);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let _tray = Tray::launch(&bus, &env);
+
+    wait_notification(&received, "Updated to CLIProxyAPI v1.1.0");
+    assert_eq!(recorded_version(&env), "v1.1.0");
+    assert!(env.home.join("versions/v1.1.0/cli-proxy-api").is_file());
+    assert!(
+        !env.answers().with_extension("asked").exists(),
+        "Auto Update opened a dialog"
+    );
 }

@@ -9,7 +9,10 @@
 //! Scripted answers: when `CPA_GUI_HARNESS_ANSWERS` names a file, `ui` takes
 //! its first line as the user's answer instead of opening a window, and
 //! removes that line. `password:<text>` saves `<text>` through the same code
-//! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts. This
+//! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts. The
+//! progress window reads the parent's reports: with `cancel` it waits for
+//! the first one, then sends `cancel` as the Cancel button does; otherwise it
+//! waits for the end and exits as the window would. This
 //! lets tests drive the tray's dialog flows without a display; the windows
 //! themselves are tested separately.
 
@@ -140,7 +143,27 @@ fn ui(args: Vec<OsString>) -> ExitCode {
                 }
             }
         }
+        (Request::Progress, answer) => scripted_progress(answer == "cancel"),
         (_, "yes") => ExitCode::from(EXIT_ACCEPTED),
         _ => ExitCode::from(EXIT_CANCELLED),
     }
+}
+
+/// Follows the parent's progress reports like the window does.
+fn scripted_progress(cancel: bool) -> ExitCode {
+    let mut progress = cpa_gui::dialog::forms::Progress::default();
+    for line in std::io::stdin().lines() {
+        let Ok(line) = line else { break };
+        progress.apply_line(&line);
+        if cancel && progress.started {
+            cpa_gui::dialog::forms::send_cancel();
+            return ExitCode::from(EXIT_CANCELLED);
+        }
+        match progress.finished {
+            Some(Ok(())) => return ExitCode::from(EXIT_ACCEPTED),
+            Some(Err(_)) => return ExitCode::from(EXIT_FAILED),
+            None => {}
+        }
+    }
+    ExitCode::from(EXIT_FAILED)
 }

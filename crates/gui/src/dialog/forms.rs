@@ -38,18 +38,23 @@ impl ConfirmQuestion {
 #[derive(Debug)]
 pub struct ConfirmForm {
     pub lang: Lang,
-    pub question: ConfirmQuestion,
+    pub text: String,
 }
 
 impl ConfirmForm {
     pub fn new(lang: Lang, question: ConfirmQuestion) -> ConfirmForm {
-        ConfirmForm { lang, question }
+        ConfirmForm::with_text(lang, question.text(lang))
+    }
+
+    /// A question whose text the caller rendered in `lang`.
+    pub fn with_text(lang: Lang, text: String) -> ConfirmForm {
+        ConfirmForm { lang, text }
     }
 
     /// Draws the question; returns `Some(true)` for Yes and `Some(false)` for No.
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<bool> {
         let mut answer = None;
-        ui.label(self.question.text(self.lang));
+        ui.label(&self.text);
         ui.add_space(12.0);
         ui.horizontal(|ui| {
             if ui.button(Text::Yes.text(self.lang)).clicked() {
@@ -219,13 +224,19 @@ impl ProgressForm {
         let cancel = ui.button(Text::Cancel.text(self.lang)).clicked()
             || ui.input(|input| input.key_pressed(egui::Key::Escape));
         if cancel {
-            let mut stdout = std::io::stdout();
-            let _ = writeln!(stdout, "cancel");
-            let _ = stdout.flush();
+            send_cancel();
             return Some(EXIT_CANCELLED);
         }
         None
     }
+}
+
+/// Tells the parent to cancel the download: a `cancel` line on stdout.
+/// Sending it twice is harmless.
+pub fn send_cancel() {
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "cancel");
+    let _ = stdout.flush();
 }
 
 /// The About window: tray and server versions, and a link to the project.

@@ -12,6 +12,7 @@
 //! ```text
 //! password --mode first-run|reset --config PATH [--lang TAG]
 //! confirm restart-now [--lang TAG]
+//! ask --text TEXT [--lang TAG]   Yes/No with a text the caller rendered
 //! progress [--lang TAG]     JSON lines on stdin, `cancel` on stdout
 //! about --server TEXT [--lang TAG]
 //! ```
@@ -45,10 +46,19 @@ pub const EXIT_FAILED: u8 = 2;
 /// A parsed dialog request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Password { mode: Mode, config: PathBuf },
+    Password {
+        mode: Mode,
+        config: PathBuf,
+    },
     Confirm(ConfirmQuestion),
+    /// A Yes/No question whose text the tray rendered (it names versions).
+    Ask {
+        text: String,
+    },
     Progress,
-    About { server: String },
+    About {
+        server: String,
+    },
 }
 
 /// A dialog request with its language.
@@ -71,6 +81,9 @@ impl Invocation {
             Request::Confirm(question) => {
                 args.extend(["confirm".into(), question.as_str().into()]);
             }
+            Request::Ask { text } => {
+                args.extend(["ask".into(), "--text".into(), text.into()]);
+            }
             Request::Progress => args.push("progress".into()),
             Request::About { server } => {
                 args.extend(["about".into(), "--server".into(), server.into()]);
@@ -85,11 +98,12 @@ impl Invocation {
         let mut args = args.iter().map(|arg| arg.to_string_lossy().into_owned());
         let kind = args
             .next()
-            .ok_or("missing dialog kind: expected password, confirm, progress or about")?;
+            .ok_or("missing dialog kind: expected password, confirm, ask, progress or about")?;
         let mut lang = None;
         let mut mode = None;
         let mut config = None;
         let mut server = None;
+        let mut text = None;
         let mut positional = Vec::new();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -113,6 +127,7 @@ impl Invocation {
                 }
                 "--config" => config = Some(PathBuf::from(value("--config")?)),
                 "--server" => server = Some(value("--server")?),
+                "--text" => text = Some(value("--text")?),
                 other if other.starts_with("--") => {
                     return Err(format!("unknown option {other}"));
                 }
@@ -131,13 +146,16 @@ impl Invocation {
                         .ok_or_else(|| format!("unknown question {name}: use restart-now"))?,
                 )
             }
+            "ask" => Request::Ask {
+                text: text.ok_or("ask needs --text TEXT")?,
+            },
             "progress" => Request::Progress,
             "about" => Request::About {
                 server: server.unwrap_or_default(),
             },
             other => {
                 return Err(format!(
-                    "unknown dialog {other}: expected password, confirm, progress or about"
+                    "unknown dialog {other}: expected password, confirm, ask, progress or about"
                 ));
             }
         };
@@ -192,16 +210,28 @@ fn run_invocation(invocation: &Invocation) -> u8 {
                     .map(|yes| if yes { EXIT_ACCEPTED } else { EXIT_CANCELLED })
             })
         }
+        Request::Ask { text } => {
+            let mut form = ConfirmForm::with_text(lang, text.clone());
+            show_window(crate::text::APP_TITLE, [440.0, 150.0], move |ui| {
+                form.ui(ui)
+                    .map(|yes| if yes { EXIT_ACCEPTED } else { EXIT_CANCELLED })
+            })
+        }
         Request::Progress => {
             let mut form = ProgressForm::new(lang);
             let feed = form.feed();
             let title = Text::DownloadTitle.text(lang);
-            show_window_with(
+            let result = show_window_with(
                 &title,
                 [420.0, 150.0],
                 move |ctx| feed.read_stdin(ctx),
                 move |ui| form.ui(ui),
-            )
+            );
+            // Closing the window cancels the download like the Cancel button.
+            if result == Ok(EXIT_CANCELLED) {
+                forms::send_cancel();
+            }
+            result
         }
         Request::About { server } => {
             let mut form = AboutForm::new(lang, server.clone());
@@ -293,6 +323,9 @@ mod tests {
                 config: PathBuf::from("/tmp/a b/config.yaml"),
             },
             Request::Confirm(ConfirmQuestion::RestartNow),
+            Request::Ask {
+                text: "Update CLIProxyAPI from v1 to v2?\nDownload: a.tar.gz (1.0 MB)".into(),
+            },
             Request::Progress,
             Request::About {
                 server: "v6.9.1".into(),
@@ -323,7 +356,7 @@ mod tests {
         );
         assert_eq!(
             parse(&["wizard"]),
-            Err("unknown dialog wizard: expected password, confirm, progress or about".into())
+            Err("unknown dialog wizard: expected password, confirm, ask, progress or about".into())
         );
         assert_eq!(
             parse(&["about", "--lang", "fr"]),
