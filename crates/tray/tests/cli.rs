@@ -482,6 +482,26 @@ fn management_password_is_removed_from_the_child() {
         assert!(!log.contains("env-password"), "secret in the log");
         assert_success(&home.run(&["stop"], ""));
     }
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command
+        .args(["--lang", "zh-CN", "start", "--password-stdin", "--no-open"])
+        .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
+        .env("MANAGEMENT_PASSWORD", "env-password");
+    let output = common::run(&mut command, &format!("{PASSWORD}\n"));
+    assert_success(&output);
+    let err = stderr(&output);
+    assert_eq!(
+        err.matches("此处设置了 MANAGEMENT_PASSWORD，但不会传给服务")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("CPA_TRAY_KEEP_MANAGEMENT_PASSWORD=1"), "{err}");
+    assert!(!err.contains("env-password"), "secret in the output");
+    assert_success(&home.run(&["stop"], ""));
 }
 
 #[test]

@@ -294,6 +294,7 @@ fn auto_restart_after_a_crash() {
     let mut command = home.command();
     command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
     let mut tray = with_test_server(&mut command, "--crash-after-ms 1500")
+        .env("MANAGEMENT_PASSWORD", "env-password")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -333,6 +334,12 @@ fn auto_restart_after_a_crash() {
     );
     assert!(output.status.success(), "{message}");
     assert!(!alive(pids[1]), "restarted server left running");
+    // The MANAGEMENT_PASSWORD notice is for the user, once per command.
+    assert_eq!(
+        message.matches("MANAGEMENT_PASSWORD is set here").count(),
+        1,
+        "{message}"
+    );
 }
 
 #[test]

@@ -375,13 +375,17 @@ pub fn start_server(
         ready_timeout,
         keep_management_password_env: keep_env_password(),
     };
-    if env_password_active() {
-        ctx.warn(Msg::EnvPasswordKept);
-    } else if !keep_env_password()
-        && std::env::var_os(supervisor::MANAGEMENT_PASSWORD_ENV).is_some_and(|v| !v.is_empty())
-    {
-        ctx.warn(Msg::EnvPasswordRemoved);
-    }
+    // Said once per command, not again for each automatic restart.
+    static ENV_PASSWORD_NOTICE: std::sync::Once = std::sync::Once::new();
+    ENV_PASSWORD_NOTICE.call_once(|| {
+        if env_password_active() {
+            ctx.warn(Msg::EnvPasswordKept);
+        } else if !keep_env_password()
+            && std::env::var_os(supervisor::MANAGEMENT_PASSWORD_ENV).is_some_and(|v| !v.is_empty())
+        {
+            ctx.warn(Msg::EnvPasswordRemoved);
+        }
+    });
     let started = supervisor::start(&ctx.home, engine, address, &options)
         .map_err(|err| start_failure(ctx, err))?;
     match started.ready_after {
