@@ -591,12 +591,23 @@ enum DialogResult {
     Failed(String),
 }
 
+/// Returns the command that runs `invocation` as a dialog child process.
+fn dialog_command(options: &TrayOptions, invocation: &Invocation) -> Command {
+    let mut command = Command::new(&options.dialog_program);
+    command
+        .args(&options.dialog_args)
+        .args(invocation.to_args());
+    // The dialog is a console program; started by the console-less tray it
+    // would get a console window of its own.
+    #[cfg(windows)]
+    crate::windows::hide_console(&mut command);
+    command
+}
+
 /// Runs a dialog as a child process and waits for it.
 fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
     let options = &shared.options;
-    let status = Command::new(&options.dialog_program)
-        .args(&options.dialog_args)
-        .args(invocation.to_args())
+    let status = dialog_command(options, invocation)
         .stdin(Stdio::null())
         .status();
     match status {

@@ -37,6 +37,8 @@ pub mod notify;
 mod platform;
 pub mod text;
 mod tray_ui;
+#[cfg(windows)]
+mod windows;
 
 pub use app::{EngineSelector, TrayOptions, run_tray};
 pub use dialog::run_dialog;

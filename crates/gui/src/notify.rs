@@ -95,12 +95,22 @@ pub fn show(level: Level, body: &str) {
     }
 }
 
-/// Shows a notification (not implemented on this system yet).
-#[cfg(not(target_os = "linux"))]
+/// Shows a notification as a balloon on the tray icon.
+#[cfg(windows)]
 pub fn show(level: Level, body: &str) {
-    // TODO: show a balloon on the tray icon itself (Shell_NotifyIconW with
-    // NIF_INFO on Windows, UNUserNotificationCenter on macOS); needs
-    // windows-sys / objc2 in this crate. Until then the text is only logged.
+    // Windows decides how long a balloon stays; the original's times only
+    // apply to desktop notifications.
+    let _ = level.timeout_ms();
+    if let Err(err) = crate::windows::show_balloon(level, APP_TITLE, body) {
+        log(&format!("notification not shown: {err}"));
+    }
+}
+
+/// Shows a notification (not implemented on this system yet).
+#[cfg(not(any(target_os = "linux", windows)))]
+pub fn show(level: Level, body: &str) {
+    // TODO: post through UNUserNotificationCenter, which needs objc2 bindings
+    // this crate lacks; until then the text is only logged.
     let _ = (level.timeout_ms(), APP_TITLE, body);
 }
 

@@ -137,6 +137,8 @@ pub fn run(options: TrayOptions, mut instance: Option<Instance>) -> ExitCode {
         }
     }
 
+    #[cfg(windows)]
+    crate::windows::set_dpi_awareness();
     let event_loop = match EventLoop::<Event>::with_user_event().build() {
         Ok(event_loop) => event_loop,
         Err(err) => {

@@ -13,7 +13,7 @@ use crate::model::{Item, MenuState};
 
 /// Fixed id of the icon, so Windows remembers the user's "always show" choice
 /// across updates.
-const TRAY_GUID: u128 = 0x6f1d_3c2a_8b47_4e0f_9a51_c3d2_7e64_b815;
+pub(crate) const TRAY_GUID: u128 = 0x6f1d_3c2a_8b47_4e0f_9a51_c3d2_7e64_b815;
 
 enum Entry {
     Plain(MenuItem),

@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         commands::select_engine(&context, None).map_err(|failure| failure.lines.join(" "))
     });
 
-    let mut login_command: Vec<OsString> = vec![executable.clone().into_os_string()];
+    let mut login_command: Vec<OsString> = vec![login_program(&executable).into_os_string()];
     if let Some(home) = &cli.home {
         login_command.push("--home".into());
         login_command.push(home.clone().into_os_string());
@@ -67,4 +68,16 @@ pub fn run(cli: &Cli) -> ExitCode {
         login_command: Some(login_command),
         start_on_launch: true,
     })
+}
+
+/// Returns the program that Start at Login runs: on Windows the console-less
+/// launcher `cpa-trayw.exe` when it sits next to this executable, so no
+/// console window opens at login; otherwise this executable.
+fn login_program(executable: &Path) -> PathBuf {
+    let launcher = executable.with_file_name("cpa-trayw.exe");
+    if cfg!(windows) && launcher.is_file() {
+        launcher
+    } else {
+        executable.to_path_buf()
+    }
 }

@@ -15,7 +15,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -396,9 +396,7 @@ impl ProgressWindow {
             request: Request::Progress,
             lang,
         };
-        let spawned = Command::new(&options.dialog_program)
-            .args(&options.dialog_args)
-            .args(invocation.to_args())
+        let spawned = super::dialog_command(options, &invocation)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn();
