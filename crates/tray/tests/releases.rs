@@ -390,6 +390,16 @@ fn update_leaves_a_running_builtin_engine() {
         "{}",
         stdout(&output)
     );
+
+    // The suggested restart switches to the release, and the switch stays.
+    assert_eq!(setup.settings()["engine"], "builtin");
+    assert_success(&setup.run(&["restart", "--engine", "official"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    assert_eq!(setup.settings()["engine"], "official");
+    assert_success(&setup.run(&["stop"]));
+    assert_success(&setup.run(&["start", "--no-open"]));
+    assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"));
+    assert_eq!(setup.fake.api_requests(), 2);
 }
 
 #[test]

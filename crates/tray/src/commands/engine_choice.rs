@@ -12,8 +12,8 @@
 //! releases API cannot be reached or offers nothing for this machine.
 //!
 //! `--engine builtin|official` answers the question too and is recorded the
-//! same way. `--engine official` downloads the latest release when none is
-//! installed, with the checks of `cpa-tray install`.
+//! same way, also later, to switch. `--engine official` downloads the latest
+//! release when none is installed, with the checks of `cpa-tray install`.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -155,8 +155,8 @@ fn ask(prompt: &str) -> Option<String> {
     }
 }
 
-/// Returns the engine for `--engine official` on a first start: the
-/// installed release, or the latest one, downloaded and verified like
+/// Returns the engine for `--engine official`: the installed release, or
+/// the latest one, downloaded and verified like
 /// `cpa-tray install` does (no prompt: the flag is the consent).
 pub fn official_or_install(ctx: &Context) -> Result<Engine, Failure> {
     if let Some(engine) = super::installed_release(ctx) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use cpa_config::{ConfigDocument, ServerView};
 use cpa_core::messages::Msg;
-use cpa_core::releases::{EngineSetting, VersionStore, needs_engine_choice};
+use cpa_core::releases::{EngineSetting, VersionStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
 use cpa_core::template;
 
@@ -210,27 +210,26 @@ pub fn select_engine_for_start(
 ///
 /// An engine value is `builtin`, `official` (the installed release: the
 /// recorded version, else the newest; `cliproxyapi` is the earlier
-/// spelling) or the path of a compatible binary. On a first start, the
-/// keywords given with `--engine` are recorded as the `engine` setting; a
-/// path is not, because it is often a one-off (a test build, a debug
-/// binary). Only `--engine official` downloads a release when none is
-/// installed; the `cliproxyapi` spelling and the setting never download.
+/// spelling) or the path of a compatible binary. A keyword given with
+/// `--engine` is stored as the `engine` setting when it differs from it, so
+/// `restart --engine official` switches for good; a path is not stored,
+/// because it is often a one-off (a test build, a debug binary). Only
+/// `--engine official` downloads a release when none is installed; the
+/// `cliproxyapi` spelling and the setting never download.
 fn choose_engine(
     ctx: &Context,
     flag: Option<&str>,
     interaction: Interaction,
 ) -> Result<Engine, Failure> {
     if let Some(value) = flag {
-        let first_start = first_start(ctx);
         let engine = match value.trim() {
             EngineSetting::OFFICIAL => engine_choice::official_or_install(ctx)?,
             other => engine_for_value(ctx, other)?,
         };
-        if first_start {
-            match EngineSetting::parse(value) {
-                EngineSetting::Path(_) => {}
-                keyword => engine_choice::record_engine(ctx, &keyword)?,
-            }
+        let chosen = EngineSetting::parse(value);
+        let current = ctx.settings.engine().map(EngineSetting::parse);
+        if !matches!(chosen, EngineSetting::Path(_)) && current.as_ref() != Some(&chosen) {
+            engine_choice::record_engine(ctx, &chosen)?;
         }
         return Ok(engine);
     }
@@ -243,15 +242,6 @@ fn choose_engine(
     match installed_release(ctx) {
         Some(engine) => Ok(engine),
         None => engine_choice::choose(ctx, interaction),
-    }
-}
-
-/// Returns whether nothing has chosen the engine yet: no `engine` setting
-/// and no installed release.
-fn first_start(ctx: &Context) -> bool {
-    match VersionStore::new(ctx.home.versions_dir()) {
-        Ok(store) => needs_engine_choice(ctx.settings.engine(), &store, ctx.settings.version()),
-        Err(_) => ctx.settings.engine().is_none(),
     }
 }
 
