@@ -45,7 +45,8 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> CommandResult {
     }
 
     // Follow: print what is appended; start over when the file shrinks
-    // (rotated to engine.log.1 at the next start) or appears.
+    // (rotated to engine.log.1 at a start, or copied there and truncated
+    // while the server runs) or appears.
     let mut offset = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
     loop {
         std::thread::sleep(FOLLOW_INTERVAL);
