@@ -738,6 +738,7 @@ fn engine_official_flag_installs_latest() {
 // Ctrl+C during a download
 
 /// Names in `versions/` that are temporary entries of an install.
+#[cfg(unix)]
 fn temporary_entries(setup: &Setup) -> Vec<String> {
     setup
         .installed_tags()
