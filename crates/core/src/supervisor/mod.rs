@@ -527,10 +527,36 @@ pub fn forward_interrupts(pid: u32) {
     }
 }
 
-/// Forwards Ctrl+C to the server (Windows: not implemented yet).
-#[cfg(not(unix))]
-pub fn forward_interrupts(_pid: u32) {
-    // TODO: add a console control handler that calls process::request_stop.
-    // Until then Ctrl+C ends `start --foreground` and the server keeps
-    // running, recorded in the pid file for the next `stop`.
+/// Forwards Ctrl+C, Ctrl+Break and closing the console to the server as the
+/// console event the Go runtime understands (see [`process::request_stop`]),
+/// or kills it when that event cannot be delivered. This process keeps
+/// running and reports the server's exit. The server runs without a console
+/// of its own, so the terminal's Ctrl+C does not reach it directly.
+// NOTE: cross-compiled for Windows and not yet run there.
+#[cfg(windows)]
+pub fn forward_interrupts(pid: u32) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static TARGET: AtomicU32 = AtomicU32::new(0);
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+
+    /// Runs on a thread the console creates for each control event.
+    unsafe extern "system" fn forward(_event: u32) -> windows_sys::core::BOOL {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let pid = TARGET.load(Ordering::SeqCst);
+        if pid != 0 && !process::request_stop(pid) {
+            process::force_kill(pid);
+        }
+        // Handled: this process stays to report the server's exit.
+        1
+    }
+
+    TARGET.store(pid, Ordering::SeqCst);
+    // SAFETY: registers a handler function with the signature the API expects.
+    REGISTER.call_once(|| unsafe {
+        windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(forward), 1);
+    });
 }
+
+/// Forwards Ctrl+C to the server (not implemented on this platform).
+#[cfg(not(any(unix, windows)))]
+pub fn forward_interrupts(_pid: u32) {}
