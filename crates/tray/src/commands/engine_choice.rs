@@ -62,20 +62,23 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         ctx.warn(Msg::EngineBuiltinNotice);
         return builtin_engine(ctx);
     }
-    let platform = release_cmd::platform(ctx).ok();
-    let offer = platform
-        .map(|platform| releases::first_start_offer(&release_cmd::release_source(ctx), platform));
-    let on_path = match &offer {
-        Some(offer) => offer.on_path.clone(),
-        None => releases::Platform::current()
-            .ok()
-            .and_then(|platform| releases::find_on_path(platform.os)),
+    let platform = match Platform::current() {
+        Ok(platform) => platform,
+        Err(err) => {
+            // No release and no PATH search fits an unknown platform.
+            let detail = err.to_string();
+            ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
+            ctx.warn(Msg::EngineBuiltinNotice);
+            return builtin_engine(ctx);
+        }
     };
-    let download = offer.as_ref().and_then(|offer| match &offer.download {
+    let offer = releases::first_start_offer(&release_cmd::release_source(ctx), platform);
+    let on_path = offer.on_path.clone();
+    let download = match &offer.download {
         DownloadOffer::Available { release, asset } => Some((release, asset)),
         _ => None,
-    });
-    if let Some(err) = offer.as_ref().and_then(|offer| offer.download.error()) {
+    };
+    if let Some(err) = offer.download.error() {
         let detail = err.to_string();
         ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
     }
@@ -84,9 +87,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         return builtin_engine(ctx);
     }
 
-    let platform_label = platform
-        .map(|platform| platform.label())
-        .unwrap_or_default();
+    let platform_label = platform.label();
     let megabytes = download
         .map(|(_, asset)| release_cmd::megabytes(asset.size))
         .unwrap_or_default();
@@ -118,7 +119,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         };
         match answer.as_str() {
             "d" | "download" => {
-                if let (Some((release, asset)), Some(platform)) = (download, platform) {
+                if let Some((release, asset)) = download {
                     let installed = install_release(ctx, release, &asset.name, platform)?;
                     record_engine(ctx, &EngineSetting::Official)?;
                     return Ok(release_engine(installed));
