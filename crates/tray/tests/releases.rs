@@ -903,3 +903,83 @@ fn socks_proxy_from_config_and_environment() {
     );
     assert_eq!(proxy.targets().len(), before + 1);
 }
+
+// ---------------------------------------------------------------------------
+// Failed updates leave the running version alone
+
+#[test]
+fn failed_updates_keep_running_version() {
+    use releases_fake::{Fault, LATEST_PATH};
+
+    if skip("failed_updates_keep_running_version") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    assert_success(&setup.run(&["update", "--yes"]));
+    assert_success(&setup.run(&["start", "--no-open"]));
+    let pid = setup.home.recorded_pid().expect("a recorded server");
+    let settings_before = setup.settings_bytes();
+    setup.fake.publish("v6.1.0", Stand::Engine, Sums::Correct);
+    let asset_path = format!("/download/v6.1.0/{}", asset_name("v6.1.0"));
+    let archive = releases_fake::archive(Stand::Engine);
+
+    let rate_limited = Fault {
+        headers: vec![
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), "1767225600".into()),
+        ],
+        ..Fault::status(403, r#"{"message":"API rate limit exceeded"}"#)
+    };
+    let truncated = Fault {
+        body: archive[..archive.len() / 2].to_vec(),
+        claimed_len: Some(archive.len()),
+        ..Fault::status(200, "")
+    };
+    let cases = [
+        (
+            "API rate limit",
+            LATEST_PATH.to_string(),
+            rate_limited,
+            "rate limit",
+        ),
+        (
+            "API 404",
+            LATEST_PATH.to_string(),
+            Fault::status(404, r#"{"message":"Not Found"}"#),
+            "Not found",
+        ),
+        (
+            "asset 404",
+            asset_path.clone(),
+            Fault::status(404, "gone"),
+            "Not found",
+        ),
+        (
+            "HTML page",
+            asset_path.clone(),
+            Fault::status(200, "<html><body>Please log in</body></html>"),
+            "zip/tar.gz",
+        ),
+        (
+            "truncated",
+            asset_path.clone(),
+            truncated,
+            "retry the update",
+        ),
+    ];
+    for (case, path, fault, expected) in cases {
+        setup.fake.inject(&path, fault);
+        let output = setup.run(&["update", "--yes"]);
+        setup.fake.clear_faults();
+
+        let err = stderr(&output);
+        assert!(!output.status.success(), "{case}: {}", stdout(&output));
+        assert!(err.contains("error:"), "{case}: {err}");
+        assert!(err.contains(expected), "{case}: {err}");
+        assert_eq!(setup.installed_tags(), ["v6.0.0"], "{case}");
+        assert_eq!(setup.settings_bytes(), settings_before, "{case}");
+        assert_eq!(setup.home.recorded_pid(), Some(pid), "{case}");
+        assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"), "{case}");
+    }
+}

@@ -47,7 +47,30 @@ struct Shared {
     routes: Mutex<HashMap<String, (u16, Vec<u8>)>>,
     /// Paths whose body is sent in small chunks with this pause between them.
     slow: Mutex<HashMap<String, Duration>>,
+    /// Failures that replace a published route.
+    faults: Mutex<HashMap<String, Fault>>,
     api_requests: AtomicUsize,
+}
+
+/// A failing response that replaces a route.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// `Content-Length` to announce; more than `body` makes a truncated download.
+    pub claimed_len: Option<usize>,
+}
+
+impl Fault {
+    pub fn status(status: u16, body: &str) -> Fault {
+        Fault {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            claimed_len: None,
+        }
+    }
 }
 
 /// Chunk size of a slow body.
@@ -66,6 +89,7 @@ impl FakeGithub {
         let shared = Arc::new(Shared {
             routes: Mutex::new(HashMap::new()),
             slow: Mutex::new(HashMap::new()),
+            faults: Mutex::new(HashMap::new()),
             api_requests: AtomicUsize::new(0),
         });
         let serving = Arc::clone(&shared);
@@ -120,6 +144,19 @@ impl FakeGithub {
         self.shared.slow.lock().expect("slow").insert(path, pause);
     }
 
+    /// Makes `path` fail with `fault` until [`FakeGithub::clear_faults`].
+    pub fn inject(&self, path: &str, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .expect("faults")
+            .insert(path.to_string(), fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("faults").clear();
+    }
+
     /// Number of requests to the latest-release endpoint so far.
     pub fn api_requests(&self) -> usize {
         self.shared.api_requests.load(Ordering::SeqCst)
@@ -150,6 +187,23 @@ fn serve(stream: TcpStream, shared: &Shared) {
         .to_string();
     if path == LATEST_PATH {
         shared.api_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    let fault = shared.faults.lock().expect("faults").get(&path).cloned();
+    if let Some(fault) = fault {
+        let mut stream = stream;
+        let mut head = format!(
+            "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+            fault.status,
+            fault.claimed_len.unwrap_or(fault.body.len())
+        );
+        for (name, value) in &fault.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&fault.body);
+        let _ = stream.flush();
+        return;
     }
     let (status, body) = shared
         .routes
