@@ -4,8 +4,8 @@
 //!
 //! On a terminal the user picks: download the latest CLIProxyAPI release
 //! (tag, platform and size shown), the built-in engine, a CLIProxyAPI binary
-//! found on `PATH`, or cancel. The answer is stored as the `engine` setting,
-//! so the question is asked once. Without a terminal (or with
+//! found on `PATH`, or cancel (also an empty line or end of input). The
+//! answer is stored as the `engine` setting, so the question is asked once. Without a terminal (or with
 //! `--password-stdin`) nothing waits for input: the built-in engine runs,
 //! with a notice naming `cpa-tray install`, and nothing is recorded, so a
 //! later start on a terminal still asks. The same notice follows when the
@@ -157,8 +157,8 @@ fn ask(prompt: &str) -> Option<String> {
 }
 
 /// Returns the engine for `--engine official`: the installed release, or
-/// the latest one, downloaded and verified like
-/// `cpa-tray install` does (no prompt: the flag is the consent).
+/// the latest one, downloaded and verified as `cpa-tray install` does. No
+/// prompt follows, because the flag is the consent.
 pub fn official_or_install(ctx: &Context) -> Result<Engine, Failure> {
     if let Some(engine) = super::installed_release(ctx) {
         return Ok(engine);
