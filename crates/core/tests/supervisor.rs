@@ -492,6 +492,11 @@ fn suspended_server_is_reported() {
         assert!(status.success(), "kill {name}");
     };
     signal("-STOP");
+    // The kernel stops the process when it next handles the signal.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !supervisor::process::is_suspended(started.child.id()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let status = supervisor::status(&fixture.home).unwrap();
     assert!(status.running.is_some());
     assert!(status.suspended);

@@ -975,6 +975,12 @@ fn status_reports_a_suspended_server() {
         assert!(status.success(), "kill {name}");
     };
     signal("-STOP");
+    // The kernel stops the process when it next handles the signal.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !cpa_core::supervisor::process::is_suspended(pid) && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let output = home.run(&["status"], "");
     let json = home.run(&["status", "--json"], "");
     signal("-CONT");
