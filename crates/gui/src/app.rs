@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use cpa_core::desktop;
 use cpa_core::home::Home;
 use cpa_core::instance::{self, Acquired};
-use cpa_core::messages::Lang;
+use cpa_core::messages::{Lang, Msg};
 use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome};
 use cpa_core::template;
@@ -343,7 +343,7 @@ impl Controller {
                 true
             }
             Err(detail) => {
-                let text = Text::SettingsSaveFailed { detail: &detail }.text(self.state.lang);
+                let text = Msg::SettingsSaveFailed { detail: &detail }.text(self.state.lang);
                 notify::notify(Level::Error, text);
                 false
             }
@@ -575,7 +575,7 @@ fn open_target(target: &str, lang: Lang) {
         let detail = err.to_string();
         notify::notify(
             Level::Error,
-            Text::OpenFailed {
+            Msg::OpenFailed {
                 target,
                 detail: &detail,
             }
@@ -668,7 +668,7 @@ fn server_address(view: &cpa_config::ServerView, config: &Path) -> Result<Server
 fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
     let home = &shared.options.home;
     let fail = |detail: &str| {
-        notify::notify(Level::Error, Text::StartFailed { detail }.text(lang));
+        notify::notify(Level::Error, Msg::StartFailed { detail }.text(lang));
         None
     };
     if let Err(detail) = ensure_config(home, lang) {
@@ -689,10 +689,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
         match run_dialog_child(shared, &invocation) {
             DialogResult::Accepted => notify::notify(Level::Info, Text::PasswordSaved.text(lang)),
             DialogResult::Cancelled => {
-                notify::notify(
-                    Level::Warning,
-                    Text::PasswordNotSetStartCancelled.text(lang),
-                );
+                notify::notify(Level::Warning, Msg::PasswordNotSetStartCancelled.text(lang));
                 return None;
             }
             DialogResult::Failed(detail) => {
@@ -701,10 +698,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
                     command: "cpa-tray password set",
                 };
                 notify::notify(Level::Error, text.text(lang));
-                notify::notify(
-                    Level::Warning,
-                    Text::PasswordNotSetStartCancelled.text(lang),
-                );
+                notify::notify(Level::Warning, Msg::PasswordNotSetStartCancelled.text(lang));
                 return None;
             }
         }

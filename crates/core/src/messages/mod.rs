@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+// GUI area: the texts only the tray shows.
+pub mod tray;
+
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -216,7 +216,7 @@ fn activate(
         restart_on(shared, lang, &record, &engine)?;
     }
     record_version(home, &installed.tag, platform)
-        .map_err(|detail| Notice::error(Text::SettingsSaveFailed { detail: &detail }.text(lang)))?;
+        .map_err(|detail| Notice::error(Msg::SettingsSaveFailed { detail: &detail }.text(lang)))?;
     if let Ok(mut settings) = shared.settings.lock() {
         settings.set("version", Value::String(installed.tag.clone()));
     }
