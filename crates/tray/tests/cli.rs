@@ -1165,10 +1165,21 @@ fn sigint_at_stdin_prompt_cancels_cleanly() {
             "en",
             "Password not set. Nothing was changed.",
         ),
+        (
+            ["password", "verify", "--password-stdin"].as_slice(),
+            "zh-CN",
+            "已取消，未做任何更改。",
+        ),
     ];
     for (args, lang, message) in cases {
         let home = TrayHome::new();
-        home.write_config(cpa_testkit::free_port(), "");
+        // verify needs a stored key to compare with.
+        let secret = if args.contains(&"verify") {
+            PASSWORD
+        } else {
+            ""
+        };
+        home.write_config(cpa_testkit::free_port(), secret);
         let before = std::fs::read(home.config()).unwrap();
         let child = home
             .command()
