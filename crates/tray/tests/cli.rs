@@ -1354,3 +1354,28 @@ fn null_or_empty_section_is_accepted() {
         assert_success(&output);
     }
 }
+
+#[test]
+fn stop_names_a_foreign_port_owner() {
+    let home = TrayHome::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    home.write_config(port, "");
+    let output = home.run(&["stop"], "");
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains("Not running"), "{text}");
+    assert!(
+        text.contains(&format!("Port {port} is served by another process")),
+        "{text}"
+    );
+    if cfg!(target_os = "linux") && !under_runner() {
+        assert!(
+            text.contains(&format!("(pid {})", std::process::id())),
+            "{text}"
+        );
+    }
+    // The listener was left alone.
+    let accepted = std::net::TcpStream::connect(("127.0.0.1", port));
+    assert!(accepted.is_ok(), "the foreign listener stopped accepting");
+}

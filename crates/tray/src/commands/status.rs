@@ -162,6 +162,21 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
     Ok(())
 }
 
+/// Says which process serves the configured port when no server of ours
+/// runs, so `stop` explains why something still answers there. Prints
+/// nothing when the config cannot be read or the port is free.
+pub fn say_foreign_port_owner(ctx: &Context) {
+    let Ok(view) = super::load_config(ctx).and_then(|doc| super::view(ctx, &doc)) else {
+        return;
+    };
+    let Ok(address) = super::server_address(ctx, &view) else {
+        return;
+    };
+    if let Some(owner) = supervisor::foreign_listener(&address.host, address.port) {
+        say_port_owner(ctx, address.port, owner.as_ref());
+    }
+}
+
 fn say_port_owner(ctx: &Context, port: u16, owner: Option<&PortOwner>) {
     let config = ctx.config_display();
     match owner {

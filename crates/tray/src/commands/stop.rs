@@ -22,9 +22,20 @@ pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
             }),
             StopMethod::KilledUndelivered => ctx.say(Msg::StoppedKilled { pid }),
         },
-        Ok(StopOutcome::NotRunning) => ctx.say(Msg::NotRunning),
-        Ok(StopOutcome::AlreadyExited { pid }) => ctx.say(Msg::StaleRecordRemoved { pid }),
-        Ok(StopOutcome::PidReused { pid }) => ctx.say(Msg::PidReusedLeftAlone { pid }),
+        // Nothing of ours runs in the arms below: a server still answering
+        // on the port is another program's, which stop leaves alone and names.
+        Ok(StopOutcome::NotRunning) => {
+            ctx.say(Msg::NotRunning);
+            super::status::say_foreign_port_owner(ctx);
+        }
+        Ok(StopOutcome::AlreadyExited { pid }) => {
+            ctx.say(Msg::StaleRecordRemoved { pid });
+            super::status::say_foreign_port_owner(ctx);
+        }
+        Ok(StopOutcome::PidReused { pid }) => {
+            ctx.say(Msg::PidReusedLeftAlone { pid });
+            super::status::say_foreign_port_owner(ctx);
+        }
         Err(err) => {
             let detail = err.to_string();
             return Err(ctx.fail(Msg::StopFailed { detail: &detail }));
