@@ -693,6 +693,7 @@ fn first_start_offline_uses_builtin() {
     assert!(ok, "{text}");
     assert!(text.contains("No CLIProxyAPI download to offer"), "{text}");
     assert!(text.contains(&api), "{text}");
+    assert!(text.contains("Connection refused"), "{text}");
     assert!(text.contains("cpa-tray install"), "{text}");
     assert!(!text.contains("Choose the server program"), "{text}");
     assert_eq!(setup.settings(), serde_json::Value::Null);

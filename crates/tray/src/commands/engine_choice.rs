@@ -79,7 +79,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         _ => None,
     };
     if let Some(err) = offer.download.error() {
-        let detail = err.to_string();
+        let detail = with_causes(err);
         ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
     }
     if download.is_none() && on_path.is_none() {
@@ -142,6 +142,18 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         }
     }
     Err(ctx.fail(Msg::EngineChoiceCancelled))
+}
+
+/// Returns the error's message followed by each cause, on one line.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
 }
 
 /// Prints `prompt` on stderr and reads one lowercased answer from the
