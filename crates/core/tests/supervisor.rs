@@ -509,3 +509,17 @@ fn suspended_server_is_reported() {
     supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap();
     started.child.wait().unwrap();
 }
+
+#[test]
+fn rotation_in_progress_elsewhere_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("engine.log");
+    std::fs::write(&log, vec![b'x'; 4096]).unwrap();
+    let held = std::fs::File::create(dir.path().join("engine.log.1.lock")).unwrap();
+    held.lock().unwrap();
+    assert!(!supervisor::logfile::rotate_if_larger(&log, 1024).unwrap());
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 4096);
+    drop(held);
+    assert!(supervisor::logfile::rotate_if_larger(&log, 1024).unwrap());
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
+}

@@ -20,6 +20,7 @@
 //! up no more often than that. Between two checks a noisy server can grow
 //! the file past the limit by whatever it writes in a minute. Output written
 //! between the end of the copy and the truncation (microseconds) is lost.
+//! A lock on `engine.log.1.lock` keeps two processes from rotating at once.
 //! A server started by plain `cpa-tray start` with no tray running is checked
 //! at its next start and by `cpa-tray status`.
 
@@ -126,6 +127,18 @@ pub fn rotate_if_larger(path: &Path, limit: u64) -> io::Result<bool> {
         return Ok(false);
     }
     let rotated = rotated_path(path);
+    // A tray and a `status` may check at the same moment. The one that gets
+    // the lock rotates, the other skips; the OS releases the lock with the file.
+    let mut lock_path = rotated.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = File::create(&lock_path)
+        .map_err(|err| crate::home::with_path(err, Path::new(&lock_path)))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+        // A file system without locks: rotate unguarded rather than never.
+        Err(std::fs::TryLockError::Error(_)) => {}
+    }
     let mut temporary = rotated.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
