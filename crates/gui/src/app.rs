@@ -20,6 +20,7 @@ use cpa_core::desktop;
 use cpa_core::home::Home;
 use cpa_core::instance::{self, Acquired};
 use cpa_core::messages::{Lang, Msg};
+use cpa_core::releases::EngineSetting;
 use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome};
 use cpa_core::template;
@@ -34,6 +35,7 @@ use crate::text::Text;
 use crate::tray_ui::TrayUi;
 use update::UpdateMode;
 
+mod first_start;
 mod update;
 
 /// How often the tray re-reads the server record, to notice a server that a
@@ -66,6 +68,9 @@ pub struct TrayOptions {
     pub login_command: Option<Vec<OsString>>,
     /// Start the server when the tray starts, as the original tray did.
     pub start_on_launch: bool,
+    /// At a first start (no `engine` setting, no installed release), ask
+    /// whether to download CLIProxyAPI or use the built-in engine.
+    pub offer_engine_choice: bool,
 }
 
 /// Something for the tray thread to handle.
@@ -606,21 +611,24 @@ fn dialog_command(options: &TrayOptions, invocation: &Invocation) -> Command {
 
 /// Runs a dialog as a child process and waits for it.
 fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
+    match dialog_exit_code(shared, invocation) {
+        Ok(code) if code == i32::from(EXIT_ACCEPTED) => DialogResult::Accepted,
+        Ok(code) if code == i32::from(EXIT_CANCELLED) => DialogResult::Cancelled,
+        Ok(code) => DialogResult::Failed(format!("the dialog process exited with status {code}")),
+        Err(detail) => DialogResult::Failed(detail),
+    }
+}
+
+/// Runs a dialog as a child process and returns its exit status.
+fn dialog_exit_code(shared: &Shared, invocation: &Invocation) -> Result<i32, String> {
     let options = &shared.options;
     let status = dialog_command(options, invocation)
         .stdin(Stdio::null())
-        .status();
-    match status {
-        Ok(status) => match status.code() {
-            Some(code) if code == i32::from(EXIT_ACCEPTED) => DialogResult::Accepted,
-            Some(code) if code == i32::from(EXIT_CANCELLED) => DialogResult::Cancelled,
-            _ => DialogResult::Failed(format!("the dialog process exited with {status}")),
-        },
-        Err(err) => DialogResult::Failed(format!(
-            "failed to run {}: {err}",
-            options.dialog_program.display()
-        )),
-    }
+        .status()
+        .map_err(|err| format!("failed to run {}: {err}", options.dialog_program.display()))?;
+    status
+        .code()
+        .ok_or_else(|| format!("the dialog process ended without a status ({status})"))
 }
 
 /// Creates the config from the template when it is missing.
@@ -711,7 +719,20 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
         Ok(address) => address,
         Err(detail) => return fail(&detail),
     };
-    let settings = shared.settings();
+    let mut settings = shared.settings();
+    if shared.options.offer_engine_choice && first_start::needed(home, &settings) {
+        match first_start::offer(shared, lang) {
+            first_start::Decision::Settings => settings = shared.settings(),
+            first_start::Decision::BuiltinOnce => {
+                // Only this start: the copy is not saved.
+                settings.set("engine", EngineSetting::BUILTIN.into());
+            }
+            first_start::Decision::Cancelled => {
+                notify::notify(Level::Info, Text::StartCancelled.text(lang));
+                return None;
+            }
+        }
+    }
     let engine = match (shared.options.engine)(&settings) {
         Ok(engine) => engine,
         Err(detail) => return fail(&detail),

@@ -24,6 +24,7 @@
 //!     dialog_args: vec!["ui".into()],
 //!     login_command: Some(vec![exe.into_os_string()]),
 //!     start_on_launch: true,
+//!     offer_engine_choice: true,
 //! };
 //! let code = cpa_gui::run_tray(options);
 //! ```

@@ -222,6 +222,7 @@ impl Tray {
             .arg(&env.engine)
             .args(["--engine-version", "0.1.0", "--lang", lang])
             .args(env.builtin.then_some("--builtin"))
+            .args(env.offer_engine_choice.then_some("--offer-engine-choice"))
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .env("HOME", &env.home)
             .env("XDG_CONFIG_HOME", env.home.join("xdg-config"))
@@ -343,6 +344,8 @@ struct TestHome {
     extra_env: Vec<(String, String)>,
     /// Whether the tray records its server as the built-in engine.
     builtin: bool,
+    /// Whether a first start asks which server to run.
+    offer_engine_choice: bool,
 }
 
 impl TestHome {
@@ -382,6 +385,7 @@ impl TestHome {
             // serves fake releases.
             extra_env: vec![("CPA_TRAY_RELEASES_API".into(), "http://127.0.0.1:9".into())],
             builtin: true,
+            offer_engine_choice: false,
             _dir: dir,
         })
     }
@@ -1200,5 +1204,116 @@ fn auto_update_installs_without_asking() {
     assert!(
         !env.answers().with_extension("asked").exists(),
         "Auto Update opened a dialog"
+    );
+}
+
+/// A home whose first start asks which server to run (the key is set, so no
+/// password dialog comes first).
+fn first_start_home() -> Option<TestHome> {
+    let hash = cpa_config::secret::hash_password_with_cost("first-start-1", 4).unwrap();
+    let mut env = TestHome::new(&hash)?;
+    env.offer_engine_choice = true;
+    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
+    Some(env)
+}
+
+#[test]
+fn first_start_downloads_release() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = first_start_home() else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v1.0.0", &env.engine, false);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("first\ndone\n");
+    tray.click("Start");
+    tray.wait_status("Running");
+
+    assert_eq!(env.settings()["engine"], "official");
+    assert_eq!(recorded_version(&env), "v1.0.0");
+    assert!(env.home.join("versions/v1.0.0/cli-proxy-api").is_file());
+    let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
+    assert_eq!(asked, "choose\nprogress\n");
+    wait_for(Duration::from_secs(10), "the install notification", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, body)| body.starts_with("Installed CLIProxyAPI v1.0.0 in "))
+            .then_some(())
+    });
+}
+
+#[test]
+fn first_start_cancel_then_builtin() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = first_start_home() else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v1.0.0", &env.engine, false);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("cancel\n");
+    tray.click("Start");
+    wait_notification(&received, "Start cancelled");
+    tray.wait_status("Not Running");
+    assert!(!env.serving());
+    assert_eq!(env.settings()["engine"], serde_json::Value::Null);
+
+    // The built-in choice is recorded, so the next start does not ask.
+    env.script("second\n");
+    tray.click("Start");
+    tray.wait_status("Running");
+    assert_eq!(env.settings()["engine"], "builtin");
+    assert!(!env.home.join("versions/v1.0.0").exists());
+    tray.click("Stop");
+    tray.wait_status("Not Running");
+    tray.click("Start");
+    tray.wait_status("Running");
+    let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
+    assert_eq!(asked, "choose\nchoose\n");
+}
+
+#[test]
+fn first_start_offline_uses_builtin_once() {
+    let Some(bus) = Bus::start() else { return };
+    // The default release API of the tests is a closed local port.
+    let Some(env) = first_start_home() else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    tray.click("Start");
+    tray.wait_status("Running");
+
+    wait_for(
+        Duration::from_secs(10),
+        "the built-in engine notice",
+        || {
+            received
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, body)| {
+                    body.starts_with("No CLIProxyAPI download to offer: ")
+                        && body.contains("Using the built-in engine.")
+                })
+                .then_some(())
+        },
+    );
+    assert_eq!(env.settings()["engine"], serde_json::Value::Null);
+    assert!(
+        !env.answers().with_extension("asked").exists(),
+        "a dialog opened although nothing can be downloaded"
     );
 }

@@ -197,6 +197,89 @@ fn password_window_under_xvfb() {
         );
     }
     escape_closes_without_writing(&x, dir.path());
+    question_windows(&x, dir.path(), &shots);
+}
+
+/// The first-start choice and the update question: screenshots in both
+/// languages, Return picks the first button (status 0), Escape cancels (1).
+fn question_windows(x: &Xvfb, dir: &Path, shots: &Path) {
+    let choose = |lang: &str, text: &str, first: &str, second: &str| {
+        vec![
+            "choose".to_string(),
+            "--text".into(),
+            text.into(),
+            "--first".into(),
+            first.into(),
+            "--second".into(),
+            second.into(),
+            "--lang".into(),
+            lang.into(),
+        ]
+    };
+    let cases = [
+        (
+            "choose-en",
+            choose(
+                "en",
+                "No CLIProxyAPI is installed yet. Which server should the tray start?",
+                "Download CLIProxyAPI v6.9.1 (linux/amd64, 12.5 MB)",
+                "Use the built-in engine",
+            ),
+            "Return",
+            0,
+        ),
+        (
+            "choose-zh-CN",
+            choose(
+                "zh-CN",
+                "尚未安装 CLIProxyAPI。托盘应启动哪个服务？",
+                "下载 CLIProxyAPI v6.9.1（linux/amd64，12.5 MB）",
+                "使用内置引擎",
+            ),
+            "Escape",
+            1,
+        ),
+        (
+            "update-question-en",
+            vec![
+                "ask".to_string(),
+                "--text".into(),
+                "Update CLIProxyAPI from v6.9.0 to v6.9.1?\nDownload: CLIProxyAPI_6.9.1_linux_amd64.tar.gz (12.5 MB)".into(),
+                "--lang".into(),
+                "en".into(),
+            ],
+            "Return",
+            0,
+        ),
+    ];
+    for (name, args, key, expected) in cases {
+        let err = dir.join(format!("{name}.yaml"));
+        let stderr = std::fs::File::create(err.with_extension("err")).unwrap();
+        let mut dialog = x
+            .tool(HARNESS)
+            .arg("ui")
+            .args(&args)
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start the question dialog");
+        focus_window(x, &mut dialog, "CLIProxyAPI Tray", &err);
+        let shot = shots.join(format!("{name}.png"));
+        let status = x
+            .tool("import")
+            .args(["-window", "root"])
+            .arg(&shot)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "import failed for {}", shot.display());
+        assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+
+        x.xdotool(&["key", key]);
+        let status = wait_exit(&mut dialog);
+        assert_eq!(status.code(), Some(expected), "{name}: {key}");
+    }
 }
 
 /// Escape cancels: exit status 1 and the config is left as it was.

@@ -67,6 +67,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         dialog_args: vec![UI_SUBCOMMAND.into()],
         login_command: Some(login_command),
         start_on_launch: true,
+        offer_engine_choice: true,
     })
 }
 

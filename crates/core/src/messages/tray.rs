@@ -95,6 +95,14 @@ pub enum TrayMsg<'a> {
     TrayUnavailable {
         detail: &'a str,
     },
+    EngineChoiceQuestion,
+    EngineChoiceDownload {
+        tag: &'a str,
+        platform: &'a str,
+        megabytes: &'a str,
+    },
+    EngineChoiceBuiltin,
+    StartCancelled,
     AlreadyRunningNotice {
         status: &'a str,
     },
@@ -190,6 +198,16 @@ impl TrayMsg<'_> {
             About => "About".into(),
             Exit => "Exit".into(),
 
+            EngineChoiceQuestion => {
+                "No CLIProxyAPI is installed yet. Which server should the tray start?".into()
+            }
+            EngineChoiceDownload {
+                tag,
+                platform,
+                megabytes,
+            } => format!("Download CLIProxyAPI {tag} ({platform}, {megabytes} MB)"),
+            EngineChoiceBuiltin => "Use the built-in engine".into(),
+            StartCancelled => "Start cancelled".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} is already running: {status}"),
             AlreadyRunningExit { pid } => format!("{APP_TITLE} is already running (pid {pid})."),
             ConfigCreated => "Created config.yaml from the built-in template".into(),
@@ -318,6 +336,14 @@ impl TrayMsg<'_> {
             About => "关于".into(),
             Exit => "退出".into(),
 
+            EngineChoiceQuestion => "尚未安装 CLIProxyAPI。托盘应启动哪个服务？".into(),
+            EngineChoiceDownload {
+                tag,
+                platform,
+                megabytes,
+            } => format!("下载 CLIProxyAPI {tag}（{platform}，{megabytes} MB）"),
+            EngineChoiceBuiltin => "使用内置引擎".into(),
+            StartCancelled => "已取消启动".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} 已在运行：{status}"),
             AlreadyRunningExit { pid } => format!("{APP_TITLE} 已在运行（进程 {pid}）。"),
             ConfigCreated => "已根据内置模板创建 config.yaml".into(),
@@ -429,6 +455,14 @@ mod tests {
     fn every_message() -> Vec<TrayMsg<'static>> {
         use TrayMsg::*;
         let messages = vec![
+            EngineChoiceQuestion,
+            EngineChoiceDownload {
+                tag: "v1.0.0",
+                platform: "linux/amd64",
+                megabytes: "12.5",
+            },
+            EngineChoiceBuiltin,
+            StartCancelled,
             TooltipRunning,
             StatusRunning {
                 version: "x",
@@ -529,6 +563,10 @@ mod tests {
         ];
         for message in &messages {
             match message {
+                EngineChoiceQuestion => {}
+                EngineChoiceDownload { .. } => {}
+                EngineChoiceBuiltin => {}
+                StartCancelled => {}
                 TooltipRunning => {}
                 StatusRunning { .. } => {}
                 StatusNotRunning => {}

@@ -48,9 +48,9 @@ pub enum UpdateMode {
 }
 
 /// A notification to show at the end of an update.
-struct Notice {
+pub(super) struct Notice {
     level: Level,
-    text: String,
+    pub(super) text: String,
 }
 
 impl Notice {
@@ -151,7 +151,7 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
 }
 
 /// Downloads and installs `release`, with the progress window when interactive.
-fn download(
+pub(super) fn download(
     shared: &Arc<Shared>,
     lang: Lang,
     mode: UpdateMode,
@@ -306,7 +306,7 @@ fn same_program(left: &Path, right: &Path) -> bool {
 
 /// Records `tag` and this machine's architecture (in the original tray's
 /// spelling) in settings.json, reloading it first to keep other changes.
-fn record_version(home: &Home, tag: &str, platform: Platform) -> Result<(), String> {
+pub(super) fn record_version(home: &Home, tag: &str, platform: Platform) -> Result<(), String> {
     let mut store = SettingsStore::new(home.settings_path(), home.settings_fallback_path());
     let mut settings = store.load().settings;
     settings.set("version", Value::String(tag.to_string()));
@@ -326,7 +326,7 @@ fn record_version(home: &Home, tag: &str, platform: Platform) -> Result<(), Stri
 // NOTE: the same rules as `release_source` in the cpa-tray crate, which this
 // crate cannot depend on; a shared constructor in cpa_core::releases would
 // keep the two from drifting apart.
-fn release_source(home: &Home, settings: &Settings) -> ReleaseSource {
+pub(super) fn release_source(home: &Home, settings: &Settings) -> ReleaseSource {
     let text = |field: &str| {
         settings
             .get(field)

@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! cpa-gui-harness tray --home DIR --engine-program PATH [--engine-version V]
-//!                      [--builtin] [--lang TAG] [--start]
+//!                      [--builtin] [--lang TAG] [--start] [--offer-engine-choice]
 //! cpa-gui-harness ui DIALOG-ARGS...
 //! ```
 //!
 //! Scripted answers: when `CPA_GUI_HARNESS_ANSWERS` names a file, `ui` takes
 //! its first line as the user's answer instead of opening a window, and
 //! removes that line. `password:<text>` saves `<text>` through the same code
-//! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts. The
+//! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts;
+//! `first` and `second` pick a button of `choose`. The
 //! progress window reads the parent's reports: with `cancel` it waits for
 //! the first one, then sends `cancel` as the Cancel button does; otherwise it
 //! waits for the end and exits as the window would. This
@@ -24,7 +25,9 @@ use std::sync::Arc;
 use cpa_core::home::Home;
 use cpa_core::messages::Lang;
 use cpa_core::supervisor::{Engine, EngineKind};
-use cpa_gui::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, Invocation, Request};
+use cpa_gui::dialog::{
+    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, EXIT_SECOND_CHOICE, Invocation, Request,
+};
 use cpa_gui::{TrayOptions, run_dialog, run_tray};
 
 const ANSWERS_ENV: &str = "CPA_GUI_HARNESS_ANSWERS";
@@ -50,6 +53,7 @@ fn tray(args: &[OsString]) -> ExitCode {
     let mut builtin = false;
     let mut lang = None;
     let mut start = false;
+    let mut offer_engine_choice = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().cloned().unwrap_or_default();
@@ -60,6 +64,7 @@ fn tray(args: &[OsString]) -> ExitCode {
             Some("--builtin") => builtin = true,
             Some("--lang") => lang = Lang::from_tag(&value().to_string_lossy()),
             Some("--start") => start = true,
+            Some("--offer-engine-choice") => offer_engine_choice = true,
             _ => {
                 eprintln!("unknown argument {}", arg.to_string_lossy());
                 return ExitCode::from(2);
@@ -102,6 +107,7 @@ fn tray(args: &[OsString]) -> ExitCode {
         dialog_args: vec!["ui".into()],
         login_command: Some(vec![exe.into_os_string(), "tray".into()]),
         start_on_launch: start,
+        offer_engine_choice,
     })
 }
 
@@ -144,6 +150,8 @@ fn ui(args: Vec<OsString>) -> ExitCode {
             }
         }
         (Request::Progress, answer) => scripted_progress(answer == "cancel"),
+        (Request::Choose { .. }, "first") => ExitCode::from(EXIT_ACCEPTED),
+        (Request::Choose { .. }, "second") => ExitCode::from(EXIT_SECOND_CHOICE),
         (_, "yes") => ExitCode::from(EXIT_ACCEPTED),
         _ => ExitCode::from(EXIT_CANCELLED),
     }

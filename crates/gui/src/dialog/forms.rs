@@ -79,6 +79,64 @@ impl ConfirmForm {
     }
 }
 
+/// Answer of a [`ChoiceForm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    First,
+    Second,
+    Cancel,
+}
+
+/// A question with two choices and Cancel; Enter = the first choice,
+/// Escape = Cancel.
+#[derive(Debug)]
+pub struct ChoiceForm {
+    pub lang: Lang,
+    pub text: String,
+    pub first: String,
+    pub second: String,
+}
+
+impl ChoiceForm {
+    pub fn new(lang: Lang, text: String, first: String, second: String) -> ChoiceForm {
+        ChoiceForm {
+            lang,
+            text,
+            first,
+            second,
+        }
+    }
+
+    /// Draws the question and the buttons, one per line so long labels fit;
+    /// returns the answer once given.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<Choice> {
+        let mut answer = None;
+        ui.label(&self.text);
+        ui.add_space(10.0);
+        if ui.button(&self.first).clicked() {
+            answer = Some(Choice::First);
+        }
+        if ui.button(&self.second).clicked() {
+            answer = Some(Choice::Second);
+        }
+        if ui.button(Text::Cancel.text(self.lang)).clicked() {
+            answer = Some(Choice::Cancel);
+        }
+        let (enter, escape) = ui.input(|input| {
+            (
+                input.key_pressed(egui::Key::Enter),
+                input.key_pressed(egui::Key::Escape),
+            )
+        });
+        if escape {
+            answer = Some(Choice::Cancel);
+        } else if enter && answer.is_none() {
+            answer = Some(Choice::First);
+        }
+        answer
+    }
+}
+
 /// Progress of a download as reported by the parent process.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Progress {

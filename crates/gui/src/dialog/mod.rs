@@ -13,12 +13,14 @@
 //! password --mode first-run|reset --config PATH [--lang TAG]
 //! confirm restart-now [--lang TAG]
 //! ask --text TEXT [--lang TAG]   Yes/No with a text the caller rendered
+//! choose --text TEXT --first LABEL --second LABEL [--lang TAG]
 //! progress [--lang TAG]     JSON lines on stdin, `cancel` on stdout
 //! about --server TEXT [--lang TAG]
 //! ```
 //!
-//! Exit status: 0 = accepted (saved, yes, finished), 1 = cancelled or no,
-//! 2 = usage error or failure (the reason is on stderr).
+//! Exit status: 0 = accepted (saved, yes, finished, the first choice),
+//! 1 = cancelled or no, 2 = usage error or failure (the reason is on
+//! stderr), 3 = the second choice of `choose`.
 
 pub mod forms;
 pub mod password;
@@ -33,7 +35,7 @@ use cpa_core::messages::Lang;
 use eframe::egui;
 
 use crate::text::Text;
-use forms::{AboutForm, ConfirmForm, ConfirmQuestion, ProgressForm};
+use forms::{AboutForm, Choice, ChoiceForm, ConfirmForm, ConfirmQuestion, ProgressForm};
 use password::{Mode, Outcome, PasswordForm};
 
 /// Exit status of an accepted dialog.
@@ -42,6 +44,8 @@ pub const EXIT_ACCEPTED: u8 = 0;
 pub const EXIT_CANCELLED: u8 = 1;
 /// Exit status of a dialog that failed or was called wrongly.
 pub const EXIT_FAILED: u8 = 2;
+/// Exit status of the second button of a `choose` dialog.
+pub const EXIT_SECOND_CHOICE: u8 = 3;
 
 /// A parsed dialog request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +58,12 @@ pub enum Request {
     /// A Yes/No question whose text the tray rendered (it names versions).
     Ask {
         text: String,
+    },
+    /// Two choices and Cancel, with texts the tray rendered.
+    Choose {
+        text: String,
+        first: String,
+        second: String,
     },
     Progress,
     About {
@@ -84,6 +94,15 @@ impl Invocation {
             Request::Ask { text } => {
                 args.extend(["ask".into(), "--text".into(), text.into()]);
             }
+            Request::Choose {
+                text,
+                first,
+                second,
+            } => {
+                args.extend(["choose".into(), "--text".into(), text.into()]);
+                args.extend(["--first".into(), first.into()]);
+                args.extend(["--second".into(), second.into()]);
+            }
             Request::Progress => args.push("progress".into()),
             Request::About { server } => {
                 args.extend(["about".into(), "--server".into(), server.into()]);
@@ -96,14 +115,16 @@ impl Invocation {
     /// Parses dialog arguments (without the program name).
     pub fn parse(args: &[OsString]) -> Result<Invocation, String> {
         let mut args = args.iter().map(|arg| arg.to_string_lossy().into_owned());
-        let kind = args
-            .next()
-            .ok_or("missing dialog kind: expected password, confirm, ask, progress or about")?;
+        let kind = args.next().ok_or(
+            "missing dialog kind: expected password, confirm, ask, choose, progress or about",
+        )?;
         let mut lang = None;
         let mut mode = None;
         let mut config = None;
         let mut server = None;
         let mut text = None;
+        let mut first = None;
+        let mut second = None;
         let mut positional = Vec::new();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -128,6 +149,8 @@ impl Invocation {
                 "--config" => config = Some(PathBuf::from(value("--config")?)),
                 "--server" => server = Some(value("--server")?),
                 "--text" => text = Some(value("--text")?),
+                "--first" => first = Some(value("--first")?),
+                "--second" => second = Some(value("--second")?),
                 other if other.starts_with("--") => {
                     return Err(format!("unknown option {other}"));
                 }
@@ -149,13 +172,18 @@ impl Invocation {
             "ask" => Request::Ask {
                 text: text.ok_or("ask needs --text TEXT")?,
             },
+            "choose" => Request::Choose {
+                text: text.ok_or("choose needs --text TEXT")?,
+                first: first.ok_or("choose needs --first LABEL")?,
+                second: second.ok_or("choose needs --second LABEL")?,
+            },
             "progress" => Request::Progress,
             "about" => Request::About {
                 server: server.unwrap_or_default(),
             },
             other => {
                 return Err(format!(
-                    "unknown dialog {other}: expected password, confirm, ask, progress or about"
+                    "unknown dialog {other}: expected password, confirm, ask, choose, progress or about"
                 ));
             }
         };
@@ -215,6 +243,20 @@ fn run_invocation(invocation: &Invocation) -> u8 {
             show_window(crate::text::APP_TITLE, [440.0, 150.0], move |ui| {
                 form.ui(ui)
                     .map(|yes| if yes { EXIT_ACCEPTED } else { EXIT_CANCELLED })
+            })
+        }
+        Request::Choose {
+            text,
+            first,
+            second,
+        } => {
+            let mut form = ChoiceForm::new(lang, text.clone(), first.clone(), second.clone());
+            show_window(crate::text::APP_TITLE, [480.0, 170.0], move |ui| {
+                form.ui(ui).map(|choice| match choice {
+                    Choice::First => EXIT_ACCEPTED,
+                    Choice::Second => EXIT_SECOND_CHOICE,
+                    Choice::Cancel => EXIT_CANCELLED,
+                })
             })
         }
         Request::Progress => {
@@ -326,6 +368,11 @@ mod tests {
             Request::Ask {
                 text: "Update CLIProxyAPI from v1 to v2?\nDownload: a.tar.gz (1.0 MB)".into(),
             },
+            Request::Choose {
+                text: "Which server?".into(),
+                first: "Download CLIProxyAPI v1.0.0 (linux/amd64, 12.5 MB)".into(),
+                second: "Use the built-in engine".into(),
+            },
             Request::Progress,
             Request::About {
                 server: "v6.9.1".into(),
@@ -356,7 +403,10 @@ mod tests {
         );
         assert_eq!(
             parse(&["wizard"]),
-            Err("unknown dialog wizard: expected password, confirm, ask, progress or about".into())
+            Err(
+                "unknown dialog wizard: expected password, confirm, ask, choose, progress or about"
+                    .into()
+            )
         );
         assert_eq!(
             parse(&["about", "--lang", "fr"]),
