@@ -163,9 +163,9 @@ fn xml_escape(text: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-/// Joins `command` into one Windows command line, quoting each argument the
-/// way `CommandLineToArgvW` and the Rust runtime split it back: arguments
-/// with spaces, tabs or quotes are quoted, a quote is escaped with a
+/// Joins `command` into one Windows command line that `CommandLineToArgvW`
+/// and the Rust runtime split back into the same arguments. An argument with
+/// spaces, tabs or quotes is quoted. Inside it, a quote is escaped with a
 /// backslash, and backslashes before a quote are doubled.
 pub fn windows_command_line(command: &[OsString]) -> String {
     let quoted: Vec<String> = command

@@ -23,9 +23,9 @@ use crate::notify::Level;
 const TRAY_WINDOW_CLASS: &str = "tray_icon_app";
 
 /// Makes this process per-monitor DPI aware (version 2), so the menu and the
-/// dialogs are drawn sharp on every monitor. winit makes the same call when
-/// it creates an event loop; calling it first covers the tray icon's own
-/// window, and the later call fails harmlessly.
+/// dialogs are drawn sharp on every monitor. winit 0.30 makes the same call
+/// when it builds an event loop. This explicit call does not depend on that,
+/// and whichever call comes second fails harmlessly.
 pub fn set_dpi_awareness() {
     // SAFETY: a plain Win32 call with a predefined context value.
     unsafe {
@@ -33,8 +33,8 @@ pub fn set_dpi_awareness() {
     }
 }
 
-/// Starts `command` without a console window, for console programs started
-/// by the console-less tray (dialogs).
+/// Sets `command` to start without a console window. The tray uses it for
+/// its dialogs, which are console programs.
 pub fn hide_console(command: &mut Command) {
     command.creation_flags(CREATE_NO_WINDOW);
 }
