@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{TrayHome, assert_success, get_status, stderr, stdout};
-use cpa_core::supervisor::record;
+use cpa_core::supervisor::{http, record};
 use releases_fake::{FakeGithub, Stand, Sums, asset_name, sha256_hex};
 
 /// Plain-text key: the config counts as protected, so `start` shows no password prompt.
@@ -80,11 +80,23 @@ impl Setup {
         std::fs::read(self.home.path().join("settings.json")).ok()
     }
 
-    /// Returns the running server's recorded version, after checking that it responds.
+    /// Returns the running server's recorded version, after checking that it
+    /// responds. Three tries of 5 s each, because a loaded test machine can
+    /// delay an answer; a server that is gone fails all three at once.
     fn running_version(&self) -> Option<String> {
         let record = record::read(&self.home.pid_file()).ok().flatten()?;
-        assert_eq!(get_status(self.port, "/healthz", &[]), 200);
-        Some(record.version)
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut last = None;
+        for _ in 0..3 {
+            match http::get(addr, "/healthz", &[], std::time::Duration::from_secs(5)) {
+                Ok(response) => {
+                    assert_eq!(response.status, 200);
+                    return Some(record.version);
+                }
+                Err(err) => last = Some(err),
+            }
+        }
+        panic!("GET /healthz on port {}: {:?}", self.port, last);
     }
 
     fn installed_tags(&self) -> Vec<String> {
@@ -790,9 +802,15 @@ fn interrupted_update_keeps_previous_version() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let downloading = !temporary_entries(&setup).is_empty();
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
+    // An exited child is already reaped, so its pid may belong to another
+    // process by now: signal only a child that still runs.
+    let sent = if exited_early {
+        Ok(std::process::ExitStatus::default())
+    } else {
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+    };
     if !downloading || sent.is_err() {
         let _ = child.kill();
         let _ = child.wait();
