@@ -832,6 +832,11 @@ fn interrupted_update_keeps_previous_version() {
 
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
     assert!(
+        stderr(&output).contains("Cancelling the download"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
         stderr(&output).contains("Update cancelled"),
         "{}",
         stderr(&output)

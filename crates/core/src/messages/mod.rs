@@ -468,6 +468,7 @@ pub enum Msg<'a> {
     VersionsOnPath {
         path: &'a str,
     },
+    ReleaseCancelling,
 
     // Service control: home folder, status and interrupts (session 2).
     HomeIsFile {
@@ -838,6 +839,9 @@ impl Msg<'_> {
             VersionsOnPath { path } => {
                 format!("  {path} (found on PATH; run it with --engine {path})")
             }
+            ReleaseCancelling => {
+                "Cancelling the download... (press Ctrl+C again to quit at once)".to_string()
+            }
 
             // Service control: home folder, status and interrupts.
             HomeIsFile { path } => format!(
@@ -1170,6 +1174,7 @@ impl Msg<'_> {
             VersionsOnPath { path } => {
                 format!("  {path}（在 PATH 中找到；用 --engine {path} 运行它）")
             }
+            ReleaseCancelling => "正在取消下载……（再按一次 Ctrl+C 立即退出）".to_string(),
 
             // Service control: home folder, status and interrupts.
             HomeIsFile { path } => format!(

@@ -271,7 +271,7 @@ pub(super) fn download_and_install(
     let mut bar = ProgressBar::new(ctx, asset);
     // Ctrl+C only sets the cancel flag, so the install deletes its temporary
     // download and the previous version stays as it was.
-    let interrupt = CancelOnInterrupt::install();
+    let interrupt = CancelOnInterrupt::install_with_notice(&ctx.text(Msg::ReleaseCancelling));
     let result = releases::install(
         source,
         release,
