@@ -41,7 +41,7 @@ impl CancelOnInterrupt {
         CancelOnInterrupt::install()
     }
 
-    /// The cancel flag to pass to [`super::install`].
+    /// Returns the cancel flag to pass to [`super::install`].
     pub fn flag(&self) -> &'static AtomicBool {
         &CANCELLED
     }
