@@ -59,6 +59,20 @@ pub fn is_enabled() -> Option<bool> {
     }
 }
 
+/// Returns what Start at Login runs as stored: the desktop entry or plist
+/// text, or the command line in the Windows `Run` value. `None` when it is
+/// off or unavailable.
+pub fn stored() -> Option<String> {
+    #[cfg(windows)]
+    {
+        run_key::read()
+    }
+    #[cfg(not(windows))]
+    {
+        std::fs::read_to_string(entry_path()?).ok()
+    }
+}
+
 /// Turns Start at Login on or off; `command` is the program and its arguments.
 pub fn set_enabled(enable: bool, command: &[OsString]) -> io::Result<()> {
     #[cfg(windows)]
@@ -298,6 +312,62 @@ mod run_key {
             )
         };
         status == ERROR_SUCCESS
+    }
+
+    /// Returns the command line stored in the value, if it exists.
+    pub fn read() -> Option<String> {
+        let path = wide(RUN_KEY);
+        let name = wide(RUN_VALUE_NAME);
+        let mut key: HKEY = std::ptr::null_mut();
+        // SAFETY: NUL-terminated strings; `key` receives the handle.
+        let status = unsafe {
+            RegOpenKeyExW(
+                HKEY_CURRENT_USER,
+                path.as_ptr(),
+                0,
+                KEY_QUERY_VALUE,
+                &mut key,
+            )
+        };
+        if status != ERROR_SUCCESS {
+            return None;
+        }
+        let key = Key(key);
+        let mut bytes = 0u32;
+        // SAFETY: a null buffer asks only for the size in `bytes`.
+        let status = unsafe {
+            RegQueryValueExW(
+                key.0,
+                name.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut bytes,
+            )
+        };
+        if status != ERROR_SUCCESS {
+            return None;
+        }
+        let mut data = vec![0u16; (bytes as usize).div_ceil(2)];
+        // SAFETY: `data` holds `bytes` bytes, as the size query returned.
+        let status = unsafe {
+            RegQueryValueExW(
+                key.0,
+                name.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                data.as_mut_ptr().cast(),
+                &mut bytes,
+            )
+        };
+        if status != ERROR_SUCCESS {
+            return None;
+        }
+        let end = data
+            .iter()
+            .position(|unit| *unit == 0)
+            .unwrap_or(data.len());
+        Some(String::from_utf16_lossy(&data[..end]))
     }
 
     pub fn set(command_line: &str) -> io::Result<()> {

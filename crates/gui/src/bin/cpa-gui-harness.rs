@@ -4,7 +4,12 @@
 //! cpa-gui-harness tray --home DIR --engine-program PATH [--engine-version V]
 //!                      [--builtin] [--lang TAG] [--start] [--offer-engine-choice]
 //! cpa-gui-harness ui DIALOG-ARGS...
+//! cpa-gui-harness autostart enable PROGRAM [ARGS...] | disable | show
 //! ```
+//!
+//! `autostart` drives Start at Login as the menu item does and `show` prints
+//! what is stored (nothing when it is off), so a test can check the XDG
+//! entry, the LaunchAgent or the Windows `Run` value.
 //!
 //! Scripted answers: when `CPA_GUI_HARNESS_ANSWERS` names a file, `ui` takes
 //! its first line as the user's answer instead of opening a window, and
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
     match args.first().and_then(|arg| arg.to_str()) {
         Some("tray") => tray(&args[1..]),
         Some("ui") => ui(args[1..].to_vec()),
+        Some("autostart") => autostart(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cpa-gui-harness tray --home DIR --engine-program PATH ... | ui ARGS..."
@@ -174,4 +180,29 @@ fn scripted_progress(cancel: bool) -> ExitCode {
         }
     }
     ExitCode::from(EXIT_FAILED)
+}
+
+fn autostart(args: &[OsString]) -> ExitCode {
+    use cpa_gui::autostart;
+    let result = match args.first().and_then(|arg| arg.to_str()) {
+        Some("enable") if args.len() > 1 => autostart::set_enabled(true, &args[1..]),
+        Some("disable") => autostart::set_enabled(false, &[]),
+        Some("show") => {
+            if let Some(text) = autostart::stored() {
+                print!("{text}");
+            }
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage: cpa-gui-harness autostart enable PROGRAM [ARGS...] | disable | show");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("autostart failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
