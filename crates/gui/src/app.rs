@@ -475,9 +475,10 @@ impl Controller {
         });
     }
 
-    /// Stops the server this tray started and quits. While a start, stop or
-    /// password change runs, Exit waits for it to end: a start that has not
-    /// spawned the server yet gives up, and a server it did spawn is stopped.
+    /// Stops the server this tray started and quits. While a start, stop,
+    /// update or password change runs, Exit waits for it to end. A start that
+    /// has not spawned the server yet gives up, a download is cancelled, and
+    /// a server spawned meanwhile is stopped.
     fn exit(&mut self) {
         self.shared.exiting.store(true, Ordering::SeqCst);
         self.shared.cancel_update.store(true, Ordering::SeqCst);
@@ -602,8 +603,8 @@ fn dialog_command(options: &TrayOptions, invocation: &Invocation) -> Command {
     command
         .args(&options.dialog_args)
         .args(invocation.to_args());
-    // The dialog is a console program; started by the console-less tray it
-    // would get a console window of its own.
+    // The dialog is a console program, so when the console-less tray starts
+    // it, Windows would give it a console window of its own.
     #[cfg(windows)]
     crate::windows::hide_console(&mut command);
     command
@@ -899,8 +900,8 @@ pub fn run_tray(options: TrayOptions) -> ExitCode {
             return report_already_running(&options, pid, poke);
         }
         Err(err) => {
-            // Without the lock the tray still works; a second tray would then
-            // run beside it, as before single-instance support.
+            // Without the lock the tray still works, but a second tray could
+            // then run beside it.
             notify::log(&format!(
                 "failed to take the tray lock, running without it: {err}"
             ));

@@ -16,9 +16,9 @@
 //! removes that line. `password:<text>` saves `<text>` through the same code
 //! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts;
 //! `first` and `second` pick a button of `choose`. The
-//! progress window reads the parent's reports: with `cancel` it waits for
-//! the first one, then sends `cancel` as the Cancel button does; otherwise it
-//! waits for the end and exits as the window would. This
+//! progress window reads the parent's reports. With `cancel` it sends
+//! `cancel` after the first report, as the Cancel button does. Otherwise it
+//! waits for the last report and exits as the window would. This
 //! lets tests drive the tray's dialog flows without a display; the windows
 //! themselves are tested separately.
 
