@@ -1317,3 +1317,30 @@ fn first_start_offline_uses_builtin_once() {
         "a dialog opened although nothing can be downloaded"
     );
 }
+
+#[test]
+fn exit_during_update_cancels_download() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = TestHome::new("") else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v4.0.0", &env.engine, true);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, _received) = serve_notifications(&bus);
+    let mut tray = Tray::launch(&bus, &env);
+
+    env.script("yes\ndone\n");
+    tray.click("Update");
+    tray.wait_status("Updating...");
+    tray.click("Exit");
+
+    // The slow route needs minutes for the whole archive.
+    let status = wait_for(Duration::from_secs(20), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "tray exited with {status}");
+    assert!(!env.home.join("versions/v4.0.0").exists());
+    assert_eq!(recorded_version(&env), serde_json::Value::Null);
+}
