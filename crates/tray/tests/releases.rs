@@ -660,6 +660,37 @@ fn first_start_prompt_cancel_then_builtin() {
     assert_eq!(status["engine"], "builtin");
 }
 
+/// On a fresh home the engine question comes before the password prompt, so
+/// declining it leaves the home as it was: no config.yaml, no settings.
+#[test]
+fn first_start_cancel_on_fresh_home_writes_nothing() {
+    if skip("first_start_cancel_on_fresh_home_writes_nothing") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    let config = setup.home.path().join("config.yaml");
+    std::fs::remove_file(&config).expect("remove the prepared config.yaml");
+    let env = [("PATH", PLAIN_PATH)];
+
+    let Some((ok, text)) = run_on_terminal_with(&setup, &["start", "--no-open"], "c\n", &env)
+    else {
+        return;
+    };
+    assert!(!ok, "{text}");
+    assert!(text.contains("Start cancelled"), "{text}");
+    assert!(
+        !text.contains("New management password"),
+        "asked for a password first: {text}"
+    );
+    assert!(
+        !config.exists(),
+        "a cancelled first start wrote config.yaml"
+    );
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+    assert!(setup.home.recorded_pid().is_none());
+}
+
 #[test]
 fn first_start_without_terminal_uses_builtin() {
     if skip("first_start_without_terminal_uses_builtin") {

@@ -51,7 +51,9 @@ impl Interaction {
         }
     }
 
-    fn can_prompt(self) -> bool {
+    /// Returns whether a question can be asked now: standard input and
+    /// standard error are terminals and this interaction allows it.
+    pub fn can_prompt(self) -> bool {
         self == Interaction::Terminal && io::stdin().is_terminal() && io::stderr().is_terminal()
     }
 }

@@ -1,6 +1,8 @@
 //! `cpa-tray start` and `cpa-tray restart`.
 //!
 //! Order: our server already runs? (`start` says so and stops there) →
+//! which engine, on a terminal (a first start may ask, and may download a
+//! release; without a terminal the engine is chosen after the password) →
 //! management key set? otherwise check the file is writable and ask for a
 //! password, without holding the home lock → take the lock and read the
 //! state again → create config.yaml from the template when missing (only
@@ -59,6 +61,22 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     } else {
         true
     };
+    // On a terminal the engine is chosen before the password is asked for,
+    // so declining the first-start question (or its download failing) writes
+    // nothing, and the question and its download run without the home lock.
+    // Without a terminal nothing is asked, and the choice waits until the
+    // password passed, so a cancelled start prints only the cancel message.
+    let choose_first =
+        super::engine_choice::Interaction::for_start(args.password_stdin).can_prompt();
+    let early_engine = match &running {
+        Some(record) if restart && args.engine.is_none() => Some(super::engine_from_record(record)),
+        _ if choose_first => Some(super::select_engine_for_start(
+            ctx,
+            args.engine.as_deref(),
+            args.password_stdin,
+        )?),
+        _ => None,
+    };
     let mut password = None;
     if secret_empty && !env_password_active() {
         if ctx.home.config_path().exists() {
@@ -93,9 +111,9 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     }
     check_stored_key(ctx, &view)?;
     let address = server_address(ctx, &view)?;
-    let engine = match running {
-        Some(record) if restart && args.engine.is_none() => super::engine_from_record(&record),
-        _ => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
+    let engine = match early_engine {
+        Some(engine) => engine,
+        None => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
     };
     stop_previous(ctx)?;
 
