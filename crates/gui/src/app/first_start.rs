@@ -71,7 +71,7 @@ pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
         }
     };
 
-    let megabytes = format!("{:.1}", asset.size as f64 / (1024.0 * 1024.0));
+    let megabytes = update::megabytes(asset.size);
     let label = platform.label();
     let question = Invocation {
         request: Request::Choose {

@@ -117,7 +117,7 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
 
     let asset = check.asset.as_ref().map_err(failed)?;
     if interactive && !check.latest_installed {
-        let megabytes = format!("{:.1}", asset.size as f64 / (1024.0 * 1024.0));
+        let megabytes = megabytes(asset.size);
         let text = Text::UpdateQuestion {
             installed: check.active.as_ref().map(|active| active.tag.as_str()),
             latest,
@@ -361,6 +361,11 @@ pub(super) fn release_source(home: &Home, settings: &Settings) -> ReleaseSource 
         mirrors,
         ..ReleaseSource::default()
     }
+}
+
+/// Formats a size in bytes as MiB with one decimal, as the questions show it.
+pub(super) fn megabytes(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// Renders a release error with its causes and hint for a notification.
