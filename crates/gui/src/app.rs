@@ -7,6 +7,10 @@
 //! browser) runs on worker threads that report back through the channel, so
 //! the menu never blocks. While a long action runs the state is marked busy,
 //! which disables every action that would race it.
+//!
+//! While a server this tray started runs, the thread waiting for its exit
+//! owns a `RotationWatch`: one size check of the server log per minute,
+//! which rotates the log past 5 MiB (see `cpa_core::supervisor::logfile`).
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
@@ -22,7 +26,9 @@ use cpa_core::instance::{self, Acquired};
 use cpa_core::messages::{Lang, Msg};
 use cpa_core::releases::EngineSetting;
 use cpa_core::settings::{Settings, SettingsStore};
-use cpa_core::supervisor::{self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome};
+use cpa_core::supervisor::{
+    self, Engine, EngineKind, Liveness, ServerAddress, StopOutcome, logfile,
+};
 use cpa_core::template;
 
 use crate::autostart;
@@ -48,6 +54,11 @@ const MAX_AUTO_RESTARTS: u32 = 5;
 
 /// A server that ran this long before exiting resets the restart count.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
+/// Environment variable with the seconds between two size checks of the
+/// server log (default 60). The same variable `cpa-tray start --foreground`
+/// reads; tests set a fraction of a second.
+const LOG_CHECK_SECONDS_ENV: &str = "CPA_TRAY_LOG_CHECK_SECONDS";
 
 /// Chooses the server program for a start from the current settings.
 pub type EngineSelector = Arc<dyn Fn(&Settings) -> Result<Engine, String> + Send + Sync>;
@@ -783,6 +794,8 @@ fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Res
     }
     let watcher = shared.clone();
     spawn_worker("server-watch", move || {
+        // Checks the log size while this server runs; dropped when it exits.
+        let _rotation = watch_log_size(&watcher.options.home);
         let status = match supervisor::wait_for_exit(&watcher.options.home, &mut started.child) {
             Ok(status) => status.to_string(),
             Err(err) => err.to_string(),
@@ -790,6 +803,33 @@ fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Res
         watcher.send(Event::ServerExited { pid, status });
     });
     Ok(started.ready_after.is_some())
+}
+
+/// Starts the size checks of `logs/engine.log` for a server this tray
+/// started: one check per [`logfile::ROTATE_CHECK_INTERVAL`] (or the seconds
+/// in [`LOG_CHECK_SECONDS_ENV`]), rotating the log past
+/// [`logfile::ROTATE_BYTES`]. The checks end when the returned watch is
+/// dropped. Failures go to the tray's log; the server keeps running.
+fn watch_log_size(home: &Home) -> Option<logfile::RotationWatch> {
+    let interval = std::env::var(LOG_CHECK_SECONDS_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(logfile::ROTATE_CHECK_INTERVAL);
+    let watch = logfile::RotationWatch::spawn(
+        home.engine_log_path(),
+        logfile::ROTATE_BYTES,
+        interval,
+        |err| notify::log(&format!("failed to rotate the server log: {err}")),
+    );
+    match watch {
+        Ok(watch) => Some(watch),
+        Err(err) => {
+            notify::log(&format!("failed to start the server log checks: {err}"));
+            None
+        }
+    }
 }
 
 /// Stops the recorded server and reports the outcome.

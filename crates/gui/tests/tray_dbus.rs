@@ -1344,3 +1344,57 @@ fn exit_during_update_cancels_download() {
     assert!(!env.home.join("versions/v4.0.0").exists());
     assert_eq!(recorded_version(&env), serde_json::Value::Null);
 }
+
+#[test]
+fn running_server_log_is_rotated() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("rotate-test-1", 4).unwrap();
+    let Some(mut env) = TestHome::new(&hash) else {
+        return;
+    };
+    let Some(test_server) = test_server_binary() else {
+        return;
+    };
+    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
+    // The stand-in writes 1 MiB more than the rotation size at once, then a
+    // tick line every 20 ms; the tray checks the size every 0.2 s.
+    let limit = cpa_core::supervisor::logfile::ROTATE_BYTES;
+    env.engine = test_server;
+    env.extra_env.push((
+        "CPA_TEST_SERVER".into(),
+        format!("--write-bytes {} --tick-ms 20", limit + 1024 * 1024),
+    ));
+    env.extra_env
+        .push(("CPA_TRAY_LOG_CHECK_SECONDS".into(), "0.2".into()));
+    let (_notifications, _received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    tray.click("Start");
+    tray.wait_status("Running");
+    let log = env.home.join("logs/engine.log");
+    let rotated = env.home.join("logs/engine.log.1");
+    wait_for(Duration::from_secs(30), "engine.log.1", || {
+        rotated.exists().then_some(())
+    });
+    // Give the server time to write after the truncation.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let old = std::fs::metadata(&rotated).unwrap().len();
+    assert!(old > limit, "rotated copy has {old} bytes");
+    let new = std::fs::read(&log).unwrap();
+    assert!(
+        (new.len() as u64) < limit,
+        "log still has {} bytes",
+        new.len()
+    );
+    assert!(!new.contains(&0), "truncated log contains zero bytes");
+    assert!(
+        String::from_utf8_lossy(&new).contains("tick "),
+        "the server stopped writing to the log after the rotation"
+    );
+    // Rotation left the server running under the tray.
+    assert!(env.serving(), "port {} not serving", env.port);
+    assert!(tray.status_line().starts_with("Running"));
+    let tray_log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
+    assert!(!tray_log.contains("failed to rotate"), "{tray_log}");
+}
