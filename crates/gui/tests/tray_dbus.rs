@@ -1398,3 +1398,106 @@ fn running_server_log_is_rotated() {
     let tray_log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
     assert!(!tray_log.contains("failed to rotate"), "{tray_log}");
 }
+
+/// A home with v1.0.0 installed and recorded, and Auto Update on.
+fn auto_update_home() -> Option<TestHome> {
+    let env = TestHome::new("")?;
+    let installed = env.home.join("versions/v1.0.0");
+    std::fs::create_dir_all(&installed).unwrap();
+    std::fs::copy(&env.engine, installed.join("cli-proxy-api")).unwrap();
+    std::fs::write(
+        env.home.join("settings.json"),
+        r#"{"autoUpdate":true,"version":"v1.0.0"}"#,
+    )
+    .unwrap();
+    Some(env)
+}
+
+#[test]
+fn auto_update_offline_only_logs() {
+    let Some(bus) = Bus::start() else { return };
+    // The default release API of the tests is a closed local port.
+    let Some(env) = auto_update_home() else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    let tray_log = env.home.join("logs/tray.log");
+    let logged = wait_for(
+        Duration::from_secs(20),
+        "the skipped check in tray.log",
+        || {
+            let text = std::fs::read_to_string(&tray_log).ok()?;
+            text.lines()
+                .find(|line| line.contains("auto update: skipped"))
+                .map(str::to_string)
+        },
+    );
+    assert!(logged.contains("http://127.0.0.1:9"), "{logged}");
+    // The update worker has ended once Update is enabled again.
+    wait_for(Duration::from_secs(10), "Update to be enabled", || {
+        tray.item("Update").enabled.then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let bodies: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect();
+    assert!(bodies.is_empty(), "notified while offline: {bodies:?}");
+    assert_eq!(recorded_version(&env), "v1.0.0");
+
+    // The Update item still reports the same failure.
+    tray.click("Update");
+    let failed = wait_for(Duration::from_secs(20), "the Update failure notice", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| body.clone())
+            .find(|body| body.starts_with("Update failed: "))
+    });
+    assert!(failed.contains("http://127.0.0.1:9"), "{failed}");
+}
+
+#[test]
+fn auto_update_checksum_mismatch_notifies() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = auto_update_home() else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v1.1.0", &env.engine, false);
+    // Replace the published checksum with one that matches nothing.
+    {
+        let mut routes = releases.routes.lock().unwrap();
+        let path = routes
+            .keys()
+            .find(|path| path.ends_with("/checksums.txt"))
+            .cloned()
+            .unwrap();
+        let (text, slow) = routes.get(&path).cloned().unwrap();
+        let name = String::from_utf8(text).unwrap();
+        let name = name.split_whitespace().nth(1).unwrap().to_string();
+        let wrong = format!("{}  {name}\n", "0".repeat(64)).into_bytes();
+        routes.insert(path, (wrong, slow));
+    }
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let _tray = Tray::launch(&bus, &env);
+
+    let failed = wait_for(Duration::from_secs(20), "the checksum notice", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| body.clone())
+            .find(|body| body.starts_with("Update failed: "))
+    });
+    assert!(failed.contains("Checksum mismatch"), "{failed}");
+    assert_eq!(recorded_version(&env), "v1.0.0");
+    assert!(!env.home.join("versions/v1.1.0").exists());
+}

@@ -7,6 +7,10 @@
 //! sets [`Shared::cancel_update`]. The download stops at its next chunk.
 //! Automatic updates (the `autoUpdate` setting, at tray start) neither ask
 //! nor show a window, and they do nothing when no release is installed yet.
+//! When their check cannot reach the releases API (connection refused, name
+//! resolution, timeout), they write that to the tray's log and show nothing.
+//! Every other failure is notified: an error response from the API, a
+//! failed or corrupt download, a checksum mismatch, a rollback.
 //!
 //! Settings read here: `version` (the active release), `releasesApi` (API base
 //! URL; the environment variable `CPA_TRAY_RELEASES_API` wins),
@@ -88,10 +92,22 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
     let platform = Platform::current().map_err(|err| failed(&err))?;
     let store = VersionStore::new(home.versions_dir()).map_err(|err| failed(&err))?;
     let source = release_source(home, &settings);
-    let check = releases::check(&source, &store, settings.version(), platform)
-        .map_err(|err| failed(&err))?;
-    let latest = check.latest.tag.as_str();
     let interactive = mode == UpdateMode::Interactive;
+    let check = match releases::check(&source, &store, settings.version(), platform) {
+        Ok(check) => check,
+        // Auto Update runs at every tray start, at login possibly before the
+        // network is up. So a check that cannot reach the API is logged only.
+        // An error response, and any failure once a download began, is notified.
+        Err(err) if !interactive && err.is_offline() => {
+            notify::log(&format!(
+                "auto update: skipped, the releases API is unreachable: {}",
+                error_chain(&err)
+            ));
+            return Ok(None);
+        }
+        Err(err) => return Err(failed(&err)),
+    };
+    let latest = check.latest.tag.as_str();
 
     let up_to_date = match (check.status, &check.active) {
         (UpdateStatus::UpToDate, _) => Some(Msg::ReleaseAlreadyLatest { tag: latest }.text(lang)),
@@ -370,16 +386,22 @@ pub(super) fn megabytes(bytes: u64) -> String {
 
 /// Renders a release error with its causes and hint for a notification.
 fn release_failure(err: &ReleaseError, lang: Lang) -> String {
+    let mut detail = error_chain(err);
+    if let Some(hint) = err.hint() {
+        detail.push_str(&format!(" ({hint})"));
+    }
+    Text::UpdateFailed { detail: &detail }.text(lang)
+}
+
+/// Joins an error and its causes with `: `.
+fn error_chain(err: &ReleaseError) -> String {
     let mut detail = err.to_string();
     let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {
         detail.push_str(&format!(": {current}"));
         cause = current.source();
     }
-    if let Some(hint) = err.hint() {
-        detail.push_str(&format!(" ({hint})"));
-    }
-    Text::UpdateFailed { detail: &detail }.text(lang)
+    detail
 }
 
 /// The progress window, a dialog child process fed JSON lines on stdin. A
