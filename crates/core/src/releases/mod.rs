@@ -1,18 +1,19 @@
 //! CLIProxyAPI releases: finding, downloading, verifying and installing them.
 //!
 //! Everything here is blocking and meant for a worker thread. Nothing here
-//! starts or stops processes or writes settings: the caller (CLI or tray)
-//! records the chosen version and has the supervisor restart the server.
+//! starts or stops processes, and only [`record_version`] writes settings:
+//! the caller (CLI or tray) records the chosen version with it and has the
+//! supervisor restart the server.
 //!
 //! # How the commands map to this API
 //!
-//! Build a [`ReleaseSource`] once from settings and environment:
-//! `api_base` from [`ReleaseSource::resolve_api_base`] (environment variable
-//! [`API_BASE_ENV`] over the `releasesApi` setting over [`DEFAULT_API_BASE`]),
-//! `mirrors` from `downloadMirrors`, `proxy` from
+//! Build a [`ReleaseSource`] once with [`release_source`] from settings and
+//! environment: `api_base` from [`ReleaseSource::resolve_api_base`]
+//! (environment variable [`API_BASE_ENV`] over the `releasesApi` setting over
+//! [`DEFAULT_API_BASE`]), `mirrors` from `downloadMirrors`, `proxy` from
 //! [`ProxySetting::from_proxy_url`] with config.yaml's `proxy-url`, and an
-//! optional token (a setting or `GITHUB_TOKEN`, read by the caller). Open
-//! the store with [`VersionStore::new`]`(home/versions)`.
+//! optional token (the `githubToken` setting or [`TOKEN_ENV`]). Open the
+//! store with [`VersionStore::new`]`(home/versions)`.
 //!
 //! - `update --check`: [`check`] → print [`UpdateCheck::status`]
 //!   (`Already latest: <tag>` for [`UpdateStatus::UpToDate`]).
@@ -57,6 +58,7 @@
 //!   config.yaml's `proxy-url` or the environment; credentials in them never
 //!   appear in messages.
 
+mod activation;
 mod asset;
 mod checksums;
 mod download;
@@ -70,6 +72,7 @@ mod store;
 mod temp;
 mod version;
 
+pub use activation::{TOKEN_ENV, record_version, release_source, runs_release, same_program};
 pub use asset::{Arch, ArchiveKind, Os, Platform, select_asset};
 pub use checksums::Checksums;
 pub use download::Progress;

@@ -62,7 +62,7 @@ pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
         Ok(platform) => platform,
         Err(err) => return builtin_once(&err.to_string(), lang),
     };
-    let source = update::release_source(home, &settings);
+    let source = releases::release_source(home, &settings);
     let offer = releases::first_start_offer(&source, platform);
     let (release, asset) = match offer.download {
         DownloadOffer::Available { release, asset } => (release, asset),
@@ -146,7 +146,8 @@ fn download(
         Ok(outcome) => outcome,
         Err(notice) => return builtin_once(&notice.text, lang),
     };
-    if let Err(detail) = update::record_version(home, &outcome.installed.tag, platform) {
+    if let Err(err) = releases::record_version(home, &outcome.installed.tag, platform) {
+        let detail = err.to_string();
         let text = Msg::SettingsSaveFailed { detail: &detail }.text(lang);
         notify::notify(Level::Error, text);
     }

@@ -12,24 +12,22 @@
 //! Every other failure is notified: an error response from the API, a
 //! failed or corrupt download, a checksum mismatch, a rollback.
 //!
-//! Settings read here: `version` (the active release), `releasesApi` (API base
-//! URL; the environment variable `CPA_TRAY_RELEASES_API` wins),
-//! `downloadMirrors` (a URL prefix or a list of them) and `githubToken` (else
-//! `GITHUB_TOKEN`). config.yaml's `proxy-url` is the download proxy.
+//! Settings read: `version` (the active release), and through
+//! `cpa_core::releases::release_source` `releasesApi` (API base URL; the
+//! environment variable `CPA_TRAY_RELEASES_API` wins), `downloadMirrors` (a
+//! URL prefix or a list of them) and `githubToken` (else `GITHUB_TOKEN`).
+//! config.yaml's `proxy-url` is the download proxy.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cpa_core::home::Home;
 use cpa_core::messages::{Lang, Msg};
 use cpa_core::releases::{
-    self, API_BASE_ENV, Arch, InstallOptions, InstallOutcome, LatestRelease, Platform,
-    ProxySetting, ReleaseError, ReleaseSource, UpdateStatus, VersionStore,
+    self, InstallOptions, InstallOutcome, LatestRelease, Platform, ReleaseError, ReleaseSource,
+    UpdateStatus, VersionStore,
 };
-use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord};
 use serde_json::Value;
 
@@ -37,10 +35,6 @@ use super::{DialogResult, Shared, launch, load_view, run_dialog_child, server_ad
 use crate::dialog::{Invocation, Request};
 use crate::notify::{self, Level};
 use crate::text::Text;
-
-/// Environment variable holding a GitHub token, used when the `githubToken`
-/// setting is unset.
-const TOKEN_ENV: &str = "GITHUB_TOKEN";
 
 /// Origin of an update: the menu item or Auto Update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +85,7 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
     let failed = |err: &ReleaseError| Notice::error(release_failure(err, lang));
     let platform = Platform::current().map_err(|err| failed(&err))?;
     let store = VersionStore::new(home.versions_dir()).map_err(|err| failed(&err))?;
-    let source = release_source(home, &settings);
+    let source = releases::release_source(home, &settings);
     let interactive = mode == UpdateMode::Interactive;
     let check = match releases::check(&source, &store, settings.version(), platform) {
         Ok(check) => check,
@@ -220,8 +214,8 @@ fn activate(
         .ok()
         .and_then(|status| status.running);
     if let Some(record) = running
-        && runs_release(home, &record)
-        && !same_program(&record.exe, &installed.binary)
+        && releases::runs_release(home, &record)
+        && !releases::same_program(&record.exe, &installed.binary)
     {
         let engine = Engine {
             program: installed.binary.clone(),
@@ -231,8 +225,10 @@ fn activate(
         };
         restart_on(shared, lang, &record, &engine)?;
     }
-    record_version(home, &installed.tag, platform)
-        .map_err(|detail| Notice::error(Msg::SettingsSaveFailed { detail: &detail }.text(lang)))?;
+    releases::record_version(home, &installed.tag, platform).map_err(|err| {
+        let detail = err.to_string();
+        Notice::error(Msg::SettingsSaveFailed { detail: &detail }.text(lang))
+    })?;
     if let Ok(mut settings) = shared.settings.lock() {
         settings.set("version", Value::String(installed.tag.clone()));
     }
@@ -300,82 +296,6 @@ fn restart_on(
             }
             .text(lang),
         )),
-    }
-}
-
-/// Returns whether the recorded server runs a release from `versions/`
-/// (a built-in engine or another program is left alone).
-fn runs_release(home: &Home, record: &EngineRecord) -> bool {
-    let versions = home.versions_dir();
-    let versions = versions.canonicalize().unwrap_or(versions);
-    record.engine == EngineKind::External.as_str() && record.exe.starts_with(&versions)
-}
-
-/// Returns whether two paths name the same program file.
-fn same_program(left: &Path, right: &Path) -> bool {
-    left == right
-        || matches!(
-            (left.canonicalize(), right.canonicalize()),
-            (Ok(left), Ok(right)) if left == right
-        )
-}
-
-/// Records `tag` and this machine's architecture (in the original tray's
-/// spelling) in settings.json, reloading it first to keep other changes.
-pub(super) fn record_version(home: &Home, tag: &str, platform: Platform) -> Result<(), String> {
-    let mut store = SettingsStore::new(home.settings_path(), home.settings_fallback_path());
-    let mut settings = store.load().settings;
-    settings.set("version", Value::String(tag.to_string()));
-    let arch = match platform.arch {
-        Arch::Amd64 => "amd64",
-        Arch::Aarch64 => "arm64",
-    };
-    settings.set("arch", Value::String(arch.to_string()));
-    store
-        .save(&settings)
-        .map(|_| ())
-        .map_err(|err| err.to_string())
-}
-
-/// Builds the release source from settings, environment and config.yaml's
-/// `proxy-url` (a config that cannot be read means no explicit proxy).
-// NOTE: the same rules as `release_source` in the cpa-tray crate, which this
-// crate cannot depend on; a shared constructor in cpa_core::releases would
-// keep the two from drifting apart.
-pub(super) fn release_source(home: &Home, settings: &Settings) -> ReleaseSource {
-    let text = |field: &str| {
-        settings
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let env_api = std::env::var(API_BASE_ENV).ok();
-    let mirrors = match settings.get("downloadMirrors") {
-        Some(Value::String(prefix)) => vec![prefix.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let token = text("githubToken")
-        .or_else(|| std::env::var(TOKEN_ENV).ok())
-        .map(|token| token.trim().to_string())
-        .filter(|token| !token.is_empty());
-    let proxy_url = cpa_config::load(home.config_path())
-        .ok()
-        .and_then(|doc| doc.view().ok())
-        .and_then(|view| view.proxy_url.value);
-    ReleaseSource {
-        api_base: ReleaseSource::resolve_api_base(
-            env_api.as_deref(),
-            text("releasesApi").as_deref(),
-        ),
-        token,
-        proxy: ProxySetting::from_proxy_url(proxy_url.as_deref()),
-        mirrors,
-        ..ReleaseSource::default()
     }
 }
 

@@ -17,21 +17,14 @@ use std::time::Duration;
 
 use cpa_core::messages::Msg;
 use cpa_core::releases::{
-    self, API_BASE_ENV, Arch, CancelOnInterrupt, InstallOptions, InstallOutcome, InstalledVersion,
-    Platform, Progress, ProxySetting, ReleaseError, ReleaseSource, UpdateStatus, Verification,
-    VersionStore,
+    self, CancelOnInterrupt, InstallOptions, InstallOutcome, InstalledVersion, Platform, Progress,
+    ReleaseError, ReleaseSource, UpdateStatus, Verification, VersionStore,
 };
-use cpa_core::settings::SettingsStore;
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord};
-use serde_json::Value;
 
 use super::{engine_from_record, keep_env_password, load_config, server_address, view};
 use crate::cli::{InstallArgs, UpdateArgs, VersionsCommand};
 use crate::context::{CommandResult, Context, Failure, display};
-
-/// Environment variable holding a GitHub token, used when the `githubToken`
-/// setting is unset.
-const TOKEN_ENV: &str = "GITHUB_TOKEN";
 
 /// Exit status of a download cancelled with Ctrl+C (128 + SIGINT, as shells report it).
 const INTERRUPTED_EXIT_CODE: u8 = 130;
@@ -195,41 +188,9 @@ pub(super) fn install_options(
 }
 
 /// Builds the release source from settings, environment and config.yaml's
-/// `proxy-url` (a config that cannot be read means no explicit proxy).
+/// `proxy-url` ([`releases::release_source`]).
 pub(super) fn release_source(ctx: &Context) -> ReleaseSource {
-    let env_api = std::env::var(API_BASE_ENV).ok();
-    let setting_api = setting_string(ctx, "releasesApi");
-    let mirrors = match ctx.settings.get("downloadMirrors") {
-        Some(Value::String(prefix)) => vec![prefix.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let token = setting_string(ctx, "githubToken")
-        .or_else(|| std::env::var(TOKEN_ENV).ok())
-        .map(|token| token.trim().to_string())
-        .filter(|token| !token.is_empty());
-    let proxy_url = cpa_config::load(ctx.home.config_path())
-        .ok()
-        .and_then(|doc| doc.view().ok())
-        .and_then(|view| view.proxy_url.value);
-    ReleaseSource {
-        api_base: ReleaseSource::resolve_api_base(env_api.as_deref(), setting_api.as_deref()),
-        token,
-        proxy: ProxySetting::from_proxy_url(proxy_url.as_deref()),
-        mirrors,
-        ..ReleaseSource::default()
-    }
-}
-
-fn setting_string(ctx: &Context, field: &str) -> Option<String> {
-    ctx.settings
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    releases::release_source(&ctx.home, &ctx.settings)
 }
 
 /// Asks before a download. `--yes` skips the question, a terminal gets a
@@ -342,8 +303,8 @@ fn switch_to(
         .ok()
         .and_then(|status| status.running);
     if let Some(record) = running {
-        if runs_release(ctx, &record) {
-            if !same_program(&record.exe, &installed.binary) {
+        if releases::runs_release(&ctx.home, &record) {
+            if !releases::same_program(&record.exe, &installed.binary) {
                 restart_on(ctx, &record, installed, ready_timeout)?;
             }
         } else {
@@ -355,22 +316,6 @@ fn switch_to(
         }
     }
     record_version(ctx, &installed.tag, platform)
-}
-
-/// Returns whether two paths name the same program file.
-fn same_program(left: &std::path::Path, right: &std::path::Path) -> bool {
-    left == right
-        || matches!(
-            (left.canonicalize(), right.canonicalize()),
-            (Ok(left), Ok(right)) if left == right
-        )
-}
-
-/// Returns whether the recorded server runs a release from `versions/`.
-fn runs_release(ctx: &Context, record: &EngineRecord) -> bool {
-    let versions = ctx.home.versions_dir();
-    let versions = versions.canonicalize().unwrap_or(versions);
-    record.engine == EngineKind::External.as_str() && record.exe.starts_with(&versions)
 }
 
 /// Stops the running release, starts `installed`, and when it does not
@@ -444,18 +389,9 @@ fn restart_on(
 }
 
 /// Records `tag` (and this machine's architecture, in the original tray's
-/// spelling) in settings.json.
+/// spelling) in settings.json and says where.
 pub(super) fn record_version(ctx: &Context, tag: &str, platform: Platform) -> CommandResult {
-    let mut store = SettingsStore::new(ctx.home.settings_path(), ctx.home.settings_fallback_path());
-    // Reloaded so a change made since this command started is kept.
-    let mut settings = store.load().settings;
-    settings.set("version", Value::String(tag.to_string()));
-    let arch = match platform.arch {
-        Arch::Amd64 => "amd64",
-        Arch::Aarch64 => "arm64",
-    };
-    settings.set("arch", Value::String(arch.to_string()));
-    let path = store.save(&settings).map_err(|err| {
+    let path = releases::record_version(&ctx.home, tag, platform).map_err(|err| {
         let detail = err.to_string();
         ctx.fail(Msg::SettingsSaveFailed { detail: &detail })
     })?;
