@@ -3,7 +3,7 @@
 //! reader or a user would.
 
 use cpa_core::messages::Lang;
-use cpa_gui::dialog::forms::{ConfirmForm, ConfirmQuestion, ProgressForm};
+use cpa_gui::dialog::forms::{Choice, ChoiceForm, ConfirmForm, ConfirmQuestion, ProgressForm};
 use cpa_gui::dialog::password::{Mode, Outcome, PasswordForm};
 use eframe::egui;
 use egui::accesskit::Role;
@@ -249,4 +249,43 @@ fn progress_cancel_reports_cancel() {
     harness.get_by_label("Cancel").click();
     harness.run();
     assert_eq!(harness.state().exit, Some(cpa_gui::dialog::EXIT_CANCELLED));
+}
+
+fn choice_harness(third: Option<&str>) -> Harness<'static, (ChoiceForm, Option<Choice>)> {
+    let form = ChoiceForm::new(
+        Lang::En,
+        "No CLIProxyAPI is installed yet. Which server should the tray start?".into(),
+        "Download CLIProxyAPI v6.9.1 (linux/amd64, 12.5 MB)".into(),
+        "Use the built-in engine".into(),
+    )
+    .with_third(third.map(str::to_string));
+    let mut harness = Harness::new_ui_state(
+        |ui, (form, answer): &mut (ChoiceForm, Option<Choice>)| {
+            if let Some(choice) = form.ui(ui) {
+                *answer = Some(choice);
+            }
+        },
+        (form, None),
+    );
+    harness.run();
+    harness
+}
+
+#[test]
+fn choice_third_button_only_when_set() {
+    let path_label = "Use /usr/local/bin/cli-proxy-api (found on PATH)";
+    let mut harness = choice_harness(Some(path_label));
+    harness.get_by_label(path_label).click();
+    harness.run();
+    assert_eq!(harness.state().1, Some(Choice::Third));
+
+    let mut harness = choice_harness(Some(path_label));
+    harness.get_by_label("Use the built-in engine").click();
+    harness.run();
+    assert_eq!(harness.state().1, Some(Choice::Second));
+
+    let harness = choice_harness(None);
+    let buttons = harness.get_all_by_role(Role::Button).count();
+    assert_eq!(buttons, 3, "download, built-in and Cancel");
+    assert!(harness.query_by_label(path_label).is_none());
 }

@@ -1501,3 +1501,95 @@ fn auto_update_checksum_mismatch_notifies() {
     assert_eq!(recorded_version(&env), "v1.0.0");
     assert!(!env.home.join("versions/v1.1.0").exists());
 }
+
+/// A first-start home whose tray runs `cpa-test-server` unless the `engine`
+/// setting names another program, with `cpa-engine` linked on the tray's
+/// `PATH` as `cli-proxy-api`. Returns the home and the link.
+fn path_binary_home() -> Option<(TestHome, PathBuf)> {
+    let mut env = first_start_home()?;
+    let test_server = test_server_binary()?;
+    let link = env.bin.join("cli-proxy-api");
+    // A link, not a copy: a file written here could still be open in a
+    // process another test forks, which makes running it fail.
+    std::os::unix::fs::symlink(&env.engine, &link).unwrap();
+    env.engine = test_server;
+    env.builtin = false;
+    Some((env, link))
+}
+
+/// Checks that the recorded server runs the binary behind `link`.
+fn assert_runs_path_binary(env: &TestHome, link: &Path) {
+    let exe = recorded_exe(env);
+    assert!(
+        cpa_core::releases::same_program(&exe, link),
+        "the server runs {}, not {}",
+        exe.display(),
+        link.display()
+    );
+    assert_eq!(env.settings()["engine"], link.display().to_string());
+    assert!(env.serving(), "port {} not serving", env.port);
+}
+
+#[test]
+fn first_start_offers_path_binary() {
+    let Some(bus) = Bus::start() else { return };
+    let Some((mut env, link)) = path_binary_home() else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    let engine_binary = std::fs::canonicalize(&link).unwrap();
+    releases.publish("v1.0.0", &engine_binary, false);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, _received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("third\n");
+    tray.click("Start");
+    tray.wait_status("Running");
+
+    let choices = std::fs::read_to_string(env.answers().with_extension("choices")).unwrap();
+    let platform = cpa_core::releases::Platform::current().unwrap().label();
+    let expected_first = format!("Download CLIProxyAPI v1.0.0 ({platform}, ");
+    let lines: Vec<&str> = choices.lines().collect();
+    assert_eq!(lines.len(), 3, "{choices}");
+    assert!(lines[0].starts_with(&expected_first), "{choices}");
+    assert_eq!(lines[1], "Use the built-in engine");
+    assert_eq!(lines[2], format!("Use {} (found on PATH)", link.display()));
+    assert_runs_path_binary(&env, &link);
+    assert!(!env.home.join("versions/v1.0.0").exists());
+
+    // The choice is recorded: the next start asks nothing.
+    tray.click("Stop");
+    tray.wait_status("Not Running");
+    tray.click("Start");
+    tray.wait_status("Running");
+    let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
+    assert_eq!(asked, "choose\n");
+    assert_runs_path_binary(&env, &link);
+}
+
+#[test]
+fn first_start_offline_offers_path_binary() {
+    let Some(bus) = Bus::start() else { return };
+    // The default release API of the tests is a closed local port.
+    let Some((env, link)) = path_binary_home() else {
+        return;
+    };
+    let (_notifications, _received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("second\n");
+    tray.click("Start");
+    tray.wait_status("Running");
+
+    let choices = std::fs::read_to_string(env.answers().with_extension("choices")).unwrap();
+    assert_eq!(
+        choices,
+        format!(
+            "Use the built-in engine\nUse {} (found on PATH)\n",
+            link.display()
+        )
+    );
+    assert_runs_path_binary(&env, &link);
+}

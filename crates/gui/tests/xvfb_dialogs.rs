@@ -200,8 +200,10 @@ fn password_window_under_xvfb() {
     question_windows(&x, dir.path(), &shots);
 }
 
-/// The first-start choice and the update question: screenshots in both
-/// languages, Return picks the first button (status 0), Escape cancels (1).
+/// The first-start choice (with and without a binary found on PATH) and the
+/// update question: screenshots in both languages. Return picks the first
+/// button (status 0), Tab three times and Space the third (4), Escape
+/// cancels (1).
 fn question_windows(x: &Xvfb, dir: &Path, shots: &Path) {
     let choose = |lang: &str, text: &str, first: &str, second: &str| {
         vec![
@@ -215,6 +217,10 @@ fn question_windows(x: &Xvfb, dir: &Path, shots: &Path) {
             "--lang".into(),
             lang.into(),
         ]
+    };
+    let with_third = |mut args: Vec<String>, third: &str| {
+        args.extend(["--third".to_string(), third.to_string()]);
+        args
     };
     let cases = [
         (
@@ -235,6 +241,34 @@ fn question_windows(x: &Xvfb, dir: &Path, shots: &Path) {
                 "尚未安装 CLIProxyAPI。托盘应启动哪个服务？",
                 "下载 CLIProxyAPI v6.9.1（linux/amd64，12.5 MB）",
                 "使用内置引擎",
+            ),
+            "Escape",
+            1,
+        ),
+        (
+            "choose-path-en",
+            with_third(
+                choose(
+                    "en",
+                    "No CLIProxyAPI is installed yet. Which server should the tray start?",
+                    "Download CLIProxyAPI v6.9.1 (linux/amd64, 12.5 MB)",
+                    "Use the built-in engine",
+                ),
+                "Use /usr/local/bin/cli-proxy-api (found on PATH)",
+            ),
+            "Tab Tab Tab space",
+            4,
+        ),
+        (
+            "choose-path-zh-CN",
+            with_third(
+                choose(
+                    "zh-CN",
+                    "尚未安装 CLIProxyAPI。托盘应启动哪个服务？",
+                    "下载 CLIProxyAPI v6.9.1（linux/amd64，12.5 MB）",
+                    "使用内置引擎",
+                ),
+                "使用 /usr/local/bin/cli-proxy-api（在 PATH 中找到）",
             ),
             "Escape",
             1,
@@ -276,7 +310,9 @@ fn question_windows(x: &Xvfb, dir: &Path, shots: &Path) {
         assert!(status.success(), "import failed for {}", shot.display());
         assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
 
-        x.xdotool(&["key", key]);
+        let mut keys = vec!["key", "--delay", "100"];
+        keys.extend(key.split_whitespace());
+        x.xdotool(&keys);
         let status = wait_exit(&mut dialog);
         assert_eq!(status.code(), Some(expected), "{name}: {key}");
     }

@@ -102,6 +102,10 @@ pub enum TrayMsg<'a> {
         megabytes: &'a str,
     },
     EngineChoiceBuiltin,
+    /// A CLIProxyAPI binary found on `PATH`, e.g. from Homebrew or the AUR.
+    EngineChoicePath {
+        path: &'a str,
+    },
     StartCancelled,
     AlreadyRunningNotice {
         status: &'a str,
@@ -207,6 +211,7 @@ impl TrayMsg<'_> {
                 megabytes,
             } => format!("Download CLIProxyAPI {tag} ({platform}, {megabytes} MB)"),
             EngineChoiceBuiltin => "Use the built-in engine".into(),
+            EngineChoicePath { path } => format!("Use {path} (found on PATH)"),
             StartCancelled => "Start cancelled".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} is already running: {status}"),
             AlreadyRunningExit { pid } => format!("{APP_TITLE} is already running (pid {pid})."),
@@ -343,6 +348,7 @@ impl TrayMsg<'_> {
                 megabytes,
             } => format!("下载 CLIProxyAPI {tag}（{platform}，{megabytes} MB）"),
             EngineChoiceBuiltin => "使用内置引擎".into(),
+            EngineChoicePath { path } => format!("使用 {path}（在 PATH 中找到）"),
             StartCancelled => "已取消启动".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} 已在运行：{status}"),
             AlreadyRunningExit { pid } => format!("{APP_TITLE} 已在运行（进程 {pid}）。"),
@@ -462,6 +468,9 @@ mod tests {
                 megabytes: "12.5",
             },
             EngineChoiceBuiltin,
+            EngineChoicePath {
+                path: "/usr/bin/cli-proxy-api",
+            },
             StartCancelled,
             TooltipRunning,
             StatusRunning {
@@ -566,6 +575,7 @@ mod tests {
                 EngineChoiceQuestion => {}
                 EngineChoiceDownload { .. } => {}
                 EngineChoiceBuiltin => {}
+                EngineChoicePath { .. } => {}
                 StartCancelled => {}
                 TooltipRunning => {}
                 StatusRunning { .. } => {}

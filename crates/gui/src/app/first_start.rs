@@ -2,15 +2,20 @@
 //! installed and the `engine` setting is unset, it asks which server to run.
 //!
 //! One request to the releases API (at most 10 s) finds the latest release
-//! for this machine. A three-button dialog then offers to download it (tag,
-//! OS/architecture and size shown), to use the built-in engine, or to cancel
-//! the start. A download is installed with the progress window and recorded
-//! as `engine: official` plus `version`; the built-in choice is recorded as
-//! `engine: builtin`, so the question comes once. When the API cannot be
-//! reached or offers nothing for this machine, the built-in engine runs for
-//! this start only (nothing is recorded, so a later start asks again), and a
-//! notification says how to install the official server later.
+//! for this machine, and a search of `PATH` finds a CLIProxyAPI binary that
+//! a package manager installed. A dialog then offers to download the release
+//! (tag, OS/architecture and size shown), to use the built-in engine, to use
+//! the binary on `PATH` (only when one was found), or to cancel the start.
+//! A download is installed with the progress window and recorded as
+//! `engine: official` plus `version`. The built-in choice is recorded as
+//! `engine: builtin` and the `PATH` choice as the binary's path, so the
+//! question comes once. When nothing can be downloaded, the dialog says why
+//! and offers the other choices. When there is no binary on `PATH` either,
+//! the built-in engine runs for this start only (nothing is recorded, so a
+//! later start asks again), and a notification says how to install the
+//! official server later.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use cpa_core::home::Home;
@@ -23,7 +28,9 @@ use serde_json::Value;
 
 use super::update::{self, UpdateMode};
 use super::{Shared, dialog_exit_code};
-use crate::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_SECOND_CHOICE, Invocation, Request};
+use crate::dialog::{
+    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_SECOND_CHOICE, EXIT_THIRD_CHOICE, Invocation, Request,
+};
 use crate::notify::{self, Level};
 use crate::text::Text;
 
@@ -54,6 +61,13 @@ pub(super) fn needed(home: &Home, settings: &Settings) -> bool {
     }
 }
 
+/// A button of the first-start dialog.
+enum Answer {
+    Download { release: releases::LatestRelease },
+    Builtin,
+    OnPath(PathBuf),
+}
+
 /// Runs the offer and returns how the start continues.
 pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
     let home = &shared.options.home;
@@ -64,56 +78,90 @@ pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
     };
     let source = releases::release_source(home, &settings);
     let offer = releases::first_start_offer(&source, platform);
-    let (release, asset) = match offer.download {
-        DownloadOffer::Available { release, asset } => (release, asset),
-        DownloadOffer::Offline(err) | DownloadOffer::Unavailable(err) => {
-            return builtin_once(&err.to_string(), lang);
-        }
-    };
 
-    let megabytes = update::megabytes(asset.size);
-    let label = platform.label();
-    let question = Invocation {
-        request: Request::Choose {
-            text: Text::EngineChoiceQuestion.text(lang),
-            first: Text::EngineChoiceDownload {
+    // Buttons in this order: download (when offered), built-in engine, the
+    // binary on PATH (when found).
+    let mut text = Text::EngineChoiceQuestion.text(lang);
+    let mut answers: Vec<(String, Answer)> = Vec::new();
+    match offer.download {
+        DownloadOffer::Available { release, asset } => {
+            let megabytes = update::megabytes(asset.size);
+            let label = Text::EngineChoiceDownload {
                 tag: &release.tag,
-                platform: &label,
+                platform: &platform.label(),
                 megabytes: &megabytes,
             }
-            .text(lang),
-            second: Text::EngineChoiceBuiltin.text(lang),
+            .text(lang);
+            answers.push((label, Answer::Download { release }));
+        }
+        DownloadOffer::Offline(err) | DownloadOffer::Unavailable(err) => {
+            let detail = err.to_string();
+            if offer.on_path.is_none() {
+                return builtin_once(&detail, lang);
+            }
+            notify::log(&format!("first start: no download offered: {detail}"));
+            text.push('\n');
+            text.push_str(&Msg::EngineChoiceNoDownload { detail: &detail }.text(lang));
+        }
+    }
+    answers.push((Text::EngineChoiceBuiltin.text(lang), Answer::Builtin));
+    if let Some(path) = offer.on_path {
+        let label = Text::EngineChoicePath {
+            path: &path.display().to_string(),
+        }
+        .text(lang);
+        answers.push((label, Answer::OnPath(path)));
+    }
+
+    let mut labels = answers.iter().map(|(label, _)| label.clone());
+    let question = Invocation {
+        request: Request::Choose {
+            text,
+            first: labels.next().unwrap_or_default(),
+            second: labels.next().unwrap_or_default(),
+            third: labels.next(),
         },
         lang,
     };
     let code = match dialog_exit_code(shared, &question) {
         Ok(code) => code,
-        Err(detail) => {
-            let text = Text::DialogFailed {
-                detail: &detail,
-                command: "cpa-tray start",
-            };
-            notify::notify(Level::Error, text.text(lang));
-            return Decision::Cancelled;
+        Err(detail) => return dialog_failed(&detail, lang),
+    };
+    let index = match u8::try_from(code) {
+        Ok(EXIT_ACCEPTED) => 0,
+        Ok(EXIT_SECOND_CHOICE) => 1,
+        Ok(EXIT_THIRD_CHOICE) => 2,
+        Ok(EXIT_CANCELLED) => return Decision::Cancelled,
+        _ => {
+            let detail = format!("the dialog process exited with status {code}");
+            return dialog_failed(&detail, lang);
         }
     };
-    match u8::try_from(code) {
-        Ok(EXIT_ACCEPTED) => download(shared, lang, &source, &release, platform),
-        Ok(EXIT_SECOND_CHOICE) => {
+    let Some((_, answer)) = answers.into_iter().nth(index) else {
+        let detail = format!("the dialog process exited with status {code}, a missing button");
+        return dialog_failed(&detail, lang);
+    };
+    match answer {
+        Answer::Download { release } => download(shared, lang, &source, &release, platform),
+        Answer::Builtin => {
             record_engine(shared, &EngineSetting::Builtin, lang);
             Decision::Settings
         }
-        Ok(EXIT_CANCELLED) => Decision::Cancelled,
-        _ => {
-            let detail = format!("the dialog process exited with status {code}");
-            let text = Text::DialogFailed {
-                detail: &detail,
-                command: "cpa-tray start",
-            };
-            notify::notify(Level::Error, text.text(lang));
-            Decision::Cancelled
+        Answer::OnPath(path) => {
+            record_engine(shared, &EngineSetting::Path(path), lang);
+            Decision::Settings
         }
     }
+}
+
+/// Notifies that the dialog failed, naming the command that offers the same choice.
+fn dialog_failed(detail: &str, lang: Lang) -> Decision {
+    let text = Text::DialogFailed {
+        detail,
+        command: "cpa-tray start",
+    };
+    notify::notify(Level::Error, text.text(lang));
+    Decision::Cancelled
 }
 
 /// Installs the offered release and records it as the engine. A failed or

@@ -7,6 +7,9 @@
 //! cpa-gui-harness autostart enable PROGRAM [ARGS...] | disable | show
 //! ```
 //!
+//! `tray` runs `--engine-program`, or the program that the `engine` setting
+//! names when it is a path, as cpa-tray does.
+//!
 //! `autostart` drives Start at Login as the menu item does and `show` prints
 //! what is stored (nothing when it is off), so a test can check the XDG
 //! entry, the LaunchAgent or the Windows `Run` value.
@@ -15,7 +18,8 @@
 //! its first line as the user's answer instead of opening a window, and
 //! removes that line. `password:<text>` saves `<text>` through the same code
 //! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts;
-//! `first` and `second` pick a button of `choose`. The
+//! `first`, `second` and `third` pick a button of `choose`. The labels of
+//! each `choose` are appended to `<answers>.choices`, one line each. The
 //! progress window reads the parent's reports. With `cancel` it sends
 //! `cancel` after the first report, as the Cancel button does. Otherwise it
 //! waits for the last report and exits as the window would. This
@@ -29,9 +33,12 @@ use std::sync::Arc;
 
 use cpa_core::home::Home;
 use cpa_core::messages::Lang;
+use cpa_core::releases::EngineSetting;
+use cpa_core::settings::Settings;
 use cpa_core::supervisor::{Engine, EngineKind};
 use cpa_gui::dialog::{
-    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, EXIT_SECOND_CHOICE, Invocation, Request,
+    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, EXIT_SECOND_CHOICE, EXIT_THIRD_CHOICE, Invocation,
+    Request,
 };
 use cpa_gui::{TrayOptions, run_dialog, run_tray};
 
@@ -108,7 +115,18 @@ fn tray(args: &[OsString]) -> ExitCode {
     run_tray(TrayOptions {
         home,
         lang,
-        engine: Arc::new(move |_| Ok(engine.clone())),
+        engine: Arc::new(move |settings: &Settings| {
+            // A path in the `engine` setting (the first start's PATH choice)
+            // runs that program, as it does in cpa-tray.
+            match settings.engine().map(EngineSetting::parse) {
+                Some(EngineSetting::Path(program)) => Ok(Engine {
+                    program,
+                    kind: EngineKind::External,
+                    ..engine.clone()
+                }),
+                _ => Ok(engine.clone()),
+            }
+        }),
         dialog_program: exe.clone(),
         dialog_args: vec!["ui".into()],
         login_command: Some(vec![exe.into_os_string(), "tray".into()]),
@@ -144,6 +162,23 @@ fn ui(args: Vec<OsString>) -> ExitCode {
         .append(true)
         .open(&log)
         .and_then(|mut file| std::io::Write::write_all(&mut file, asked.as_bytes()));
+    if let Request::Choose {
+        first,
+        second,
+        third,
+        ..
+    } = &invocation.request
+    {
+        let mut labels = format!("{first}\n{second}\n");
+        if let Some(third) = third {
+            labels.push_str(&format!("{third}\n"));
+        }
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(PathBuf::from(&answers).with_extension("choices"))
+            .and_then(|mut file| std::io::Write::write_all(&mut file, labels.as_bytes()));
+    }
     match (&invocation.request, answer.as_str()) {
         (Request::Password { config, .. }, answer) if answer.starts_with("password:") => {
             let password = &answer["password:".len()..];
@@ -158,6 +193,7 @@ fn ui(args: Vec<OsString>) -> ExitCode {
         (Request::Progress, answer) => scripted_progress(answer == "cancel"),
         (Request::Choose { .. }, "first") => ExitCode::from(EXIT_ACCEPTED),
         (Request::Choose { .. }, "second") => ExitCode::from(EXIT_SECOND_CHOICE),
+        (Request::Choose { third: Some(_), .. }, "third") => ExitCode::from(EXIT_THIRD_CHOICE),
         (_, "yes") => ExitCode::from(EXIT_ACCEPTED),
         _ => ExitCode::from(EXIT_CANCELLED),
     }

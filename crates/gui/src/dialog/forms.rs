@@ -84,17 +84,20 @@ impl ConfirmForm {
 pub enum Choice {
     First,
     Second,
+    Third,
     Cancel,
 }
 
-/// A question with two choices and Cancel; Enter = the first choice,
-/// Escape = Cancel.
+/// A question with two or three choices and Cancel; Enter = the first
+/// choice, Escape = Cancel.
 #[derive(Debug)]
 pub struct ChoiceForm {
     pub lang: Lang,
     pub text: String,
     pub first: String,
     pub second: String,
+    /// Label of an optional third button, shown below the second.
+    pub third: Option<String>,
 }
 
 impl ChoiceForm {
@@ -104,7 +107,14 @@ impl ChoiceForm {
             text,
             first,
             second,
+            third: None,
         }
+    }
+
+    /// Adds a third button when `third` is set.
+    pub fn with_third(mut self, third: Option<String>) -> ChoiceForm {
+        self.third = third;
+        self
     }
 
     /// Draws the question and the buttons, one per line so long labels fit;
@@ -118,6 +128,11 @@ impl ChoiceForm {
         }
         if ui.button(&self.second).clicked() {
             answer = Some(Choice::Second);
+        }
+        if let Some(third) = &self.third
+            && ui.button(third).clicked()
+        {
+            answer = Some(Choice::Third);
         }
         if ui.button(Text::Cancel.text(self.lang)).clicked() {
             answer = Some(Choice::Cancel);

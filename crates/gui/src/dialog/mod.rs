@@ -13,14 +13,14 @@
 //! password --mode first-run|reset --config PATH [--lang TAG]
 //! confirm restart-now [--lang TAG]
 //! ask --text TEXT [--lang TAG]   Yes/No with a text the caller rendered
-//! choose --text TEXT --first LABEL --second LABEL [--lang TAG]
+//! choose --text TEXT --first LABEL --second LABEL [--third LABEL] [--lang TAG]
 //! progress [--lang TAG]     JSON lines on stdin, `cancel` on stdout
 //! about --server TEXT [--lang TAG]
 //! ```
 //!
 //! Exit status: 0 = accepted (saved, yes, finished, the first choice),
 //! 1 = cancelled or no, 2 = usage error or failure (the reason is on
-//! stderr), 3 = the second choice of `choose`.
+//! stderr), 3 = the second choice of `choose`, 4 = its third choice.
 
 pub mod forms;
 pub mod password;
@@ -46,6 +46,8 @@ pub const EXIT_CANCELLED: u8 = 1;
 pub const EXIT_FAILED: u8 = 2;
 /// Exit status of the second button of a `choose` dialog.
 pub const EXIT_SECOND_CHOICE: u8 = 3;
+/// Exit status of the third button of a `choose` dialog.
+pub const EXIT_THIRD_CHOICE: u8 = 4;
 
 /// A parsed dialog request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +61,12 @@ pub enum Request {
     Ask {
         text: String,
     },
-    /// Two choices and Cancel, with texts the tray rendered.
+    /// Two or three choices and Cancel, with texts the tray rendered.
     Choose {
         text: String,
         first: String,
         second: String,
+        third: Option<String>,
     },
     Progress,
     About {
@@ -98,10 +101,14 @@ impl Invocation {
                 text,
                 first,
                 second,
+                third,
             } => {
                 args.extend(["choose".into(), "--text".into(), text.into()]);
                 args.extend(["--first".into(), first.into()]);
                 args.extend(["--second".into(), second.into()]);
+                if let Some(third) = third {
+                    args.extend(["--third".into(), third.into()]);
+                }
             }
             Request::Progress => args.push("progress".into()),
             Request::About { server } => {
@@ -125,6 +132,7 @@ impl Invocation {
         let mut text = None;
         let mut first = None;
         let mut second = None;
+        let mut third = None;
         let mut positional = Vec::new();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -151,6 +159,7 @@ impl Invocation {
                 "--text" => text = Some(value("--text")?),
                 "--first" => first = Some(value("--first")?),
                 "--second" => second = Some(value("--second")?),
+                "--third" => third = Some(value("--third")?),
                 other if other.starts_with("--") => {
                     return Err(format!("unknown option {other}"));
                 }
@@ -176,6 +185,7 @@ impl Invocation {
                 text: text.ok_or("choose needs --text TEXT")?,
                 first: first.ok_or("choose needs --first LABEL")?,
                 second: second.ok_or("choose needs --second LABEL")?,
+                third,
             },
             "progress" => Request::Progress,
             "about" => Request::About {
@@ -249,12 +259,15 @@ fn run_invocation(invocation: &Invocation) -> u8 {
             text,
             first,
             second,
+            third,
         } => {
-            let mut form = ChoiceForm::new(lang, text.clone(), first.clone(), second.clone());
+            let mut form = ChoiceForm::new(lang, text.clone(), first.clone(), second.clone())
+                .with_third(third.clone());
             show_window(crate::text::APP_TITLE, [480.0, 170.0], move |ui| {
                 form.ui(ui).map(|choice| match choice {
                     Choice::First => EXIT_ACCEPTED,
                     Choice::Second => EXIT_SECOND_CHOICE,
+                    Choice::Third => EXIT_THIRD_CHOICE,
                     Choice::Cancel => EXIT_CANCELLED,
                 })
             })
@@ -372,6 +385,13 @@ mod tests {
                 text: "Which server?".into(),
                 first: "Download CLIProxyAPI v1.0.0 (linux/amd64, 12.5 MB)".into(),
                 second: "Use the built-in engine".into(),
+                third: None,
+            },
+            Request::Choose {
+                text: "Which server?".into(),
+                first: "Use the built-in engine".into(),
+                second: "Use /opt/a b/cli-proxy-api (found on PATH)".into(),
+                third: Some("Use --second (found on PATH)".into()),
             },
             Request::Progress,
             Request::About {
