@@ -153,6 +153,9 @@ pub struct Controller {
     exit_pending: bool,
     /// Start the server once the current action (Auto Update) ends.
     start_when_idle: bool,
+    /// Unix seconds when `cpa-tray stop` or `restart` ended the server this
+    /// tray watched; Exit also stops a server started since (a CLI restart).
+    stopped_by_command_at: Option<u64>,
     quit: bool,
 }
 
@@ -202,6 +205,7 @@ impl Controller {
             ui: None,
             exit_pending: false,
             start_when_idle: false,
+            stopped_by_command_at: None,
             quit: false,
         }
     }
@@ -502,7 +506,7 @@ impl Controller {
         }
         // Stop only the server this tray started; one started from the CLI stays.
         let owned = self.shared.owned.lock().ok().and_then(|owned| *owned);
-        if owned.is_some() {
+        if owned.is_some() || self.restarted_by_command() {
             stop_flow(&self.shared, self.state.lang);
         }
         notify::log("exiting");
@@ -521,6 +525,21 @@ impl Controller {
             Err(_) => false,
         };
         if expected {
+            return;
+        }
+        if supervisor::stop_was_requested(&self.shared.options.home, pid) {
+            // `cpa-tray stop` or `restart` ended it: a stop, never a crash.
+            if let Ok(mut owned) = self.shared.owned.lock()
+                && owned.is_some_and(|(owned_pid, _)| owned_pid == pid)
+            {
+                *owned = None;
+                // Leeway for a restart that spawned while this event waited.
+                self.stopped_by_command_at = Some(unix_seconds().saturating_sub(5));
+            }
+            self.shared.restart_attempts.store(0, Ordering::SeqCst);
+            self.state.server = read_server_state(&self.shared.options.home);
+            notify::log(&format!("server pid {pid} was stopped by a command"));
+            notify::notify(Level::Info, Text::Stopped.text(self.state.lang));
             return;
         }
         let mut ran_for = None;
@@ -564,6 +583,28 @@ impl Controller {
             shared.send(Event::AutoRestart);
         });
     }
+}
+
+impl Controller {
+    /// Returns whether a server of ours runs that a CLI `restart` started
+    /// after it stopped the server this tray watched.
+    fn restarted_by_command(&self) -> bool {
+        let Some(stopped_at) = self.stopped_by_command_at else {
+            return false;
+        };
+        let home = &self.shared.options.home;
+        matches!(
+            supervisor::record::read(&home.pid_file_path()),
+            Ok(Some(record)) if record.started_at >= stopped_at && record.liveness() == Liveness::Ours
+        )
+    }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
 }
 
 /// Reads the server state from the record in the home folder (no network).

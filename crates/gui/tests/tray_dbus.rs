@@ -1593,3 +1593,96 @@ fn first_start_offline_offers_path_binary() {
     );
     assert_runs_path_binary(&env, &link);
 }
+
+#[test]
+fn command_stop_and_restart_are_not_crashes() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("cli-stop-test-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    std::fs::write(
+        env.home.join("settings.json"),
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    )
+    .unwrap();
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+    tray.click("Start");
+    tray.wait_status("Running (v0.1.0");
+    wait_notification(&received, "Started CLIProxyAPI");
+    let home = cpa_core::home::Home::at(&env.home).unwrap();
+    let recorded = || cpa_core::supervisor::record::read(&home.pid_file_path()).unwrap();
+    let first = recorded().expect("server record").pid;
+
+    // What `cpa-tray stop` does: the tray reports a stop and restarts nothing.
+    let outcome = cpa_core::supervisor::stop(&home, Duration::from_secs(5)).unwrap();
+    assert!(
+        matches!(outcome, cpa_core::supervisor::StopOutcome::Stopped { pid, .. } if pid == first)
+    );
+    wait_notification(&received, "Stopped");
+    tray.wait_status("Not Running");
+    std::thread::sleep(Duration::from_secs(3));
+    let bodies: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect();
+    assert!(
+        !bodies
+            .iter()
+            .any(|body| body.starts_with("CLIProxyAPI exited") || body.starts_with("Restarting")),
+        "{bodies:?}"
+    );
+    assert!(recorded().is_none(), "nothing was started again");
+    assert!(!process_alive(first));
+
+    // What `cpa-tray restart` does: stop, then start a new server. The tray
+    // follows it, so Exit stops it.
+    tray.click("Start");
+    tray.wait_status("Running (v0.1.0");
+    let second = recorded().expect("server record").pid;
+    cpa_core::supervisor::stop(&home, Duration::from_secs(5)).unwrap();
+    let engine = cpa_core::supervisor::Engine {
+        program: env.engine.clone(),
+        leading_args: Vec::new(),
+        kind: cpa_core::supervisor::EngineKind::Builtin,
+        version: "0.1.0".into(),
+    };
+    let address = cpa_core::supervisor::ServerAddress {
+        host: "127.0.0.1".into(),
+        port: env.port,
+        tls: false,
+    };
+    let started = cpa_core::supervisor::start(
+        &home,
+        &engine,
+        &address,
+        &cpa_core::supervisor::StartOptions::default(),
+    )
+    .unwrap();
+    let third = started.record.pid;
+    assert_ne!(second, third);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(recorded().map(|record| record.pid), Some(third));
+    tray.click("Exit");
+    wait_for(
+        Duration::from_secs(15),
+        "Exit to stop the restarted server",
+        || (!process_alive(third)).then_some(()),
+    );
+    let bodies: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect();
+    assert!(
+        !bodies
+            .iter()
+            .any(|body| body.starts_with("CLIProxyAPI exited")),
+        "{bodies:?}"
+    );
+    drop(started);
+}

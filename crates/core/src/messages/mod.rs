@@ -499,6 +499,26 @@ pub enum Msg<'a> {
     LogRotationFailed {
         detail: &'a str,
     },
+
+    // Fixes after the second tester's report (session 2).
+    StoppedWhileSuspended {
+        pid: u32,
+    },
+    PendingRestartCancelled {
+        supervisor: u32,
+    },
+    ForegroundRestartCancelled,
+    StatusRestartPending {
+        supervisor: u32,
+        seconds: u64,
+    },
+    PasswordSetMeanwhile {
+        path: &'a str,
+    },
+    StartedNotReadyStillRunning {
+        pid: u32,
+    },
+    DownloadCancelled,
 }
 
 impl Msg<'_> {
@@ -866,6 +886,26 @@ impl Msg<'_> {
             LogRotationFailed { detail } => format!(
                 "Failed to rotate the server log: {detail}. The log keeps growing; check free space and permissions in the logs folder."
             ),
+            // Fixes after the second tester's report (session 2).
+            StoppedWhileSuspended { pid } => format!(
+                "Stopped (pid {pid}). It was suspended, so it was resumed to shut down."
+            ),
+            PendingRestartCancelled { supervisor } => format!(
+                "No server is running. Cancelled the restart that `cpa-tray start --foreground` (pid {supervisor}) was waiting to do."
+            ),
+            ForegroundRestartCancelled => {
+                "Restart cancelled by `cpa-tray stop`. Nothing is running.".to_string()
+            }
+            StatusRestartPending { supervisor, seconds } => format!(
+                "Restart pending: `cpa-tray start --foreground` (pid {supervisor}) starts the server again in {seconds} s. Run `cpa-tray stop` to cancel it."
+            ),
+            PasswordSetMeanwhile { path } => format!(
+                "Another command set the management key in {path} while you typed. Your password was not saved and the server was not started. Run `cpa-tray start` again to use the key now stored, or `cpa-tray password set` to replace it."
+            ),
+            StartedNotReadyStillRunning { pid } => format!(
+                "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
+            ),
+            DownloadCancelled => "Download cancelled".to_string(),
         }
     }
 
@@ -1199,6 +1239,26 @@ impl Msg<'_> {
             LogRotationFailed { detail } => format!(
                 "轮转服务日志失败：{detail}。日志会继续增长；请检查 logs 文件夹的可用空间和权限。"
             ),
+            // Fixes after the second tester's report (session 2).
+            StoppedWhileSuspended { pid } => {
+                format!("已停止（pid {pid}）。它处于挂起状态，已先恢复运行再关闭。")
+            }
+            PendingRestartCancelled { supervisor } => format!(
+                "没有正在运行的服务。已取消 `cpa-tray start --foreground`（pid {supervisor}）等待执行的重启。"
+            ),
+            ForegroundRestartCancelled => {
+                "重启已被 `cpa-tray stop` 取消，没有正在运行的服务。".to_string()
+            }
+            StatusRestartPending { supervisor, seconds } => format!(
+                "等待重启：`cpa-tray start --foreground`（pid {supervisor}）将在 {seconds} 秒后重新启动服务。运行 `cpa-tray stop` 可取消。"
+            ),
+            PasswordSetMeanwhile { path } => format!(
+                "在你输入期间，另一个命令已在 {path} 中设置了管理密钥。你的密码没有保存，服务也没有启动。请再次运行 `cpa-tray start` 以使用已保存的密钥，或运行 `cpa-tray password set` 替换它。"
+            ),
+            StartedNotReadyStillRunning { pid } => format!(
+                "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
+            ),
+            DownloadCancelled => "已取消下载".to_string(),
         }
     }
 }

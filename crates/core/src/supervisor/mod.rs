@@ -160,8 +160,7 @@ pub fn start(
     options: &StartOptions,
 ) -> Result<Started, StartError> {
     home.create_dirs()?;
-    // A note left by an earlier stop must not describe this server.
-    let _ = std::fs::remove_file(stop_marker_path(home));
+    sweep_stop_markers(home);
     match port::check_free(&address.host, address.port) {
         Ok(()) => {}
         Err(PortProblem::InUse { owner }) => {
@@ -208,6 +207,9 @@ pub fn start(
         source,
     })?;
     let pid = child.id();
+    // A note left by a stop of an earlier process with this pid must not
+    // describe this server.
+    let _ = std::fs::remove_file(stop_marker_path(home, pid));
 
     let Some(info) = process::inspect(pid) else {
         // The child exited before it could be inspected.
@@ -320,6 +322,9 @@ pub enum StopOutcome {
 pub enum StopMethod {
     /// It exited after the graceful request.
     Graceful,
+    /// It was suspended (SIGSTOP); it was resumed and exited after the
+    /// graceful request.
+    GracefulWhileSuspended,
     /// It ignored the graceful request until the timeout and was killed.
     KilledAfterTimeout,
     /// The graceful request could not be delivered, so it was killed at once.
@@ -360,9 +365,14 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     let pid = record.pid;
     // Tells a foreground supervisor of this server that its exit was asked
     // for. Best effort: without it, that supervisor reports an exit.
-    let _ = std::fs::write(stop_marker_path(home), pid.to_string());
+    let _ = std::fs::write(stop_marker_path(home, pid), b"");
+    let suspended = process::is_suspended(pid);
     let delivered = process::request_stop(pid);
-    let mut method = StopMethod::Graceful;
+    let mut method = if suspended {
+        StopMethod::GracefulWhileSuspended
+    } else {
+        StopMethod::Graceful
+    };
     if !(delivered && wait_until_gone(&record, timeout)) {
         // The graceful signal failed or was ignored. The identity is checked
         // again right before the kill, so a pid freed meanwhile is not hit.
@@ -382,23 +392,139 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     Ok(StopOutcome::Stopped { pid, method })
 }
 
-fn stop_marker_path(home: &Home) -> std::path::PathBuf {
-    home.run_dir().join("stop-requested")
+/// The note [`stop`] leaves for the supervisor of the server with `pid`.
+///
+/// One file per pid, so a new server started right after a stop (a CLI
+/// `restart`) cannot remove the note before the old server's supervisor, a
+/// tray or a foreground `start`, has read it.
+fn stop_marker_path(home: &Home, pid: u32) -> PathBuf {
+    home.run_dir().join(format!("stop-requested-{pid}"))
+}
+
+/// How long a stop note waits for a supervisor to read it. A server started
+/// in the background has no supervisor, so its note is removed by a later
+/// start once this has passed.
+const STOP_MARKER_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Removes stop notes that no supervisor read in time, and the single note
+/// file of earlier versions.
+fn sweep_stop_markers(home: &Home) {
+    let run = home.run_dir();
+    let _ = std::fs::remove_file(run.join("stop-requested"));
+    let Ok(entries) = std::fs::read_dir(&run) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_marker = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with("stop-requested-"));
+        let old = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= STOP_MARKER_LIFETIME);
+        if is_marker && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Returns whether [`stop`] was asked to stop the server with `pid`, and
 /// clears that note. A supervisor waiting on the server calls this after its
 /// exit to tell a requested stop from a crash.
 pub fn stop_was_requested(home: &Home, pid: u32) -> bool {
-    let path = stop_marker_path(home);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return false;
-    };
-    let requested = text.trim().parse::<u32>() == Ok(pid);
+    let path = stop_marker_path(home, pid);
+    let requested = path.is_file();
     if requested {
         let _ = std::fs::remove_file(&path);
     }
     requested
+}
+
+/// A foreground supervisor waiting to restart a crashed server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRestart {
+    /// The process that will start the server again.
+    pub supervisor_pid: u32,
+    /// Unix seconds when it starts the server.
+    pub due_at: u64,
+}
+
+fn pending_restart_path(home: &Home) -> PathBuf {
+    home.run_dir().join("restart-pending")
+}
+
+fn restart_cancel_path(home: &Home) -> PathBuf {
+    home.run_dir().join("restart-cancelled")
+}
+
+/// Returns the restart a live foreground supervisor has announced with
+/// [`wait_to_restart`], if any.
+pub fn pending_restart(home: &Home) -> Option<PendingRestart> {
+    let text = std::fs::read_to_string(pending_restart_path(home)).ok()?;
+    let (pid, due) = text.trim().split_once(' ')?;
+    let pending = PendingRestart {
+        supervisor_pid: pid.parse().ok()?,
+        due_at: due.parse().ok()?,
+    };
+    // A supervisor that died while waiting restarts nothing.
+    process::inspect(pending.supervisor_pid)?;
+    Some(pending)
+}
+
+/// Cancels the announced restart; returns the supervisor told to give up.
+/// Call it with the home lock held, which the supervisor takes before it
+/// starts the server again.
+pub fn cancel_pending_restart(home: &Home) -> io::Result<Option<u32>> {
+    let Some(pending) = pending_restart(home) else {
+        return Ok(None);
+    };
+    let path = restart_cancel_path(home);
+    std::fs::write(&path, pending.supervisor_pid.to_string())
+        .map_err(|err| crate::home::with_path(err, &path))?;
+    Ok(Some(pending.supervisor_pid))
+}
+
+/// Announces a restart in `delay` and waits for it. Returns `false` when
+/// [`cancel_pending_restart`] cancelled it meanwhile. The caller takes the
+/// home lock, checks [`restart_cancelled`] again and then starts the server.
+pub fn wait_to_restart(home: &Home, delay: Duration) -> bool {
+    let own = std::process::id();
+    let due_at = unix_seconds() + delay.as_secs();
+    let _ = std::fs::write(pending_restart_path(home), format!("{own} {due_at}"));
+    let started = Instant::now();
+    while started.elapsed() < delay {
+        if restart_cancelled(home) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50).min(delay - started.elapsed()));
+    }
+    !restart_cancelled(home)
+}
+
+/// Returns whether this process's announced restart was cancelled, and ends
+/// the announcement when it was.
+pub fn restart_cancelled(home: &Home) -> bool {
+    let own = std::process::id().to_string();
+    let cancelled =
+        std::fs::read_to_string(restart_cancel_path(home)).is_ok_and(|text| text.trim() == own);
+    if cancelled {
+        let _ = std::fs::remove_file(restart_cancel_path(home));
+        finish_restart(home);
+    }
+    cancelled
+}
+
+/// Ends this process's restart announcement (the server is being started).
+pub fn finish_restart(home: &Home) {
+    let own = std::process::id().to_string();
+    let path = pending_restart_path(home);
+    if std::fs::read_to_string(&path).is_ok_and(|text| text.split(' ').next() == Some(own.as_str()))
+    {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Polls every 10 ms until the recorded process is no longer ours.

@@ -58,7 +58,13 @@ mod os {
     }
 
     pub fn request_stop(pid: u32) -> bool {
-        signal_group(pid, libc::SIGTERM)
+        let delivered = signal_group(pid, libc::SIGTERM);
+        // A suspended process (SIGSTOP, Ctrl+Z) keeps SIGTERM pending until
+        // it runs again; SIGCONT lets it act on it. A running one ignores it.
+        if delivered {
+            signal_group(pid, libc::SIGCONT);
+        }
+        delivered
     }
 
     pub fn force_kill(pid: u32) -> bool {

@@ -30,6 +30,10 @@ use crate::prompt;
 /// Restarts after a crash wait 1, 2, 4, 8 and 16 s, then give up.
 const MAX_AUTO_RESTARTS: u32 = 5;
 
+/// Exit status of a `start` whose server runs but did not respond before
+/// `--ready-timeout`; the server is left running and recorded.
+pub const NOT_READY_EXIT_CODE: u8 = 3;
+
 /// A server that ran this long before exiting resets the restart counter.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
@@ -102,9 +106,13 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     }
     let doc = prepare_config(ctx)?;
     let mut view = view(ctx, &doc)?;
-    if let Some(password) = password
-        && view.secret().is_empty()
-    {
+    if let Some(password) = password {
+        if !view.secret().is_empty() {
+            // Starting would run the server with a key the user did not
+            // type; saying so and stopping keeps both passwords knowable.
+            let path = ctx.config_display();
+            return Err(ctx.fail(Msg::PasswordSetMeanwhile { path: &path }));
+        }
         ensure_writable(ctx)?;
         store_password(ctx, &password)?;
         view = super::view(ctx, &load_config(ctx)?)?;
@@ -131,6 +139,14 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     drop(lock);
     if args.foreground {
         return supervise(ctx, started, &engine, &address, ready_timeout);
+    }
+    if started.ready_after.is_none() {
+        return Err(Failure {
+            lines: vec![ctx.text(Msg::StartedNotReadyStillRunning {
+                pid: started.record.pid,
+            })],
+            exit_code: NOT_READY_EXIT_CODE,
+        });
     }
     Ok(())
 }
@@ -230,8 +246,17 @@ fn supervise(
             seconds: delay,
             attempt: restarts,
         });
-        std::thread::sleep(Duration::from_secs(delay));
+        // `stop` may cancel the restart while this waits; it does so under
+        // the home lock, so the check under the lock below is final.
+        let waited = supervisor::wait_to_restart(&ctx.home, Duration::from_secs(delay));
+        let lock = super::lock_home(ctx)?;
+        if !waited || supervisor::restart_cancelled(&ctx.home) {
+            ctx.say(Msg::ForegroundRestartCancelled);
+            return Ok(());
+        }
+        supervisor::finish_restart(&ctx.home);
         started = start_server(ctx, engine, address, ready_timeout)?;
+        drop(lock);
     }
 }
 

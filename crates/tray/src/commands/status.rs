@@ -9,6 +9,8 @@
 //!   `cpa-tray stop` (a crash, a kill or a reboot);
 //! - `port_in_use`: nothing of ours runs, but another process serves the
 //!   configured port;
+//! - `restart_pending`: nothing runs, and a foreground `start` waits to
+//!   start the server again after a crash;
 //! - `stopped`: none of the above.
 //!
 //! The text output carries the same facts.
@@ -72,7 +74,13 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         }
         _ => Vec::new(),
     };
+    let pending = match running {
+        None => supervisor::pending_restart(&ctx.home),
+        Some(_) => None,
+    };
+    let pending_seconds = pending.map(|pending| pending.due_at.saturating_sub(unix_seconds()));
     let state = match (running, &status.stale, &foreign) {
+        (None, _, _) if pending.is_some() => "restart_pending",
         (Some(_), _, _) if status.suspended => "suspended",
         (Some(_), _, _) if !status.serving => "not_responding",
         (Some(_), _, _) => "running",
@@ -99,7 +107,14 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             "exitedPid": status.stale.as_ref().filter(|_| running.is_none()).map(|record| record.pid),
             "logTail": log_tail,
             "portOwner": owner.map(|owner| json!({"pid": owner.pid, "name": owner.name})),
+            "restartPending": pending.map(|pending| json!({
+                "supervisorPid": pending.supervisor_pid,
+                "inSeconds": pending_seconds,
+            })),
         });
+        if let (None, Err(failure)) = (running, &config) {
+            object["configError"] = json!(failure.lines.join("\n"));
+        }
         if let Some(keys) = &api_keys {
             object["apiKeys"] = json!(keys);
         }
@@ -126,6 +141,18 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         }
         None => {
             ctx.say(Msg::StatusNotRunning);
+            if let Some(pending) = pending {
+                ctx.say(Msg::StatusRestartPending {
+                    supervisor: pending.supervisor_pid,
+                    seconds: pending_seconds.unwrap_or(0),
+                });
+            }
+            // The next `start` would fail on this config; say so now.
+            if let Err(failure) = &config {
+                for line in &failure.lines {
+                    crate::context::eprint_line(line);
+                }
+            }
             if let Some(stale) = &status.stale {
                 ctx.say(Msg::StatusExitedUnexpectedly {
                     pid: stale.pid,
@@ -198,4 +225,11 @@ fn clone_failure(failure: &crate::context::Failure) -> crate::context::Failure {
         lines: failure.lines.clone(),
         exit_code: failure.exit_code,
     }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
 }

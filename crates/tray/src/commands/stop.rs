@@ -16,6 +16,7 @@ pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
     match supervisor::stop(&ctx.home, timeout) {
         Ok(StopOutcome::Stopped { pid, method }) => match method {
             StopMethod::Graceful => ctx.say(Msg::Stopped { pid }),
+            StopMethod::GracefulWhileSuspended => ctx.say(Msg::StoppedWhileSuspended { pid }),
             StopMethod::KilledAfterTimeout => ctx.say(Msg::StoppedForced {
                 pid,
                 seconds: timeout.as_secs(),
@@ -25,11 +26,17 @@ pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
         // Nothing of ours runs in the arms below: a server still answering
         // on the port is another program's, which stop leaves alone and names.
         Ok(StopOutcome::NotRunning) => {
+            if cancel_pending_restart(ctx)? {
+                return Ok(());
+            }
             ctx.say(Msg::NotRunning);
             super::status::say_foreign_port_owner(ctx);
         }
         Ok(StopOutcome::AlreadyExited { pid }) => {
             ctx.say(Msg::StaleRecordRemoved { pid });
+            if cancel_pending_restart(ctx)? {
+                return Ok(());
+            }
             super::status::say_foreign_port_owner(ctx);
         }
         Ok(StopOutcome::PidReused { pid }) => {
@@ -42,4 +49,22 @@ pub fn run(ctx: &Context, args: &StopArgs) -> CommandResult {
         }
     }
     Ok(())
+}
+
+/// Cancels the restart a foreground `start` waits to do after a crash, so
+/// a stop during its backoff is not undone a moment later. Returns whether
+/// there was one. Runs under the home lock, which that `start` takes before
+/// it starts the server again.
+fn cancel_pending_restart(ctx: &Context) -> Result<bool, crate::context::Failure> {
+    match supervisor::cancel_pending_restart(&ctx.home) {
+        Ok(Some(supervisor)) => {
+            ctx.say(Msg::PendingRestartCancelled { supervisor });
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(err) => {
+            let detail = err.to_string();
+            Err(ctx.fail(Msg::StopFailed { detail: &detail }))
+        }
+    }
 }
