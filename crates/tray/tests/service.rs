@@ -605,8 +605,18 @@ fn status_reports_a_server_not_responding() {
         with_test_server(&mut command, "--never-listen"),
         &format!("{PASSWORD}\n"),
     );
-    assert_success(&output);
+    // A server that never became ready is not a successful start: exit 3,
+    // and the server stays recorded for status, logs and stop.
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let pid = home.recorded_pid().expect("server recorded");
+    assert!(alive(pid));
+    assert!(
+        stderr(&output).contains(&format!(
+            "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`"
+        )),
+        "{}",
+        stderr(&output)
+    );
     for (lang, expected) in [
         (
             "en",
@@ -799,4 +809,153 @@ fn portable_folder_is_the_home() {
     assert_success(&output);
     assert!(!alive(record.pid), "server left running");
     assert!(!default_home.exists(), "the default home was used as well");
+}
+
+#[test]
+fn stop_cancels_a_pending_restart() {
+    if skip_under_runner(
+        "stop_cancels_a_pending_restart",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::write(
+        home.path().join("settings.json"),
+        br#"{"autoRestart":true}"#,
+    )
+    .unwrap();
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let mut tray = with_test_server(&mut command, "--crash-after-ms 300")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+
+    // The restart waits 1 s, then 2 s, ...: stop during one of the waits.
+    let pending = home.path().join("run/restart-pending");
+    let mut cancelled = None;
+    for _ in 0..3 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !pending.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let status = stdout(&home.run(&["status"], ""));
+        let stop = home.run(&["stop"], "");
+        assert_success(&stop);
+        if stdout(&stop).contains("Cancelled the restart") {
+            cancelled = Some((status, stdout(&stop)));
+            break;
+        }
+    }
+    let (status, stop) = cancelled.expect("stop never met a pending restart");
+    assert!(
+        stop.contains(&format!(
+            "No server is running. Cancelled the restart that `cpa-tray start --foreground` (pid {}) was waiting to do.",
+            tray.id()
+        )),
+        "{stop}"
+    );
+    assert!(status.contains("Restart pending:"), "{status}");
+    assert!(status.contains("cpa-tray stop"), "{status}");
+
+    let output = tray.wait_with_output().unwrap();
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{out}{err}");
+    assert!(
+        out.contains("Restart cancelled by `cpa-tray stop`. Nothing is running."),
+        "{out}"
+    );
+    assert_eq!(
+        home.recorded_pid(),
+        None,
+        "a server was started after the stop"
+    );
+    assert!(!pending.exists());
+}
+
+#[test]
+fn start_refuses_a_password_when_another_command_set_one() {
+    if skip_under_runner(
+        "start_refuses_a_password_when_another_command_set_one",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    let mut start = with_test_server(&mut command, "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `start` waits for the password on stdin; another command sets one.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_success(&home.run(
+        &["password", "set", "--password-stdin"],
+        "Other-pass-9999\n",
+    ));
+    writeln!(start.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let output = start.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Another command set the management key in")
+            && err.contains("Your password was not saved and the server was not started."),
+        "{err}"
+    );
+    assert_eq!(home.recorded_pid(), None);
+    let verify = |password: &str| {
+        home.run(
+            &["password", "verify", "--password-stdin"],
+            &format!("{password}\n"),
+        )
+        .status
+        .success()
+    };
+    assert!(verify("Other-pass-9999"));
+    assert!(!verify(PASSWORD));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn stop_resumes_a_suspended_server() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    let output = common::run(with_test_server(&mut command, ""), &format!("{PASSWORD}\n"));
+    assert_success(&output);
+    let pid = home.recorded_pid().expect("server recorded");
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let started = std::time::Instant::now();
+    let output = home.run(&["stop", "--timeout", "20"], "");
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("Stopped (pid {pid}). It was suspended, so it was resumed to shut down.")
+    );
+    // Without SIGCONT the server keeps SIGTERM pending until the 20 s kill.
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert!(!alive(pid));
 }
