@@ -1686,3 +1686,41 @@ fn command_stop_and_restart_are_not_crashes() {
     );
     drop(started);
 }
+
+#[test]
+fn first_start_download_cancel_says_download_cancelled() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = first_start_home() else {
+        return;
+    };
+    let releases = FakeReleases::start();
+    releases.publish("v1.0.0", &env.engine, true);
+    env.extra_env
+        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    // Download, then Cancel in the progress window: the built-in engine
+    // starts once, and the notice speaks of the download, not an update.
+    env.script("first\ncancel\n");
+    tray.click("Start");
+    wait_notification(
+        &received,
+        &format!(
+            "Download cancelled\n{}",
+            cpa_core::messages::Msg::EngineBuiltinNotice.text(cpa_core::messages::Lang::En)
+        ),
+    );
+    tray.wait_status("Running");
+    assert!(!env.home.join("versions/v1.0.0").exists());
+    let bodies: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect();
+    assert!(
+        !bodies.iter().any(|body| body.contains("Update cancelled")),
+        "{bodies:?}"
+    );
+}

@@ -1038,3 +1038,52 @@ fn failed_updates_keep_running_version() {
         assert_eq!(setup.running_version().as_deref(), Some("v6.0.0"), "{case}");
     }
 }
+
+#[test]
+fn interrupted_install_says_download_cancelled() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    if skip("interrupted_install_says_download_cancelled") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.1.0", Stand::Engine, Sums::Correct);
+    setup.fake.slow_down("v6.1.0", Duration::from_millis(20));
+    let mut child = setup
+        .command(&["install", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cpa-tray install");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while temporary_entries(&setup).is_empty() && Instant::now() < deadline {
+        if child.try_wait().expect("poll cpa-tray").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if temporary_entries(&setup).is_empty() {
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("wait for cpa-tray");
+        panic!("the download never started: {}", stderr(&output));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().expect("wait for cpa-tray");
+    let Ok(sent) = sent else {
+        let _: Option<()> = cpa_testkit::missing_tool("kill (to send SIGINT)");
+        return;
+    };
+    assert!(sent.success());
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Download cancelled"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("Update cancelled"));
+    assert!(setup.installed_tags().is_empty());
+}

@@ -192,6 +192,20 @@ fn download(
         &options,
     ) {
         Ok(outcome) => outcome,
+        // Cancel in the progress window: say that, not an update's words.
+        Err(_)
+            if shared
+                .cancel_update
+                .load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            let text = format!(
+                "{}\n{}",
+                Msg::DownloadCancelled.text(lang),
+                Msg::EngineBuiltinNotice.text(lang)
+            );
+            notify::notify(Level::Info, text);
+            return Decision::BuiltinOnce;
+        }
         Err(notice) => return builtin_once(&notice.text, lang),
     };
     if let Err(err) = releases::record_version(home, &outcome.installed.tag, platform) {

@@ -202,8 +202,15 @@ fn install_release(
     let source = release_cmd::release_source(ctx);
     let store = release_cmd::version_store(ctx)?;
     let options = release_cmd::install_options(ctx, platform, false);
-    let outcome =
-        release_cmd::download_and_install(ctx, &source, release, &store, &options, asset)?;
+    let outcome = release_cmd::download_and_install(
+        ctx,
+        &source,
+        release,
+        &store,
+        &options,
+        asset,
+        Msg::DownloadCancelled,
+    )?;
     release_cmd::report_install(ctx, &outcome);
     release_cmd::record_version(ctx, &outcome.installed.tag, platform)?;
     Ok(outcome.installed)

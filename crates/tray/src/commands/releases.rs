@@ -63,7 +63,15 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> CommandResult {
         .map_err(|err| release_failure(ctx, err))?;
     confirm(ctx, args.yes, latest, &asset.name, asset.size)?;
     let options = install_options(ctx, platform, false);
-    let outcome = download_and_install(ctx, &source, &check.latest, &store, &options, &asset.name)?;
+    let outcome = download_and_install(
+        ctx,
+        &source,
+        &check.latest,
+        &store,
+        &options,
+        &asset.name,
+        Msg::ReleaseUpdateCancelled,
+    )?;
     activate(ctx, &outcome, platform, super::seconds(args.ready_timeout))
 }
 
@@ -106,7 +114,15 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
             if !check.latest_installed {
                 confirm(ctx, args.yes, &check.latest.tag, &asset.name, asset.size)?;
             }
-            download_and_install(ctx, &source, &check.latest, &store, &options, &asset.name)?
+            download_and_install(
+                ctx,
+                &source,
+                &check.latest,
+                &store,
+                &options,
+                &asset.name,
+                Msg::DownloadCancelled,
+            )?
         }
     };
     activate(ctx, &outcome, platform, super::seconds(args.ready_timeout))
@@ -228,6 +244,7 @@ pub(super) fn download_and_install(
     store: &VersionStore,
     options: &InstallOptions,
     asset: &str,
+    cancelled: Msg<'static>,
 ) -> Result<InstallOutcome, Failure> {
     let mut bar = ProgressBar::new(ctx, asset);
     // Ctrl+C only sets the cancel flag, so the install deletes its temporary
@@ -246,7 +263,7 @@ pub(super) fn download_and_install(
     match result {
         Ok(outcome) => Ok(outcome),
         Err(ReleaseError::Cancelled) => Err(Failure {
-            lines: vec![ctx.text(Msg::ReleaseUpdateCancelled)],
+            lines: vec![ctx.text(cancelled)],
             exit_code: INTERRUPTED_EXIT_CODE,
         }),
         Err(err) => Err(release_failure(ctx, &err)),
