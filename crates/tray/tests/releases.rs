@@ -1087,3 +1087,63 @@ fn interrupted_install_says_download_cancelled() {
     assert!(!stderr(&output).contains("Update cancelled"));
     assert!(setup.installed_tags().is_empty());
 }
+
+#[test]
+fn release_errors_are_chinese_under_zh_cn() {
+    let setup = Setup::new();
+    let output = common::run(
+        setup
+            .command(&["--lang", "zh-CN", "update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", "http://127.0.0.1:1"),
+        "",
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("请求 http://127.0.0.1:1"), "{err}");
+    assert!(err.contains("请检查网络和代理设置"), "{err}");
+    assert!(!err.contains("Failed to request"), "{err}");
+    assert!(!err.contains("check the network"), "{err}");
+}
+
+#[test]
+fn install_from_a_local_file_gives_local_hints() {
+    let setup = Setup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let name = asset_name("v1.0.1");
+
+    // A missing file is named first, not as a missing checksums.txt.
+    let missing = dir.path().join(&name);
+    let output = setup.run(&["install", "--from", missing.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("Failed to open"), "{err}");
+    assert!(err.contains(&name), "{err}");
+    assert!(err.contains("check the path"), "{err}");
+    assert!(!err.contains("checksum"), "{err}");
+
+    // A web page saved under the archive's name: no proxy or captive portal advice.
+    std::fs::write(&missing, "<!doctype html><html>sign in</html>").unwrap();
+    let output = setup.run(&[
+        "install",
+        "--from",
+        missing.to_str().unwrap(),
+        "--allow-unverified",
+    ]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("not a complete CLIProxyAPI release archive"),
+        "{err}"
+    );
+    assert!(!err.contains("captive portal"), "{err}");
+
+    // Without checksums.txt beside it: say where to put one.
+    let output = setup.run(&["install", "--from", missing.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert!(
+        err.contains("put the release's checksums.txt beside the archive"),
+        "{err}"
+    );
+    assert!(!err.contains("retry in a few minutes"), "{err}");
+    assert!(setup.installed_tags().is_empty());
+}

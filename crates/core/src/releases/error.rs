@@ -7,6 +7,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::messages::Lang;
+
 /// Reason no checksum was found for an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MissingChecksum {
@@ -226,6 +228,244 @@ impl ReleaseError {
                 "run `cpa-tray versions list` to see installed versions, or `cpa-tray install`"
             }
             ReleaseError::AllSourcesFailed { last, .. } => return last.hint(),
+            _ => return None,
+        };
+        Some(hint.to_string())
+    }
+}
+
+/// The user-facing text in a language. [`std::fmt::Display`] and
+/// [`ReleaseError::hint`] give the English text; these give the same facts
+/// in the catalogue's other languages, so a Chinese sentence never wraps an
+/// English reason.
+impl ReleaseError {
+    /// Returns the message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.to_string(),
+            Lang::ZhCn => self.chinese(),
+        }
+    }
+
+    /// Returns the next step in `lang`, if there is a useful one.
+    pub fn hint_in(&self, lang: Lang) -> Option<String> {
+        match lang {
+            Lang::En => self.hint(),
+            Lang::ZhCn => self.chinese_hint(),
+        }
+    }
+
+    /// Returns the next step for an archive the user gave as a local file
+    /// (`install --from`): download and proxy advice does not apply there.
+    pub fn local_file_hint(&self, lang: Lang) -> Option<String> {
+        let zh = lang == Lang::ZhCn;
+        let hint = match self.last_cause() {
+            ReleaseError::NotAnArchive { .. }
+            | ReleaseError::BinaryMissing { .. }
+            | ReleaseError::CorruptArchive { .. }
+            | ReleaseError::UnsafeArchive { .. } => {
+                if zh {
+                    "该文件不是完整的 CLIProxyAPI 发布压缩包；请从发布页面重新下载它"
+                } else {
+                    "the file is not a complete CLIProxyAPI release archive; download it again from the release page"
+                }
+            }
+            ReleaseError::ChecksumMismatch { .. } => {
+                if zh {
+                    "压缩包与其旁边的 checksums.txt 不一致；请从同一个发布版本重新下载两者"
+                } else {
+                    "the archive differs from the checksums.txt beside it; download both again from the same release"
+                }
+            }
+            ReleaseError::InvalidChecksums { .. } => {
+                if zh {
+                    "压缩包旁边的 checksums.txt 已损坏；请从同一个发布版本重新下载它，或删除它并加上 --allow-unverified"
+                } else {
+                    "the checksums.txt beside the archive is damaged; download it again from the same release, or remove it and pass --allow-unverified"
+                }
+            }
+            ReleaseError::ChecksumMissing { .. } => {
+                if zh {
+                    "把该发布版本的 checksums.txt 放在压缩包旁边，或加上 --allow-unverified 跳过校验"
+                } else {
+                    "put the release's checksums.txt beside the archive, or pass --allow-unverified to install without a checksum"
+                }
+            }
+            ReleaseError::InvalidArchiveName { .. } => {
+                if zh {
+                    "请使用适合本机的发布压缩包，并保留发布时的文件名，例如 CLIProxyAPI_8.0.10_linux_amd64.tar.gz"
+                } else {
+                    "use the release archive for this computer, under the name the release published, e.g. CLIProxyAPI_8.0.10_linux_amd64.tar.gz"
+                }
+            }
+            ReleaseError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                if zh {
+                    "请检查路径；--from 需要一个已下载的发布压缩包"
+                } else {
+                    "check the path; --from takes a release archive you already downloaded"
+                }
+            }
+            _ => return self.hint_in(lang),
+        };
+        Some(hint.to_string())
+    }
+
+    fn chinese(&self) -> String {
+        use ReleaseError::*;
+        match self {
+            InvalidTag { tag, reason } => format!("无效的发布标签 {tag:?}：{reason}"),
+            UnsupportedPlatform { os, arch } => {
+                format!("CLIProxyAPI 没有为 {os}/{arch} 发布构建")
+            }
+            InvalidUrl { url, reason } => format!("无效的 URL {url:?}：{reason}"),
+            InvalidProxy { url, reason } => format!("无效的代理 URL {url}：{reason}"),
+            RateLimited {
+                url,
+                status,
+                reset,
+                message,
+            } => format!(
+                "超出 GitHub API 速率限制（HTTP {status}），URL {url}{}：{message}",
+                reset
+                    .as_ref()
+                    .map(|reset| format!("；限制将于 {reset} 重置"))
+                    .unwrap_or_default()
+            ),
+            NotFound { url, message } => format!("未找到（HTTP 404）：{url}：{message}"),
+            HttpStatus {
+                url,
+                status,
+                message,
+            } => format!("请求失败，HTTP {status}：{url}：{message}"),
+            Timeout { url, seconds } => format!("等待 {url} 超时（{seconds:.1} 秒）"),
+            Network { url, .. } => format!("请求 {url} 失败"),
+            InvalidJson { url, .. } => format!("{url} 返回的 JSON 无效"),
+            AssetNotFound {
+                tag,
+                os,
+                arch,
+                expected,
+                available,
+            } => format!(
+                "{tag} 没有适用于 {os}/{arch} 的文件：需要 {expected}；该发布版本包含：{}",
+                if available.is_empty() {
+                    "无文件".to_string()
+                } else {
+                    available.join(", ")
+                }
+            ),
+            NotAnArchive {
+                name,
+                expected,
+                content_type,
+            } => format!(
+                "{name} 的下载内容不是 {expected} 压缩包{}",
+                content_type
+                    .as_ref()
+                    .map(|c| format!("（Content-Type：{c}）"))
+                    .unwrap_or_default()
+            ),
+            Truncated {
+                name,
+                received,
+                expected,
+            } => format!("{name} 的下载不完整：收到 {received} 字节，应为 {expected} 字节"),
+            TooLarge { name, expected } => {
+                format!("{name} 的下载超过了发布版本列出的 {expected} 字节")
+            }
+            Transfer { url, .. } => format!("下载 {url} 失败"),
+            ChecksumMismatch {
+                name,
+                expected,
+                actual,
+            } => format!("{name} 的校验和不符：应为 SHA-256 {expected}，实际为 {actual}"),
+            ChecksumMissing { name, reason } => match reason {
+                MissingChecksum::NoChecksumsFile => {
+                    format!("{name} 没有校验和：该发布版本没有 checksums.txt")
+                }
+                MissingChecksum::NoEntry => {
+                    format!("{name} 没有校验和：checksums.txt 中没有它的条目")
+                }
+            },
+            InvalidChecksums {
+                source_name,
+                line,
+                reason,
+            } => format!("校验和文件 {source_name} 第 {line} 行无效：{reason}"),
+            UnsafeArchive { archive, reason } => format!("已拒绝压缩包 {archive}：{reason}"),
+            BinaryMissing { archive, binary } => {
+                format!("压缩包 {archive} 的顶层没有 {binary}")
+            }
+            CorruptArchive { archive, .. } => format!("读取压缩包 {archive} 失败"),
+            Io { action, path, .. } => {
+                let action = match *action {
+                    "read" => "读取",
+                    "write" => "写入",
+                    "create" => "创建",
+                    "open" => "打开",
+                    "remove" => "删除",
+                    "list" => "列出",
+                    "set permissions on" => "设置权限：",
+                    "create a temporary file in" => "在以下位置创建临时文件：",
+                    "create a temporary folder in" => "在以下位置创建临时文件夹：",
+                    "move aside the incomplete folder" => "移开不完整的文件夹",
+                    "move the new version into" => "把新版本移入",
+                    other => other,
+                };
+                format!("{action} {} 失败", path.display())
+            }
+            InvalidArchiveName { path, reason } => {
+                format!("无效的发布压缩包文件名 {}：{reason}", path.display())
+            }
+            Cancelled => "已取消下载".to_string(),
+            NotInstalled { tag, dir, binary } => {
+                format!("版本 {tag} 未安装：{} 中没有 {binary}", dir.display())
+            }
+            AllSourcesFailed { name, attempts, .. } => format!(
+                "从全部 {} 个来源下载 {name} 均失败；下面是最后一个错误",
+                attempts.len()
+            ),
+        }
+    }
+
+    fn chinese_hint(&self) -> Option<String> {
+        let hint = match self {
+            ReleaseError::RateLimited { .. } => "请等到重置时间，或设置 GitHub 令牌以提高限额",
+            ReleaseError::NotFound { .. } => {
+                "请检查仓库名、发布 API 地址（设置项 releasesApi 或 CPA_TRAY_RELEASES_API）以及下载镜像"
+            }
+            ReleaseError::Timeout { .. } | ReleaseError::Network { .. } => {
+                "请检查网络和代理设置（HTTPS_PROXY 或 config.yaml 的 proxy-url），或配置下载镜像"
+            }
+            ReleaseError::InvalidJson { .. } => {
+                "发布 API 返回的不是 GitHub 的发布 JSON；请检查 API 地址和代理设置"
+            }
+            ReleaseError::NotAnArchive { .. } => {
+                "下载内容不是 zip/tar.gz；请检查代理设置（代理或认证门户可能返回了网页）"
+            }
+            ReleaseError::Truncated { .. } | ReleaseError::TooLarge { .. } => {
+                "请重试更新；如果仍然失败，请检查代理设置或改用下载镜像"
+            }
+            ReleaseError::ChecksumMismatch { .. } => {
+                "没有安装任何内容；请重试，如果仍不符，请检查代理或镜像，它们可能提供了被修改的文件"
+            }
+            ReleaseError::ChecksumMissing { .. } => {
+                "请过几分钟再试，或加上 --allow-unverified 跳过校验安装"
+            }
+            ReleaseError::BinaryMissing { .. } | ReleaseError::CorruptArchive { .. } => {
+                "杀毒软件可能删除或锁定了该文件；请检查其隔离区后重试"
+            }
+            ReleaseError::Io { source, .. } if is_disk_full(source) => {
+                "请释放一些磁盘空间后重试；没有安装任何内容"
+            }
+            ReleaseError::Io { .. } => "请检查文件夹的权限；杀毒软件也可能锁定了该文件",
+            ReleaseError::InvalidArchiveName { .. } => {
+                "请保留发布时的文件名，例如 CLIProxyAPI_8.0.10_linux_amd64.tar.gz"
+            }
+            ReleaseError::NotInstalled { .. } => {
+                "运行 `cpa-tray versions list` 查看已安装的版本，或运行 `cpa-tray install`"
+            }
+            ReleaseError::AllSourcesFailed { last, .. } => return last.chinese_hint(),
             _ => return None,
         };
         Some(hint.to_string())

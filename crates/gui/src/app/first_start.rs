@@ -95,7 +95,7 @@ pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
             answers.push((label, Answer::Download { release }));
         }
         DownloadOffer::Offline(err) | DownloadOffer::Unavailable(err) => {
-            let detail = err.to_string();
+            let detail = err.text(lang);
             if offer.on_path.is_none() {
                 return builtin_once(&detail, lang);
             }

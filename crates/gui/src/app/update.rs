@@ -95,7 +95,7 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
         Err(err) if !interactive && err.is_offline() => {
             notify::log(&format!(
                 "auto update: skipped, the releases API is unreachable: {}",
-                error_chain(&err)
+                error_chain(&err, Lang::En)
             ));
             return Ok(None);
         }
@@ -306,19 +306,22 @@ pub(super) fn megabytes(bytes: u64) -> String {
 
 /// Renders a release error with its causes and hint for a notification.
 fn release_failure(err: &ReleaseError, lang: Lang) -> String {
-    let mut detail = error_chain(err);
-    if let Some(hint) = err.hint() {
+    let mut detail = error_chain(err, lang);
+    if let Some(hint) = err.hint_in(lang) {
         detail.push_str(&format!(" ({hint})"));
     }
     Text::UpdateFailed { detail: &detail }.text(lang)
 }
 
 /// Joins an error and its causes with `: `.
-fn error_chain(err: &ReleaseError) -> String {
-    let mut detail = err.to_string();
+fn error_chain(err: &ReleaseError, lang: Lang) -> String {
+    let mut detail = err.text(lang);
     let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {
-        detail.push_str(&format!(": {current}"));
+        match current.downcast_ref::<ReleaseError>() {
+            Some(release) => detail.push_str(&format!(": {}", release.text(lang))),
+            None => detail.push_str(&format!(": {current}")),
+        }
         cause = current.source();
     }
     detail

@@ -19,7 +19,9 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use cpa_core::messages::Msg;
-use cpa_core::releases::{self, DownloadOffer, EngineSetting, InstalledVersion, Platform};
+use cpa_core::releases::{
+    self, DownloadOffer, EngineSetting, InstalledVersion, Platform, ReleaseError,
+};
 use cpa_core::settings::SettingsStore;
 use cpa_core::supervisor::{Engine, EngineKind};
 use serde_json::Value;
@@ -81,7 +83,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
         _ => None,
     };
     if let Some(err) = offer.download.error() {
-        let detail = with_causes(err);
+        let detail = with_causes(err, ctx.lang);
         ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
     }
     if download.is_none() && on_path.is_none() {
@@ -146,13 +148,19 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
     Err(ctx.fail(Msg::EngineChoiceCancelled))
 }
 
-/// Returns the error's message followed by each cause, on one line.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
+/// Returns the error's message followed by each cause, on one line, in
+/// `lang` where the cause is a release error.
+fn with_causes(err: &ReleaseError, lang: cpa_core::messages::Lang) -> String {
+    let text_of = |err: &(dyn std::error::Error + 'static)| match err.downcast_ref::<ReleaseError>()
+    {
+        Some(release) => release.text(lang),
+        None => err.to_string(),
+    };
+    let mut text = err.text(lang);
+    let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {
         text.push_str(": ");
-        text.push_str(&current.to_string());
+        text.push_str(&text_of(current));
         cause = current.source();
     }
     text

@@ -84,8 +84,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
     let store = version_store(ctx)?;
     let options = install_options(ctx, platform, args.allow_unverified);
     let outcome = match &args.from {
-        Some(archive) => releases::install_from_file(archive, &store, &options)
-            .map_err(|err| release_failure(ctx, &err))?,
+        Some(archive) => install_local(ctx, archive, &store, &options)?,
         None => {
             let source = release_source(ctx);
             let check = releases::check(&source, &store, ctx.settings.version(), platform)
@@ -126,6 +125,35 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
         }
     };
     activate(ctx, &outcome, platform, super::seconds(args.ready_timeout))
+}
+
+/// Installs `install --from FILE`: a missing file is reported as such
+/// before anything else, and errors get next steps for a local file.
+fn install_local(
+    ctx: &Context,
+    archive: &std::path::Path,
+    store: &VersionStore,
+    options: &InstallOptions,
+) -> Result<InstallOutcome, Failure> {
+    let local_failure = |err: ReleaseError| {
+        let hint = err.local_file_hint(ctx.lang);
+        release_failure_with(ctx, &err, hint)
+    };
+    let opened = std::fs::File::open(archive).and_then(|file| {
+        if file.metadata()?.is_file() {
+            Ok(())
+        } else {
+            Err(io::Error::other("it is not a regular file"))
+        }
+    });
+    if let Err(source) = opened {
+        return Err(local_failure(ReleaseError::Io {
+            action: "open",
+            path: archive.to_path_buf(),
+            source,
+        }));
+    }
+    releases::install_from_file(archive, store, options).map_err(local_failure)
 }
 
 /// `versions list|use|prune`.
@@ -421,15 +449,28 @@ pub(super) fn record_version(ctx: &Context, tag: &str, platform: Platform) -> Co
 
 /// Turns a release error into `error:`, `Caused by:` and `hint:` lines.
 pub(super) fn release_failure(ctx: &Context, err: &ReleaseError) -> Failure {
-    let detail = err.to_string();
+    release_failure_with(ctx, err, err.hint_in(ctx.lang))
+}
+
+/// Like [`release_failure`], with `hint` as the next step.
+pub(super) fn release_failure_with(
+    ctx: &Context,
+    err: &ReleaseError,
+    hint: Option<String>,
+) -> Failure {
+    let detail = err.text(ctx.lang);
     let mut lines = vec![ctx.text(Msg::ReleaseFailed { detail: &detail })];
     let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {
-        let detail = current.to_string();
+        // Causes from the OS or the HTTP client keep their own wording.
+        let detail = match current.downcast_ref::<ReleaseError>() {
+            Some(release) => release.text(ctx.lang),
+            None => current.to_string(),
+        };
         lines.push(ctx.text(Msg::ReleaseCausedBy { detail: &detail }));
         cause = current.source();
     }
-    if let Some(hint) = err.hint() {
+    if let Some(hint) = hint {
         lines.push(ctx.text(Msg::ReleaseHint { hint: &hint }));
     }
     Failure {
