@@ -1385,3 +1385,91 @@ fn stop_names_a_foreign_port_owner() {
     let accepted = std::net::TcpStream::connect(("127.0.0.1", port));
     assert!(accepted.is_ok(), "the foreign listener stopped accepting");
 }
+
+#[test]
+fn ctrl_c_at_engine_choice_cancels_cleanly() {
+    if skip_under_runner("ctrl_c_at_engine_choice_cancels_cleanly", "a Linux pty") {
+        return;
+    }
+    use std::io::{Read, Write};
+    if Command::new("script").arg("--version").output().is_err() {
+        cpa_testkit::missing_tool::<()>("util-linux `script` (pseudo-terminal)");
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let before = std::fs::read(home.config()).unwrap();
+    // A CLIProxyAPI binary on PATH makes the first start ask which engine
+    // to run, even with the releases API unreachable.
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("cli-proxy-api");
+    std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut base = home.command();
+    base.env("CPA_TRAY_RELEASES_API", "http://127.0.0.1:9").env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    // The terminal sends SIGINT to the whole foreground group: the shell
+    // catches it so it lives to print the exit status.
+    let mut line = format!(
+        "trap : INT; {}",
+        quote(&base.get_program().to_string_lossy())
+    );
+    for arg in base
+        .get_args()
+        .chain(["start", "--no-open"].map(std::ffi::OsStr::new))
+    {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    line.push_str("; echo \"exit=$?\"");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env("SHELL", "/bin/sh");
+    for (name, value) in base.get_envs() {
+        match value {
+            Some(value) => script.env(name, value),
+            None => script.env_remove(name),
+        };
+    }
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    input.write_all(b"\x03").unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    drop(input);
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    child.wait().unwrap();
+
+    assert!(shown.contains("[c]ancel"), "{shown}");
+    assert!(
+        shown.contains("Start cancelled: no server program was chosen."),
+        "{shown}"
+    );
+    assert!(shown.contains("exit=130"), "{shown}");
+    assert_eq!(std::fs::read(home.config()).unwrap(), before);
+    assert!(!home.path().join("settings.json").exists());
+    assert!(home.recorded_pid().is_none(), "a server was started");
+}

@@ -23,6 +23,7 @@ use cpa_core::releases::{
     self, DownloadOffer, EngineSetting, InstalledVersion, Platform, ReleaseError,
 };
 use cpa_core::settings::SettingsStore;
+use cpa_core::supervisor::interrupt::CancelOnInterrupt;
 use cpa_core::supervisor::{Engine, EngineKind};
 use serde_json::Value;
 
@@ -118,7 +119,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
                 keys: &keys.join(", "),
             });
         }
-        let Some(answer) = ask(&prompt) else {
+        let Some(answer) = ask(&prompt, &ctx.text(Msg::EngineChoiceCancelled)) else {
             return Err(ctx.fail(Msg::EngineChoiceCancelled));
         };
         match answer.as_str() {
@@ -167,8 +168,11 @@ fn with_causes(err: &ReleaseError, lang: cpa_core::messages::Lang) -> String {
 }
 
 /// Prints `prompt` on stderr and reads one lowercased answer from the
-/// terminal; `None` at end of input or on a read error.
-fn ask(prompt: &str) -> Option<String> {
+/// terminal; `None` at end of input or on a read error. Ctrl+C during the
+/// read prints `cancelled` and exits with status 130, as a password prompt
+/// does; nothing has been written yet.
+fn ask(prompt: &str, cancelled: &str) -> Option<String> {
+    let _interrupt = CancelOnInterrupt::install(cancelled);
     eprint!("{prompt}");
     let _ = io::stderr().flush();
     let mut answer = String::new();
