@@ -197,6 +197,30 @@ fn remote_enable_needs_the_long_password() {
     assert!(!stderr(&output).contains("restart the server"));
     assert_eq!(allow_remote(), Some(true));
 
+    // While remote management is on, a short password is refused and the
+    // long one stays.
+    let output = home.run(
+        &["password", "set", "--password-stdin"],
+        &format!("{short}\n"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("Remote management is on in")
+            && stderr(&output).contains("at least 12 characters. Nothing was changed."),
+        "{}",
+        stderr(&output)
+    );
+    let verify = |password: &str| {
+        home.run(
+            &["password", "verify", "--password-stdin"],
+            &format!("{password}\n"),
+        )
+        .status
+        .success()
+    };
+    assert!(verify(PASSWORD));
+    assert!(!verify(short));
+
     assert_success(&home.run(&["remote", "disable"], ""));
     assert_eq!(allow_remote(), Some(false));
 }

@@ -519,6 +519,10 @@ pub enum Msg<'a> {
         pid: u32,
     },
     DownloadCancelled,
+    PasswordTooShortForRemote {
+        path: &'a str,
+        min: usize,
+    },
 }
 
 impl Msg<'_> {
@@ -906,6 +910,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            PasswordTooShortForRemote { path, min } => format!(
+                "Remote management is on in {path}, and it needs a password of at least {min} characters. Nothing was changed. Choose a longer password, or run `cpa-tray remote disable` first."
+            ),
         }
     }
 
@@ -1259,6 +1266,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            PasswordTooShortForRemote { path, min } => format!(
+                "{path} 中已开启远程管理，它需要至少 {min} 个字符的密码。未做任何更改。请选择更长的密码，或先运行 `cpa-tray remote disable`。"
+            ),
         }
     }
 }

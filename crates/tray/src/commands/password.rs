@@ -31,6 +31,19 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     let (followed, running) = follow_running(ctx)?;
     let ctx = &followed;
     require_config(ctx)?;
+    // Remote management exposes the key to guessing from the network, so a
+    // short password is refused while it is on, as `remote enable` does.
+    let remote = view(ctx, &load_config(ctx)?)?
+        .allow_remote
+        .value
+        .unwrap_or(false);
+    if remote && password.len() < super::remote::REMOTE_MIN_PASSWORD {
+        let path = ctx.config_display();
+        return Err(ctx.fail(Msg::PasswordTooShortForRemote {
+            path: &path,
+            min: super::remote::REMOTE_MIN_PASSWORD,
+        }));
+    }
     store_password(ctx, &password)?;
 
     let Some(record) = running else {

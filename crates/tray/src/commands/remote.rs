@@ -9,7 +9,7 @@ use crate::prompt;
 
 /// Minimum password length for remote management, which exposes the key to
 /// guessing from the network.
-const REMOTE_MIN_PASSWORD: usize = 12;
+pub(super) const REMOTE_MIN_PASSWORD: usize = 12;
 
 pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     // The setting goes to the config file of the running server, if any.
