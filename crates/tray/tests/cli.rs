@@ -1473,3 +1473,71 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
     assert!(!home.path().join("settings.json").exists());
     assert!(home.recorded_pid().is_none(), "a server was started");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_config_is_a_read_failure() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::set_permissions(home.config(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    // root reads any file: run as `nobody` then, through setpriv(1).
+    let root = std::fs::read(home.config()).is_ok();
+    let mut command = if root {
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            cpa_testkit::missing_tool::<()>("util-linux `setpriv` (to drop root)");
+            return;
+        }
+        for dir in [home.path(), home.path().parent().unwrap()] {
+            let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o777)).unwrap();
+        }
+        let base = home.command();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(base.get_program())
+            .args(base.get_args());
+        for (name, value) in base.get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        command
+    } else {
+        home.command()
+    };
+    command.args(["start", "--no-open", "--password-stdin"]);
+    let output = common::run(&mut command, "");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("Failed to read"), "{err}");
+    assert!(err.contains("Give your user read permission"), "{err}");
+    assert!(!err.contains("write permission"), "{err}");
+    assert_eq!(err.matches("try again").count(), 0, "{err}");
+}
+
+#[test]
+fn status_reports_a_broken_config() {
+    let home = TrayHome::new();
+    std::fs::write(
+        home.config(),
+        "host: 127.0.0.1\nport: 8317\nremote-management: [1, 2]\n",
+    )
+    .unwrap();
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    assert!(stdout(&output).contains("Not running"));
+    let err = stderr(&output);
+    assert!(err.contains("config.yaml:3"), "{err}");
+    assert!(err.contains("remote-management"), "{err}");
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        value["configError"]
+            .as_str()
+            .is_some_and(|text| text.contains("remote-management")),
+        "{value}"
+    );
+}

@@ -523,6 +523,10 @@ pub enum Msg<'a> {
         path: &'a str,
         min: usize,
     },
+    ConfigUnreadable {
+        path: &'a str,
+        detail: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -910,6 +914,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            ConfigUnreadable { path, detail } => format!(
+                "Failed to read {path}: {detail}. Give your user read permission on the file, or pass --config with a copy you can read."
+            ),
             PasswordTooShortForRemote { path, min } => format!(
                 "Remote management is on in {path}, and it needs a password of at least {min} characters. Nothing was changed. Choose a longer password, or run `cpa-tray remote disable` first."
             ),
@@ -1266,6 +1273,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            ConfigUnreadable { path, detail } => format!(
+                "读取 {path} 失败：{detail}。请让你的用户有权读取该文件，或用 --config 指定一份你能读取的副本。"
+            ),
             PasswordTooShortForRemote { path, min } => format!(
                 "{path} 中已开启远程管理，它需要至少 {min} 个字符的密码。未做任何更改。请选择更长的密码，或先运行 `cpa-tray remote disable`。"
             ),

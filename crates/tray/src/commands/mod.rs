@@ -112,6 +112,16 @@ pub fn prepare_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
 /// Loads the config file, which must exist.
 pub fn load_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
     cpa_config::load(ctx.home.config_path()).map_err(|err| {
+        // A file this user may not read needs a permission, not an edit.
+        if let Some(source) = &err.source
+            && source.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            let detail = source.to_string();
+            return ctx.fail(Msg::ConfigUnreadable {
+                path: &ctx.config_display(),
+                detail: &detail,
+            });
+        }
         let detail = err.to_string();
         ctx.fail(Msg::ConfigUnusable { detail: &detail })
     })
