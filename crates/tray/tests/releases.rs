@@ -1147,3 +1147,50 @@ fn install_from_a_local_file_gives_local_hints() {
     assert!(!err.contains("retry in a few minutes"), "{err}");
     assert!(setup.installed_tags().is_empty());
 }
+
+#[test]
+fn release_errors_hide_credentials_and_name_a_refused_token() {
+    let setup = Setup::new();
+    let output = common::run(
+        setup
+            .command(&["update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", "http://user:pw-SECRET@127.0.0.1:1"),
+        "",
+    );
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("Failed to request"), "{err}");
+    assert!(!err.contains("pw-SECRET"), "{err}");
+
+    // An API that answers 401: with a token set, the hint names the token.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let body = r#"{"message":"Bad credentials"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let output = common::run(
+        setup
+            .command(&["update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", &base)
+            .env("GITHUB_TOKEN", "ghp_not_a_real_token"),
+        "",
+    );
+    server.join().unwrap();
+    let err = stderr(&output);
+    assert!(!output.status.success());
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert!(
+        err.contains("GitHub refused the token in GITHUB_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.contains("ghp_not_a_real_token"), "{err}");
+}

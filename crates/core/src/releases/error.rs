@@ -7,6 +7,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::github::redact_url;
 use crate::messages::Lang;
 
 /// Reason no checksum was found for an archive.
@@ -29,13 +30,13 @@ pub enum ReleaseError {
     #[error("CLIProxyAPI publishes no build for {os}/{arch}")]
     UnsupportedPlatform { os: String, arch: String },
 
-    #[error("Invalid URL {url:?}: {reason}")]
+    #[error("Invalid URL {:?}: {reason}", redact_url(url))]
     InvalidUrl { url: String, reason: String },
 
     #[error("Invalid proxy URL {url}: {reason}")]
     InvalidProxy { url: String, reason: String },
 
-    #[error("GitHub API rate limit exceeded (HTTP {status}) for {url}{}: {message}",
+    #[error("GitHub API rate limit exceeded (HTTP {status}) for {}{}: {message}", redact_url(url),
         reset.as_ref().map(|r| format!("; the limit resets at {r}")).unwrap_or_default())]
     RateLimited {
         url: String,
@@ -45,27 +46,27 @@ pub enum ReleaseError {
         message: String,
     },
 
-    #[error("Not found (HTTP 404): {url}: {message}")]
+    #[error("Not found (HTTP 404): {}: {message}", redact_url(url))]
     NotFound { url: String, message: String },
 
-    #[error("Request failed with HTTP {status}: {url}: {message}")]
+    #[error("Request failed with HTTP {status}: {}: {message}", redact_url(url))]
     HttpStatus {
         url: String,
         status: u16,
         message: String,
     },
 
-    #[error("Timed out after {seconds:.1} s waiting for {url}")]
+    #[error("Timed out after {seconds:.1} s waiting for {}", redact_url(url))]
     Timeout { url: String, seconds: f64 },
 
-    #[error("Failed to request {url}")]
+    #[error("Failed to request {}", redact_url(url))]
     Network {
         url: String,
         #[source]
         source: ureq::Error,
     },
 
-    #[error("Invalid JSON from {url}")]
+    #[error("Invalid JSON from {}", redact_url(url))]
     InvalidJson {
         url: String,
         #[source]
@@ -101,7 +102,7 @@ pub enum ReleaseError {
     #[error("Download of {name} is larger than the {expected} bytes the release lists")]
     TooLarge { name: String, expected: u64 },
 
-    #[error("Failed to download {url}")]
+    #[error("Failed to download {}", redact_url(url))]
     Transfer {
         url: String,
         #[source]
@@ -188,8 +189,14 @@ impl ReleaseError {
     /// Returns the next step for the user, if there is a useful one.
     pub fn hint(&self) -> Option<String> {
         let hint = match self {
+            ReleaseError::RateLimited { .. } if token_set() => {
+                "wait until the reset time; the GitHub token in GITHUB_TOKEN already raises the limit, so it may be used up by other programs"
+            }
             ReleaseError::RateLimited { .. } => {
                 "wait until the reset time, or set a GitHub token to raise the limit"
+            }
+            ReleaseError::HttpStatus { status: 401, .. } if token_set() => {
+                "GitHub refused the token in GITHUB_TOKEN; check that it is valid and not expired, or unset it"
             }
             ReleaseError::NotFound { .. } => {
                 "check the repository name, the releases API base URL (setting releasesApi or CPA_TRAY_RELEASES_API) and any download mirror"
@@ -312,18 +319,29 @@ impl ReleaseError {
 
     fn chinese(&self) -> String {
         use ReleaseError::*;
+        let url = match self {
+            InvalidUrl { url, .. }
+            | RateLimited { url, .. }
+            | NotFound { url, .. }
+            | HttpStatus { url, .. }
+            | Timeout { url, .. }
+            | Network { url, .. }
+            | InvalidJson { url, .. }
+            | Transfer { url, .. } => redact_url(url),
+            _ => String::new(),
+        };
         match self {
             InvalidTag { tag, reason } => format!("无效的发布标签 {tag:?}：{reason}"),
             UnsupportedPlatform { os, arch } => {
                 format!("CLIProxyAPI 没有为 {os}/{arch} 发布构建")
             }
-            InvalidUrl { url, reason } => format!("无效的 URL {url:?}：{reason}"),
+            InvalidUrl { reason, .. } => format!("无效的 URL {url:?}：{reason}"),
             InvalidProxy { url, reason } => format!("无效的代理 URL {url}：{reason}"),
             RateLimited {
-                url,
                 status,
                 reset,
                 message,
+                ..
             } => format!(
                 "超出 GitHub API 速率限制（HTTP {status}），URL {url}{}：{message}",
                 reset
@@ -331,15 +349,13 @@ impl ReleaseError {
                     .map(|reset| format!("；限制将于 {reset} 重置"))
                     .unwrap_or_default()
             ),
-            NotFound { url, message } => format!("未找到（HTTP 404）：{url}：{message}"),
+            NotFound { message, .. } => format!("未找到（HTTP 404）：{url}：{message}"),
             HttpStatus {
-                url,
-                status,
-                message,
+                status, message, ..
             } => format!("请求失败，HTTP {status}：{url}：{message}"),
-            Timeout { url, seconds } => format!("等待 {url} 超时（{seconds:.1} 秒）"),
-            Network { url, .. } => format!("请求 {url} 失败"),
-            InvalidJson { url, .. } => format!("{url} 返回的 JSON 无效"),
+            Timeout { seconds, .. } => format!("等待 {url} 超时（{seconds:.1} 秒）"),
+            Network { .. } => format!("请求 {url} 失败"),
+            InvalidJson { .. } => format!("{url} 返回的 JSON 无效"),
             AssetNotFound {
                 tag,
                 os,
@@ -373,7 +389,7 @@ impl ReleaseError {
             TooLarge { name, expected } => {
                 format!("{name} 的下载超过了发布版本列出的 {expected} 字节")
             }
-            Transfer { url, .. } => format!("下载 {url} 失败"),
+            Transfer { .. } => format!("下载 {url} 失败"),
             ChecksumMismatch {
                 name,
                 expected,
@@ -430,7 +446,13 @@ impl ReleaseError {
 
     fn chinese_hint(&self) -> Option<String> {
         let hint = match self {
+            ReleaseError::RateLimited { .. } if token_set() => {
+                "请等到重置时间；GITHUB_TOKEN 中的 GitHub 令牌已提高限额，额度可能被其他程序用完"
+            }
             ReleaseError::RateLimited { .. } => "请等到重置时间，或设置 GitHub 令牌以提高限额",
+            ReleaseError::HttpStatus { status: 401, .. } if token_set() => {
+                "GitHub 拒绝了 GITHUB_TOKEN 中的令牌；请检查它是否有效、是否过期，或取消设置它"
+            }
             ReleaseError::NotFound { .. } => {
                 "请检查仓库名、发布 API 地址（设置项 releasesApi 或 CPA_TRAY_RELEASES_API）以及下载镜像"
             }
@@ -470,6 +492,11 @@ impl ReleaseError {
         };
         Some(hint.to_string())
     }
+}
+
+/// Returns whether requests carry a GitHub token from the environment.
+fn token_set() -> bool {
+    std::env::var(super::activation::TOKEN_ENV).is_ok_and(|token| !token.trim().is_empty())
 }
 
 fn is_disk_full(err: &io::Error) -> bool {
