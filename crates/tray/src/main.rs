@@ -39,6 +39,15 @@ fn main() -> ExitCode {
         return cpa_gui::run_dialog(rest[1..].to_vec());
     }
 
+    // An empty CPA_TRAY_HOME or CPA_TRAY_LANG means unset, as for most
+    // variables; clap would reject it as a missing value.
+    for name in ["CPA_TRAY_HOME", "CPA_TRAY_LANG"] {
+        if std::env::var_os(name).is_some_and(|value| value.to_string_lossy().trim().is_empty()) {
+            // SAFETY: no other thread has been started yet, so nothing reads
+            // the environment while it changes.
+            unsafe { std::env::remove_var(name) };
+        }
+    }
     let cli = help::parse(program.into_iter().chain(rest).collect());
     let Some(command) = &cli.command else {
         return tray_app::run(&cli);

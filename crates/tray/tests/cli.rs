@@ -1541,3 +1541,40 @@ fn status_reports_a_broken_config() {
         "{value}"
     );
 }
+
+#[test]
+fn empty_home_variable_means_unset() {
+    if skip_under_runner(
+        "empty_home_variable_means_unset",
+        "the runner wraps the binary in its own command line",
+    ) {
+        return;
+    }
+    let user = tempfile::tempdir().unwrap();
+    let home = TrayHome::new();
+    // The helper's command names --home; this run must not.
+    let base = home.command();
+    let args: Vec<_> = base.get_args().skip(2).collect();
+    assert!(args.is_empty(), "{args:?}");
+    let mut command = Command::new(base.get_program());
+    for (name, value) in base.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command
+        .env("HOME", user.path())
+        .env("USERPROFILE", user.path())
+        .env("CPA_TRAY_HOME", "")
+        .env("CPA_TRAY_LANG", " ")
+        .arg("status");
+    let output = common::run(&mut command, "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Not running"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}

@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 "inSeconds": pending_seconds,
             })),
         });
-        if let (None, Err(failure)) = (running, &config) {
+        if let (None, Err(failure), true) = (running, &config, ctx.home.config_path().exists()) {
             object["configError"] = json!(failure.lines.join("\n"));
         }
         if let Some(keys) = &api_keys {
@@ -147,8 +147,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                     seconds: pending_seconds.unwrap_or(0),
                 });
             }
-            // The next `start` would fail on this config; say so now.
-            if let Err(failure) = &config {
+            // The next `start` would fail on this config; say so now. A
+            // missing one is no error: `start` creates it.
+            if let Err(failure) = &config
+                && ctx.home.config_path().exists()
+            {
                 for line in &failure.lines {
                     crate::context::eprint_line(line);
                 }
