@@ -1578,3 +1578,43 @@ fn empty_home_variable_means_unset() {
     );
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
 }
+
+#[test]
+fn engine_flag_errors_name_the_flag() {
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let folder = tempfile::tempdir().unwrap();
+    let folder_arg = folder.path().to_str().unwrap();
+    let output = home.run(
+        &[
+            "start",
+            "--no-open",
+            "--password-stdin",
+            "--engine",
+            folder_arg,
+        ],
+        "service-Password-1\n",
+    );
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("given with --engine, is a folder, not a program"),
+        "{err}"
+    );
+    assert!(!err.contains("does not exist"), "{err}");
+
+    let missing = folder.path().join("no-such-server");
+    let output = home.run(
+        &[
+            "start",
+            "--no-open",
+            "--password-stdin",
+            "--engine",
+            missing.to_str().unwrap(),
+        ],
+        "service-Password-1\n",
+    );
+    let err = stderr(&output);
+    assert!(err.contains("does not exist. Check --engine."), "{err}");
+    assert!(home.recorded_pid().is_none());
+}

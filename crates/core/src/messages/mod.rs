@@ -217,6 +217,8 @@ pub enum Msg<'a> {
     },
     EngineNotFound {
         path: &'a str,
+        /// Where the path came from: `--engine`, a variable or the setting.
+        origin: &'a str,
     },
     ExitedEarly {
         status: &'a str,
@@ -527,6 +529,10 @@ pub enum Msg<'a> {
         path: &'a str,
         detail: &'a str,
     },
+    EngineIsFolder {
+        path: &'a str,
+        origin: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -665,8 +671,8 @@ impl Msg<'_> {
                 "Port {port} cannot be used ({reason}). Choose another port in the config file."
             ),
             SpawnFailed { program, detail } => format!("Start failed: cannot run {program}: {detail}"),
-            EngineNotFound { path } => format!(
-                "Start failed: the server program {path} does not exist. Check the `engine` setting or CPA_TRAY_ENGINE_PROGRAM."
+            EngineNotFound { path, origin } => format!(
+                "Start failed: the server program {path} does not exist. Check {origin}."
             ),
             ExitedEarly { status, log } => format!(
                 "The server exited during start-up ({status}). Last lines of {log}:"
@@ -914,6 +920,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            EngineIsFolder { path, origin } => format!(
+                "Start failed: {path}, given with {origin}, is a folder, not a program. Name the server program file itself, for example {path}/cli-proxy-api."
+            ),
             ConfigUnreadable { path, detail } => format!(
                 "Failed to read {path}: {detail}. Give your user read permission on the file, or pass --config with a copy you can read."
             ),
@@ -1042,8 +1051,8 @@ impl Msg<'_> {
                 format!("无法使用端口 {port}（{reason}）。请在配置文件中换一个端口。")
             }
             SpawnFailed { program, detail } => format!("启动失败：无法运行 {program}：{detail}"),
-            EngineNotFound { path } => format!(
-                "启动失败：服务程序 {path} 不存在。请检查 `engine` 设置或 CPA_TRAY_ENGINE_PROGRAM。"
+            EngineNotFound { path, origin } => format!(
+                "启动失败：服务程序 {path} 不存在。请检查 {origin}。"
             ),
             ExitedEarly { status, log } => format!("服务在启动过程中退出（{status}）。{log} 的最后几行："),
             BadConfigLine { line } => format!("服务无法加载配置：{line}"),
@@ -1273,6 +1282,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            EngineIsFolder { path, origin } => format!(
+                "启动失败：通过 {origin} 指定的 {path} 是文件夹，不是程序。请指定服务程序文件本身，例如 {path}/cli-proxy-api。"
+            ),
             ConfigUnreadable { path, detail } => format!(
                 "读取 {path} 失败：{detail}。请让你的用户有权读取该文件，或用 --config 指定一份你能读取的副本。"
             ),

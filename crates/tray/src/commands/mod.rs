@@ -234,7 +234,7 @@ fn choose_engine(
     if let Some(value) = flag {
         let engine = match value.trim() {
             EngineSetting::OFFICIAL => engine_choice::official_or_install(ctx)?,
-            other => engine_for_value(ctx, other)?,
+            other => engine_for_value(ctx, other, "--engine")?,
         };
         let chosen = EngineSetting::parse(value);
         let current = ctx.settings.engine().map(EngineSetting::parse);
@@ -246,8 +246,11 @@ fn choose_engine(
     let env = std::env::var(ENGINE_PROGRAM_ENV)
         .ok()
         .filter(|value| !value.is_empty());
-    if let Some(value) = env.as_deref().or(ctx.settings.engine()) {
-        return engine_for_value(ctx, value);
+    if let Some(value) = env.as_deref() {
+        return engine_for_value(ctx, value, ENGINE_PROGRAM_ENV);
+    }
+    if let Some(value) = ctx.settings.engine() {
+        return engine_for_value(ctx, value, "the `engine` setting in settings.json");
     }
     match installed_release(ctx) {
         Some(engine) => Ok(engine),
@@ -255,8 +258,9 @@ fn choose_engine(
     }
 }
 
-/// Resolves an engine value that must not download anything.
-fn engine_for_value(ctx: &Context, value: &str) -> Result<Engine, Failure> {
+/// Resolves an engine value that must not download anything; `origin`
+/// names where the value came from, for the error.
+fn engine_for_value(ctx: &Context, value: &str, origin: &str) -> Result<Engine, Failure> {
     match EngineSetting::parse(value) {
         EngineSetting::Builtin => builtin_engine(ctx),
         EngineSetting::Official => installed_release(ctx).ok_or_else(|| {
@@ -264,7 +268,7 @@ fn engine_for_value(ctx: &Context, value: &str) -> Result<Engine, Failure> {
                 path: &display(&ctx.home.versions_dir()),
             })
         }),
-        EngineSetting::Path(path) => external_engine(ctx, &path),
+        EngineSetting::Path(path) => external_engine_from(ctx, &path, origin),
     }
 }
 
@@ -295,6 +299,10 @@ fn builtin_engine(ctx: &Context) -> Result<Engine, Failure> {
 }
 
 fn external_engine(ctx: &Context, path: &Path) -> Result<Engine, Failure> {
+    external_engine_from(ctx, path, "the `engine` setting or CPA_TRAY_ENGINE_PROGRAM")
+}
+
+fn external_engine_from(ctx: &Context, path: &Path, origin: &str) -> Result<Engine, Failure> {
     // A bare word that names no file is a mistyped engine name more likely
     // than a program in the current folder.
     let bare_word = path.components().count() == 1 && !path.exists();
@@ -304,9 +312,16 @@ fn external_engine(ctx: &Context, path: &Path) -> Result<Engine, Failure> {
         }));
     }
     let program = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if program.is_dir() {
+        return Err(ctx.fail(Msg::EngineIsFolder {
+            path: &display(&program),
+            origin,
+        }));
+    }
     if !program.is_file() {
         return Err(ctx.fail(Msg::EngineNotFound {
             path: &display(&program),
+            origin,
         }));
     }
     Ok(Engine {
