@@ -356,6 +356,11 @@ fn install_from_file_and_manage_versions() {
     assert_eq!(setup.settings()["version"], "v6.2.0");
     let output = setup.run(&["versions", "list"]);
     assert_eq!(stdout(&output), "  v6.10.0\n  v6.9.1\n* v6.2.0 (active)\n");
+    // A tag typed without its `v` finds the installed release.
+    assert_success(&setup.run(&["versions", "use", "6.10.0"]));
+    assert_eq!(setup.settings()["version"], "v6.10.0");
+    assert_eq!(setup.running_version().as_deref(), Some("v6.10.0"));
+    assert_success(&setup.run(&["versions", "use", "v6.2.0"]));
 
     let output = setup.run(&["versions", "use", "v7.0.0"]);
     assert!(!output.status.success());

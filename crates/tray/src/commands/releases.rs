@@ -186,8 +186,17 @@ pub fn versions(ctx: &Context, command: &VersionsCommand) -> CommandResult {
         }
         VersionsCommand::Use(args) => {
             let platform = platform(ctx)?;
+            // `9.9.9` means `v9.9.9` when only that one is installed.
+            let prefixed = format!("v{}", args.tag);
+            let tag = if !matches!(store.installed(&args.tag), Ok(Some(_)))
+                && matches!(store.installed(&prefixed), Ok(Some(_)))
+            {
+                prefixed.as_str()
+            } else {
+                args.tag.as_str()
+            };
             let installed = store
-                .use_version(&args.tag)
+                .use_version(tag)
                 .map_err(|err| release_failure(ctx, &err))?;
             switch_to(
                 ctx,
