@@ -926,6 +926,12 @@ fn status_after_a_crash_says_the_server_exited() {
     assert_eq!(value["running"], false);
     assert_eq!(value["exitedPid"], pid);
     assert!(!value["logTail"].as_array().unwrap().is_empty(), "{value}");
+
+    // With the log gone, status does not promise lines that never come.
+    std::fs::remove_file(home.path().join("logs/engine.log")).unwrap();
+    let text = stdout(&home.run(&["status"], ""));
+    assert!(text.contains(&format!("{log} is empty.")), "{text}");
+    assert!(!text.contains("follow"), "{text}");
 }
 
 #[test]

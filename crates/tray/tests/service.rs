@@ -727,6 +727,20 @@ fn foreground_run_rotates_a_growing_log() {
         String::from_utf8_lossy(&new).contains("tick "),
         "the server stopped writing to the log after the rotation"
     );
+    // The rotation's lock file stays out of the logs folder.
+    let mut names: Vec<String> = std::fs::read_dir(home.path().join("logs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["engine.log", "engine.log.1"]);
+    // The run's header names the engine it started.
+    let header = String::from_utf8_lossy(&std::fs::read(&rotated).unwrap())
+        .lines()
+        .find(|line| line.contains("cpa-tray: starting"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(header.contains("external engine unknown: "), "{header}");
 }
 
 /// Copies the `cpa-tray` binary into `dir` and returns the copy's path.

@@ -533,6 +533,10 @@ pub enum Msg<'a> {
         path: &'a str,
         origin: &'a str,
     },
+    StatusExitedNoLog {
+        pid: u32,
+        log: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -604,7 +608,8 @@ impl Msg<'_> {
             PasswordVerifyPrompt => "Management password: ".to_string(),
             PasswordRules => "The management password protects the WebUI and the management API. It needs 8 to 72 printable ASCII characters (letters, digits, punctuation, inner spaces).".to_string(),
             PasswordTooShort { bytes } => format!(
-                "The password is too short ({bytes} characters): use at least 8."
+                "The password is too short ({bytes} character{}): use at least 8.",
+                if *bytes == 1 { "" } else { "s" }
             ),
             PasswordTooLong { bytes } => format!(
                 "The password is too long ({bytes} bytes): bcrypt uses at most 72 bytes, and the server refuses to start with a longer key."
@@ -920,6 +925,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            StatusExitedNoLog { pid, log } => format!(
+                "The server this tray started (pid {pid}) exited unexpectedly: it was not stopped with `cpa-tray stop`. {log} is empty. Run `cpa-tray start` to start it again."
+            ),
             EngineIsFolder { path, origin } => format!(
                 "Start failed: {path}, given with {origin}, is a folder, not a program. Name the server program file itself, for example {path}/cli-proxy-api."
             ),
@@ -1282,6 +1290,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            StatusExitedNoLog { pid, log } => format!(
+                "此托盘启动的服务（pid {pid}）意外退出：它不是通过 `cpa-tray stop` 停止的。{log} 是空的。运行 `cpa-tray start` 可再次启动。"
+            ),
             EngineIsFolder { path, origin } => format!(
                 "启动失败：通过 {origin} 指定的 {path} 是文件夹，不是程序。请指定服务程序文件本身，例如 {path}/cli-proxy-api。"
             ),
@@ -1345,6 +1356,20 @@ mod tests {
     fn explicit_language_wins() {
         assert_eq!(Lang::resolve(Some(Lang::ZhCn), Some("en")), Lang::ZhCn);
         assert_eq!(Lang::resolve(None, Some("zh-CN")), Lang::ZhCn);
+    }
+
+    #[test]
+    fn one_character_is_singular() {
+        assert!(
+            Msg::PasswordTooShort { bytes: 1 }
+                .text(Lang::En)
+                .contains("(1 character):")
+        );
+        assert!(
+            Msg::PasswordTooShort { bytes: 5 }
+                .text(Lang::En)
+                .contains("(5 characters):")
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! up no more often than that. Between two checks a noisy server can grow
 //! the file past the limit by whatever it writes in a minute. Output written
 //! between the end of the copy and the truncation (microseconds) is lost.
-//! A lock on `engine.log.1.lock` keeps two processes from rotating at once.
+//! A lock on `run/engine.log.rotate.lock` keeps two processes from rotating
+//! at once.
 //! A server started by plain `cpa-tray start` with no tray running is checked
 //! at its next start and by `cpa-tray status`.
 
@@ -129,10 +130,8 @@ pub fn rotate_if_larger(path: &Path, limit: u64) -> io::Result<bool> {
     let rotated = rotated_path(path);
     // A tray and a `status` may check at the same moment. The one that gets
     // the lock rotates, the other skips; the OS releases the lock with the file.
-    let mut lock_path = rotated.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock = File::create(&lock_path)
-        .map_err(|err| crate::home::with_path(err, Path::new(&lock_path)))?;
+    let lock_path = rotation_lock_path(path);
+    let lock = File::create(&lock_path).map_err(|err| crate::home::with_path(err, &lock_path))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
@@ -160,6 +159,29 @@ pub fn rotate_if_larger(path: &Path, limit: u64) -> io::Result<bool> {
         .map_err(with_path)?;
     std::fs::rename(&temporary, &rotated).map_err(|err| crate::home::with_path(err, &rotated))?;
     Ok(true)
+}
+
+/// Returns the file locked during a rotation of `path`. It lives in the home
+/// folder's `run/` beside `logs/`, so the logs folder holds only logs; a log
+/// elsewhere gets `<path>.1.lock` beside it.
+fn rotation_lock_path(path: &Path) -> PathBuf {
+    let run = path
+        .parent()
+        .and_then(Path::parent)
+        .map(|home| home.join("run"))
+        .filter(|run| run.is_dir());
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match run {
+        Some(run) => run.join(format!("{name}.rotate.lock")),
+        None => {
+            let mut lock = rotated_path(path).into_os_string();
+            lock.push(".lock");
+            PathBuf::from(lock)
+        }
+    }
 }
 
 /// A background thread that keeps a running server's log below a size,

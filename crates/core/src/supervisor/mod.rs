@@ -179,9 +179,15 @@ pub fn start(
 
     let config = home.config_path();
     let log_path = home.engine_log_path();
+    let mut command_line = engine.program.display().to_string();
+    for arg in &engine.leading_args {
+        command_line.push(' ');
+        command_line.push_str(&arg.to_string_lossy());
+    }
     let header = format!(
-        "cpa-tray: starting {} --config {} at unix time {}",
-        engine.program.display(),
+        "cpa-tray: starting {} engine {}: {command_line} --config {} at unix time {}",
+        engine.kind.as_str(),
+        engine.version,
         config.display(),
         unix_seconds()
     );

@@ -157,9 +157,17 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 }
             }
             if let Some(stale) = &status.stale {
-                ctx.say(Msg::StatusExitedUnexpectedly {
-                    pid: stale.pid,
-                    log: &display(&log_path),
+                let log = display(&log_path);
+                ctx.say(if log_tail.is_empty() {
+                    Msg::StatusExitedNoLog {
+                        pid: stale.pid,
+                        log: &log,
+                    }
+                } else {
+                    Msg::StatusExitedUnexpectedly {
+                        pid: stale.pid,
+                        log: &log,
+                    }
                 });
                 for line in &log_tail {
                     crate::context::print_line(&format!("  {line}"));
