@@ -398,7 +398,8 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
     Ok(StopOutcome::Stopped { pid, method })
 }
 
-/// The note [`stop`] leaves for the supervisor of the server with `pid`.
+/// Returns the path of the note [`stop`] leaves for the supervisor of the
+/// server with `pid`.
 ///
 /// One file per pid, so a new server started right after a stop (a CLI
 /// `restart`) cannot remove the note before the old server's supervisor, a
@@ -480,8 +481,8 @@ pub fn pending_restart(home: &Home) -> Option<PendingRestart> {
     Some(pending)
 }
 
-/// Cancels the announced restart; returns the supervisor told to give up.
-/// Call it with the home lock held, which the supervisor takes before it
+/// Cancels the announced restart and returns the pid of the supervisor
+/// that announced it. Call it with the home lock held, which the supervisor takes before it
 /// starts the server again.
 pub fn cancel_pending_restart(home: &Home) -> io::Result<Option<u32>> {
     let Some(pending) = pending_restart(home) else {
