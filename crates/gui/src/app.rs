@@ -578,9 +578,19 @@ impl Controller {
         let text = Text::AutoRestarting { seconds, attempt }.text(self.state.lang);
         notify::notify(Level::Warning, text);
         let shared = self.shared.clone();
+        let lang = self.state.lang;
         spawn_worker("auto-restart", move || {
-            std::thread::sleep(Duration::from_secs(seconds));
-            shared.send(Event::AutoRestart);
+            // `cpa-tray stop` during the wait cancels the restart.
+            // NOTE: a stop between the end of the wait and the start's home
+            // lock finds nothing to cancel and does not stop the new server.
+            let home = &shared.options.home;
+            if supervisor::wait_to_restart(home, Duration::from_secs(seconds)) {
+                supervisor::finish_restart(home);
+                shared.send(Event::AutoRestart);
+            } else {
+                notify::log("auto restart cancelled by `cpa-tray stop`");
+                notify::notify(Level::Info, Msg::ForegroundRestartCancelled.text(lang));
+            }
         });
     }
 }

@@ -1724,3 +1724,52 @@ fn first_start_download_cancel_says_download_cancelled() {
         "{bodies:?}"
     );
 }
+
+#[test]
+fn command_stop_cancels_pending_auto_restart() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("restart-wait-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    std::fs::write(
+        env.home.join("settings.json"),
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    )
+    .unwrap();
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+    tray.click("Start");
+    tray.wait_status("Running (v0.1.0");
+    let home = cpa_core::home::Home::at(&env.home).unwrap();
+    let first = cpa_core::supervisor::record::read(&home.pid_file_path())
+        .unwrap()
+        .expect("server record")
+        .pid;
+
+    // A crash starts the 1 s restart wait; what `cpa-tray stop` does then
+    // cancels it.
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let pending = wait_for(Duration::from_secs(10), "the announced restart", || {
+        cpa_core::supervisor::pending_restart(&home)
+    });
+    assert_eq!(pending.supervisor_pid, tray.child.id());
+    let cancelled = cpa_core::supervisor::cancel_pending_restart(&home).unwrap();
+    assert_eq!(cancelled, Some(tray.child.id()));
+    wait_notification(
+        &received,
+        "Restart cancelled by `cpa-tray stop`. Nothing is running.",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        cpa_core::supervisor::record::read(&home.pid_file_path())
+            .unwrap()
+            .is_none(),
+        "the tray started a server after the stop"
+    );
+    assert_eq!(tray.status_line(), "Not Running");
+}
