@@ -330,12 +330,21 @@ fn install_from_file_and_manage_versions() {
         stderr(&output)
     );
     let (third, _) = write_archive(loose.path(), "v6.9.1", Stand::Engine);
-    assert_success(&setup.run(&[
+    let output = setup.run(&[
         "install",
         "--from",
         third.to_str().expect("UTF-8 path"),
         "--allow-unverified",
-    ]));
+    ]);
+    assert_success(&output);
+    // Older than the active v6.10.0: the switch back is said, with its undo.
+    assert!(
+        stderr(&output).contains(
+            "v6.9.1 is older than the active v6.10.0 and becomes the active version. Run `cpa-tray versions use v6.10.0`"
+        ),
+        "{}",
+        stderr(&output)
+    );
 
     // SemVer order, newest first; the last install is active.
     let output = setup.run(&["versions", "list"]);

@@ -537,6 +537,10 @@ pub enum Msg<'a> {
         pid: u32,
         log: &'a str,
     },
+    ReleaseOlderActivated {
+        tag: &'a str,
+        previous: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -925,6 +929,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            ReleaseOlderActivated { tag, previous } => format!(
+                "{tag} is older than the active {previous} and becomes the active version. Run `cpa-tray versions use {previous}` to switch back."
+            ),
             StatusExitedNoLog { pid, log } => format!(
                 "The server this tray started (pid {pid}) exited unexpectedly: it was not stopped with `cpa-tray stop`. {log} is empty. Run `cpa-tray start` to start it again."
             ),
@@ -1290,6 +1297,9 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            ReleaseOlderActivated { tag, previous } => format!(
+                "{tag} 比当前使用的 {previous} 旧，现在成为当前版本。运行 `cpa-tray versions use {previous}` 可切换回去。"
+            ),
             StatusExitedNoLog { pid, log } => format!(
                 "此托盘启动的服务（pid {pid}）意外退出：它不是通过 `cpa-tray stop` 停止的。{log} 是空的。运行 `cpa-tray start` 可再次启动。"
             ),

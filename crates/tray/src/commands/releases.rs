@@ -84,7 +84,29 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
     let store = version_store(ctx)?;
     let options = install_options(ctx, platform, args.allow_unverified);
     let outcome = match &args.from {
-        Some(archive) => install_local(ctx, archive, &store, &options)?,
+        Some(archive) => {
+            let active = store
+                .resolve_active(ctx.settings.version())
+                .ok()
+                .flatten()
+                .map(|active| active.installed.tag);
+            let outcome = install_local(ctx, archive, &store, &options)?;
+            // An archive from disk may be older than the active release;
+            // installing it switches back, so say so and how to undo it.
+            if let Some(active) = active
+                && let (Ok(new), Ok(old)) = (
+                    releases::Version::parse(&outcome.installed.tag),
+                    releases::Version::parse(&active),
+                )
+                && new < old
+            {
+                ctx.warn(Msg::ReleaseOlderActivated {
+                    tag: &outcome.installed.tag,
+                    previous: &active,
+                });
+            }
+            outcome
+        }
         None => {
             let source = release_source(ctx);
             let check = releases::check(&source, &store, ctx.settings.version(), platform)
