@@ -393,7 +393,7 @@ fn original_install_runs_its_recorded_release() {
     let output = home.run(&["start", "--no-open"], "");
     assert_success(&output);
     assert!(
-        stdout(&output).contains("external v6.7.37"),
+        stdout(&output).contains("(release v6.7.37, pid "),
         "{}",
         stdout(&output)
     );

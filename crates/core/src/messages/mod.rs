@@ -662,7 +662,8 @@ impl Msg<'_> {
 
             StoppedPrevious { pid } => format!("Stopped the previous server (pid {pid})."),
             StartedServer { pid, port, engine, version, millis } => format!(
-                "Started CLIProxyAPI ({engine} {version}, pid {pid}) on port {port}; ready after {millis} ms."
+                "Started CLIProxyAPI ({}, pid {pid}) on port {port}; ready after {millis} ms.",
+                engine_label(engine, version, Lang::En)
             ),
             StartedNotReady { port, log } => format!(
                 "Started, but port not ready yet: nothing answered on port {port} within the wait. The server keeps starting; see {log} and `cpa-tray status`."
@@ -721,7 +722,8 @@ impl Msg<'_> {
             RecordUnreadable { detail } => format!("Failed to read the server record: {detail}"),
 
             StatusRunning { pid, port, engine, version } => format!(
-                "Running: pid {pid}, port {port}, {engine} {version}"
+                "Running: pid {pid}, port {port}, {}",
+                engine_label(engine, version, Lang::En)
             ),
             StatusNotServing => "The server does not answer HTTP yet.".to_string(),
             StatusNotRunning => "Not running".to_string(),
@@ -1048,7 +1050,8 @@ impl Msg<'_> {
 
             StoppedPrevious { pid } => format!("已停止之前的服务（pid {pid}）。"),
             StartedServer { pid, port, engine, version, millis } => format!(
-                "已启动 CLIProxyAPI（{engine} {version}，pid {pid}），端口 {port}；{millis} 毫秒后就绪。"
+                "已启动 CLIProxyAPI（{}，pid {pid}），端口 {port}；{millis} 毫秒后就绪。",
+                engine_label(engine, version, Lang::ZhCn)
             ),
             StartedNotReady { port, log } => format!(
                 "已启动，但端口尚未就绪：端口 {port} 在等待时间内没有响应。服务仍在启动中；请查看 {log} 和 `cpa-tray status`。"
@@ -1100,9 +1103,10 @@ impl Msg<'_> {
             StopFailed { detail } => format!("停止服务失败：{detail}"),
             RecordUnreadable { detail } => format!("读取服务记录失败：{detail}"),
 
-            StatusRunning { pid, port, engine, version } => {
-                format!("运行中：pid {pid}，端口 {port}，{engine} {version}")
-            }
+            StatusRunning { pid, port, engine, version } => format!(
+                "运行中：pid {pid}，端口 {port}，{}",
+                engine_label(engine, version, Lang::ZhCn)
+            ),
             StatusNotServing => "服务尚未响应 HTTP 请求。".to_string(),
             StatusNotRunning => "未在运行".to_string(),
             StatusExited { pid } => format!(
@@ -1325,6 +1329,22 @@ impl fmt::Display for Localized<'_> {
     }
 }
 
+/// Names a server program for people: the built-in engine, a CLIProxyAPI
+/// release by its tag, or another program, whose version is often unknown.
+/// `engine` is the record's `builtin` or `external`.
+fn engine_label(engine: &str, version: &str, lang: Lang) -> String {
+    let zh = lang == Lang::ZhCn;
+    match (engine, version) {
+        ("builtin", version) if zh => format!("内置引擎 {version}"),
+        ("builtin", version) => format!("built-in engine {version}"),
+        ("external", "unknown") if zh => "外部程序，版本未知".to_string(),
+        ("external", "unknown") => "external program, version unknown".to_string(),
+        ("external", tag) if tag.starts_with('v') && zh => format!("发布版本 {tag}"),
+        ("external", tag) if tag.starts_with('v') => format!("release {tag}"),
+        (engine, version) => format!("{engine} {version}"),
+    }
+}
+
 /// Returns the message for a password rule violation.
 pub fn password_problem(problem: crate::password::PasswordProblem) -> Msg<'static> {
     use crate::password::PasswordProblem as P;
@@ -1366,6 +1386,22 @@ mod tests {
     fn explicit_language_wins() {
         assert_eq!(Lang::resolve(Some(Lang::ZhCn), Some("en")), Lang::ZhCn);
         assert_eq!(Lang::resolve(None, Some("zh-CN")), Lang::ZhCn);
+    }
+
+    #[test]
+    fn engines_are_named_for_people() {
+        let status = |engine, version| {
+            Msg::StatusRunning {
+                pid: 1,
+                port: 2,
+                engine,
+                version,
+            }
+            .text(Lang::En)
+        };
+        assert!(status("builtin", "0.1.0").ends_with(", built-in engine 0.1.0"));
+        assert!(status("external", "v9.9.9").ends_with(", release v9.9.9"));
+        assert!(status("external", "unknown").ends_with(", external program, version unknown"));
     }
 
     #[test]
