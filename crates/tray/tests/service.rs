@@ -997,3 +997,56 @@ fn stop_resumes_a_suspended_server() {
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     assert!(!alive(pid));
 }
+
+#[test]
+fn ctrl_c_during_restart_wait_ends_run() {
+    if skip_under_runner(
+        "ctrl_c_during_restart_wait_ends_run",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    std::fs::write(
+        home.path().join("settings.json"),
+        br#"{"autoRestart":true}"#,
+    )
+    .unwrap();
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    let mut tray = with_test_server(&mut command, "--crash-after-ms 300")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let pending = home.path().join("run/restart-pending");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pending.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(pending.exists(), "no restart wait began");
+    let sent = Command::new("kill")
+        .args(["-INT", &tray.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tray.wait_with_output().unwrap();
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{out}{err}");
+    assert!(
+        out.contains("Restart cancelled by Ctrl+C. Nothing is running."),
+        "{out}"
+    );
+    assert_eq!(
+        home.recorded_pid(),
+        None,
+        "a server was started after Ctrl+C"
+    );
+    assert!(!pending.exists());
+}

@@ -541,6 +541,7 @@ pub enum Msg<'a> {
         tag: &'a str,
         previous: &'a str,
     },
+    ForegroundRestartInterrupted,
 }
 
 impl Msg<'_> {
@@ -931,6 +932,9 @@ impl Msg<'_> {
                 "The server (pid {pid}) keeps running and is recorded. Check it with `cpa-tray status` and `cpa-tray logs`, or end it with `cpa-tray stop`."
             ),
             DownloadCancelled => "Download cancelled".to_string(),
+            ForegroundRestartInterrupted => {
+                "Restart cancelled by Ctrl+C. Nothing is running.".to_string()
+            }
             ReleaseOlderActivated { tag, previous } => format!(
                 "{tag} is older than the active {previous} and becomes the active version. Run `cpa-tray versions use {previous}` to switch back."
             ),
@@ -1301,6 +1305,7 @@ impl Msg<'_> {
                 "服务（pid {pid}）仍在运行并已记录。可用 `cpa-tray status` 和 `cpa-tray logs` 查看，或用 `cpa-tray stop` 结束它。"
             ),
             DownloadCancelled => "已取消下载".to_string(),
+            ForegroundRestartInterrupted => "已按 Ctrl+C 取消重启，没有正在运行的服务。".to_string(),
             ReleaseOlderActivated { tag, previous } => format!(
                 "{tag} 比当前使用的 {previous} 旧，现在成为当前版本。运行 `cpa-tray versions use {previous}` 可切换回去。"
             ),

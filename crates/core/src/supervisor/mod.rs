@@ -495,7 +495,8 @@ pub fn cancel_pending_restart(home: &Home) -> io::Result<Option<u32>> {
 }
 
 /// Announces a restart in `delay` and waits for it. Returns `false` when
-/// [`cancel_pending_restart`] cancelled it meanwhile. The caller takes the
+/// [`cancel_pending_restart`] cancelled it meanwhile, or when
+/// [`forward_interrupts`] received Ctrl+C or SIGTERM. The caller takes the
 /// home lock, checks [`restart_cancelled`] again and then starts the server.
 pub fn wait_to_restart(home: &Home, delay: Duration) -> bool {
     let own = std::process::id();
@@ -503,7 +504,9 @@ pub fn wait_to_restart(home: &Home, delay: Duration) -> bool {
     let _ = std::fs::write(pending_restart_path(home), format!("{own} {due_at}"));
     let started = Instant::now();
     while started.elapsed() < delay {
-        if restart_cancelled(home) {
+        // Ctrl+C forwarded by a foreground `start` ends the wait as well.
+        if restart_cancelled(home) || interrupt_received() {
+            finish_restart(home);
             return false;
         }
         std::thread::sleep(Duration::from_millis(50).min(delay - started.elapsed()));

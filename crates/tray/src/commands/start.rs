@@ -249,6 +249,10 @@ fn supervise(
         // `stop` may cancel the restart while this waits; it does so under
         // the home lock, so the check under the lock below is final.
         let waited = supervisor::wait_to_restart(&ctx.home, Duration::from_secs(delay));
+        if supervisor::interrupt_received() {
+            ctx.say(Msg::ForegroundRestartInterrupted);
+            return Ok(());
+        }
         let lock = super::lock_home(ctx)?;
         if !waited || supervisor::restart_cancelled(&ctx.home) {
             ctx.say(Msg::ForegroundRestartCancelled);
