@@ -524,10 +524,12 @@ impl Controller {
             },
             Err(_) => false,
         };
+        // Reads and clears the note a stop leaves, also after the tray's own stop.
+        let requested = supervisor::stop_was_requested(&self.shared.options.home, pid);
         if expected {
             return;
         }
-        if supervisor::stop_was_requested(&self.shared.options.home, pid) {
+        if requested {
             // `cpa-tray stop` or `restart` ended it: a stop, never a crash.
             if let Ok(mut owned) = self.shared.owned.lock()
                 && owned.is_some_and(|(owned_pid, _)| owned_pid == pid)
