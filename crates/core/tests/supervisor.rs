@@ -523,3 +523,62 @@ fn rotation_in_progress_elsewhere_is_skipped() {
     assert!(supervisor::logfile::rotate_if_larger(&log, 1024).unwrap());
     assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
 }
+
+#[test]
+fn stop_note_survives_the_next_start() {
+    let fixture = fixture();
+    let first = fixture
+        .start(&[], Duration::from_secs(10))
+        .expect("first start");
+    let first_pid = first.record.pid;
+    assert!(matches!(
+        supervisor::stop(&fixture.home, Duration::from_secs(5)).unwrap(),
+        StopOutcome::Stopped { .. }
+    ));
+    // A restart starts the next server before the old one's supervisor
+    // has looked: the note for the old pid must still be there.
+    let second = fixture
+        .start(&[], Duration::from_secs(10))
+        .expect("second start");
+    assert_ne!(second.record.pid, first_pid);
+    assert!(supervisor::stop_was_requested(&fixture.home, first_pid));
+    // Read once: the note is cleared.
+    assert!(!supervisor::stop_was_requested(&fixture.home, first_pid));
+    assert!(!supervisor::stop_was_requested(
+        &fixture.home,
+        second.record.pid
+    ));
+    drop(first);
+    drop(second);
+}
+
+#[test]
+fn pending_restart_is_cancelled_once() {
+    let fixture = fixture();
+    assert_eq!(supervisor::pending_restart(&fixture.home), None);
+    assert_eq!(
+        supervisor::cancel_pending_restart(&fixture.home).unwrap(),
+        None
+    );
+
+    let home = fixture.home.clone();
+    let waiter =
+        std::thread::spawn(move || supervisor::wait_to_restart(&home, Duration::from_secs(20)));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let pending = loop {
+        if let Some(pending) = supervisor::pending_restart(&fixture.home) {
+            break pending;
+        }
+        assert!(Instant::now() < deadline, "the wait was never announced");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(pending.supervisor_pid, std::process::id());
+    let started = Instant::now();
+    assert_eq!(
+        supervisor::cancel_pending_restart(&fixture.home).unwrap(),
+        Some(std::process::id())
+    );
+    assert!(!waiter.join().unwrap(), "the wait was not cancelled");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(supervisor::pending_restart(&fixture.home), None);
+}
