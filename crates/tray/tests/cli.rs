@@ -1041,24 +1041,7 @@ fn engine_errors_list_the_valid_values() {
 /// Returns everything the terminal showed, or `None` when `script` is missing.
 fn run_on_terminal(home: &TrayHome, args: &[&str], entries: &[&str]) -> Option<String> {
     use std::io::Write;
-    if Command::new("script").arg("--version").output().is_err() {
-        return cpa_testkit::missing_tool("util-linux `script` (pseudo-terminal)");
-    }
-    let base = home.command();
-    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
-    let mut line = quote(&base.get_program().to_string_lossy());
-    for arg in base.get_args().chain(args.iter().map(std::ffi::OsStr::new)) {
-        line.push(' ');
-        line.push_str(&quote(&arg.to_string_lossy()));
-    }
-    let mut script = Command::new("script");
-    script.args(["-qec", &line, "/dev/null"]);
-    for (name, value) in base.get_envs() {
-        match value {
-            Some(value) => script.env(name, value),
-            None => script.env_remove(name),
-        };
-    }
+    let mut script = common::on_terminal(&home.command(), args, "", "")?;
     let mut child = script
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -1230,35 +1213,18 @@ fn ctrl_c_at_terminal_prompt_restores_echo() {
         return;
     }
     use std::io::{Read, Write};
-    if Command::new("script").arg("--version").output().is_err() {
-        cpa_testkit::missing_tool::<()>("util-linux `script` (pseudo-terminal)");
-        return;
-    }
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let before = std::fs::read(home.config()).unwrap();
-    let base = home.command();
-    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
-    let mut line = quote(&base.get_program().to_string_lossy());
-    for arg in base
-        .get_args()
-        .chain(["start", "--no-open"].map(std::ffi::OsStr::new))
-    {
-        line.push(' ');
-        line.push_str(&quote(&arg.to_string_lossy()));
-    }
     // The same terminal reports its modes after cpa-tray ended.
-    line.push_str("; echo \"exit=$?\"; stty -a");
-    let mut script = Command::new("script");
-    script
-        .args(["-qec", &line, "/dev/null"])
-        .env("SHELL", "/bin/sh");
-    for (name, value) in base.get_envs() {
-        match value {
-            Some(value) => script.env(name, value),
-            None => script.env_remove(name),
-        };
-    }
+    let Some(mut script) = common::on_terminal(
+        &home.command(),
+        &["start", "--no-open"],
+        "",
+        "; echo \"exit=$?\"; stty -a",
+    ) else {
+        return;
+    };
     let mut child = script
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -1398,10 +1364,6 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
         return;
     }
     use std::io::{Read, Write};
-    if Command::new("script").arg("--version").output().is_err() {
-        cpa_testkit::missing_tool::<()>("util-linux `script` (pseudo-terminal)");
-        return;
-    }
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let before = std::fs::read(home.config()).unwrap();
@@ -1423,31 +1385,16 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
             std::env::var("PATH").unwrap_or_default()
         ),
     );
-    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
     // The terminal sends SIGINT to the whole foreground group: the shell
     // catches it so it lives to print the exit status.
-    let mut line = format!(
-        "trap : INT; {}",
-        quote(&base.get_program().to_string_lossy())
-    );
-    for arg in base
-        .get_args()
-        .chain(["start", "--no-open"].map(std::ffi::OsStr::new))
-    {
-        line.push(' ');
-        line.push_str(&quote(&arg.to_string_lossy()));
-    }
-    line.push_str("; echo \"exit=$?\"");
-    let mut script = Command::new("script");
-    script
-        .args(["-qec", &line, "/dev/null"])
-        .env("SHELL", "/bin/sh");
-    for (name, value) in base.get_envs() {
-        match value {
-            Some(value) => script.env(name, value),
-            None => script.env_remove(name),
-        };
-    }
+    let Some(mut script) = common::on_terminal(
+        &base,
+        &["start", "--no-open"],
+        "trap : INT; ",
+        "; echo \"exit=$?\"",
+    ) else {
+        return;
+    };
     let mut child = script
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -484,27 +484,8 @@ fn run_on_terminal_with(
     input: &str,
     env: &[(&str, &str)],
 ) -> Option<(bool, String)> {
-    let script = Path::new("/usr/bin/script");
-    if !script.is_file() {
-        return cpa_testkit::missing_tool("util-linux script (a pseudo-terminal for prompts)");
-    }
-    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
-    let mut line = vec![
-        quote(env!("CARGO_BIN_EXE_cpa-tray")),
-        "--home".to_string(),
-        quote(setup.home.path().to_str().expect("UTF-8 home")),
-    ];
-    line.extend(args.iter().map(|arg| quote(arg)));
-    // The same environment as every other run, applied to the wrapper.
-    let environment = setup.command(&[]);
-    let mut command = Command::new(script);
-    command.args(["-qec", &line.join(" "), "/dev/null"]);
-    for (key, value) in environment.get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
+    // The same program, arguments and environment as every other run.
+    let mut command = common::on_terminal(&setup.command(&[]), args, "", "")?;
     for (key, value) in env {
         command.env(key, value);
     }

@@ -216,3 +216,32 @@ pub fn assert_stopped(home: &TrayHome, pid: u32) {
     }
     assert!(!alive(pid), "server {pid} still running");
 }
+
+/// Returns a command that runs `base` followed by `args` on a pseudo-terminal
+/// made by util-linux `script`, with `base`'s environment, so prompts read
+/// from a real terminal. `before` and `after` are shell text put around the
+/// quoted command line (e.g. `trap : INT;` and `; echo "exit=$?"`). Returns
+/// `None` after a loud skip when `script` is missing.
+pub fn on_terminal(base: &Command, args: &[&str], before: &str, after: &str) -> Option<Command> {
+    if Command::new("script").arg("--version").output().is_err() {
+        return cpa_testkit::missing_tool("util-linux `script` (pseudo-terminal)");
+    }
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    let mut line = format!("{before}{}", quote(&base.get_program().to_string_lossy()));
+    for arg in base.get_args().chain(args.iter().map(std::ffi::OsStr::new)) {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    line.push_str(after);
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env("SHELL", "/bin/sh");
+    for (name, value) in base.get_envs() {
+        match value {
+            Some(value) => script.env(name, value),
+            None => script.env_remove(name),
+        };
+    }
+    Some(script)
+}
