@@ -8,6 +8,7 @@
 pub mod desktop;
 pub mod home;
 pub mod instance;
+pub mod interrupt;
 pub mod messages;
 pub mod password;
 pub mod releases;

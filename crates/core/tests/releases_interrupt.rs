@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use cpa_core::releases::CancelOnInterrupt;
+use cpa_core::interrupt::CancelOnInterrupt;
 
 /// Returns the current SIGINT handler without changing it.
 fn sigint_handler() -> libc::sighandler_t {

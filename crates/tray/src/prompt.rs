@@ -3,9 +3,9 @@
 
 use std::io::{self, BufRead};
 
+use cpa_core::interrupt::ExitOnInterrupt;
 use cpa_core::messages::{self, Msg};
 use cpa_core::password;
-use cpa_core::supervisor::interrupt::CancelOnInterrupt;
 
 use crate::context::{Context, Failure};
 
@@ -22,7 +22,7 @@ pub fn read_new_password(
     from_stdin: bool,
     cancelled: Msg<'static>,
 ) -> Result<String, Failure> {
-    let _interrupt = CancelOnInterrupt::install(&ctx.text(cancelled.clone()));
+    let _interrupt = ExitOnInterrupt::install(&ctx.text(cancelled.clone()));
     if from_stdin {
         let password = read_stdin_line(ctx)?;
         if password.is_empty() {
@@ -68,7 +68,7 @@ pub fn read_new_password(
 
 /// Reads an existing password once; `None` when the entry is empty.
 pub fn read_existing_password(ctx: &Context, from_stdin: bool) -> Result<Option<String>, Failure> {
-    let _interrupt = CancelOnInterrupt::install(&ctx.text(Msg::PromptCancelled));
+    let _interrupt = ExitOnInterrupt::install(&ctx.text(Msg::PromptCancelled));
     let password = if from_stdin {
         read_stdin_line(ctx)?
     } else {

@@ -67,7 +67,6 @@ mod extract;
 mod first_start;
 mod github;
 mod install;
-mod interrupt;
 mod store;
 mod temp;
 mod version;
@@ -89,7 +88,6 @@ pub use install::{
     DownloadedAsset, InstallOptions, InstallOutcome, UpdateCheck, UpdateStatus, Verification,
     check, download_asset, install, install_from_file, parse_asset_name,
 };
-pub use interrupt::CancelOnInterrupt;
 pub use store::{
     ActiveSource, ActiveVersion, InstalledVersion, ListedVersion, PruneReport, VersionStore,
 };

@@ -16,7 +16,6 @@
 //! pid, start time and executable still match.
 
 pub mod http;
-pub mod interrupt;
 pub mod logfile;
 pub mod port;
 pub mod process;

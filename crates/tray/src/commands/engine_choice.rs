@@ -18,12 +18,12 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+use cpa_core::interrupt::ExitOnInterrupt;
 use cpa_core::messages::Msg;
 use cpa_core::releases::{
     self, DownloadOffer, EngineSetting, InstalledVersion, Platform, ReleaseError,
 };
 use cpa_core::settings::SettingsStore;
-use cpa_core::supervisor::interrupt::CancelOnInterrupt;
 use cpa_core::supervisor::{Engine, EngineKind};
 use serde_json::Value;
 
@@ -172,7 +172,7 @@ fn with_causes(err: &ReleaseError, lang: cpa_core::messages::Lang) -> String {
 /// read prints `cancelled` and exits with status 130, as a password prompt
 /// does; nothing has been written yet.
 fn ask(prompt: &str, cancelled: &str) -> Option<String> {
-    let _interrupt = CancelOnInterrupt::install(cancelled);
+    let _interrupt = ExitOnInterrupt::install(cancelled);
     eprint!("{prompt}");
     let _ = io::stderr().flush();
     let mut answer = String::new();

@@ -15,19 +15,17 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Duration;
 
+use cpa_core::interrupt::{CancelOnInterrupt, INTERRUPTED_EXIT_CODE};
 use cpa_core::messages::Msg;
 use cpa_core::releases::{
-    self, CancelOnInterrupt, InstallOptions, InstallOutcome, InstalledVersion, Platform, Progress,
-    ReleaseError, ReleaseSource, UpdateStatus, Verification, VersionStore,
+    self, InstallOptions, InstallOutcome, InstalledVersion, Platform, Progress, ReleaseError,
+    ReleaseSource, UpdateStatus, Verification, VersionStore,
 };
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord};
 
 use super::{engine_from_record, keep_env_password, load_config, server_address, view};
 use crate::cli::{InstallArgs, UpdateArgs, VersionsCommand};
 use crate::context::{CommandResult, Context, Failure, display};
-
-/// Exit status of a download cancelled with Ctrl+C (128 + SIGINT, as shells report it).
-const INTERRUPTED_EXIT_CODE: u8 = 130;
 
 /// `update [--check] [--yes]`.
 pub fn update(ctx: &Context, args: &UpdateArgs) -> CommandResult {
