@@ -390,6 +390,40 @@ impl TestHome {
         })
     }
 
+    /// Makes a home whose key is the bcrypt hash of `password` and whose
+    /// `settings.json` is `settings`.
+    fn with_settings(password: &str, settings: &str) -> Option<TestHome> {
+        let hash = cpa_config::secret::hash_password_with_cost(password, 4).unwrap();
+        let env = TestHome::new(&hash)?;
+        env.write_settings(settings);
+        Some(env)
+    }
+
+    fn write_settings(&self, settings: &str) {
+        std::fs::write(self.home.join("settings.json"), settings).unwrap();
+    }
+
+    /// Returns the server record the tray wrote, if any.
+    fn record(&self) -> Option<cpa_core::supervisor::EngineRecord> {
+        let home = cpa_core::home::Home::at(&self.home).unwrap();
+        cpa_core::supervisor::record::read(&home.pid_file_path()).unwrap()
+    }
+
+    /// Points the tray at `releases` instead of the GitHub API.
+    fn use_releases(&mut self, releases: &FakeReleases) {
+        self.extra_env
+            .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    }
+
+    /// Starts fake releases that publish this home's engine as `tag` and
+    /// points the tray at them.
+    fn publish_engine(&mut self, tag: &str, slow: bool) -> FakeReleases {
+        let releases = FakeReleases::start();
+        releases.publish(tag, &self.engine, slow);
+        self.use_releases(&releases);
+        releases
+    }
+
     fn answers(&self) -> PathBuf {
         self.home.parent().unwrap().join("answers.txt")
     }
@@ -459,6 +493,33 @@ fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Returns the bodies of the notifications received so far.
+fn notification_bodies(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect()
+}
+
+/// Waits for a notification whose body satisfies `matches` and returns that body.
+fn wait_notification_where(
+    received: &Received,
+    timeout: Duration,
+    what: &str,
+    matches: impl Fn(&str) -> bool,
+) -> String {
+    wait_for(timeout, what, || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| body.clone())
+            .find(|body| matches(body))
+    })
 }
 
 fn wait_notification(received: &Received, body: &str) {
@@ -669,10 +730,7 @@ fn chinese_menu_opens_and_notifies() {
     let Some(mut env) = TestHome::new("") else {
         return;
     };
-    let releases = FakeReleases::start();
-    releases.publish("v1.0.0", &env.engine, false);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v1.0.0", false);
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch_in(&bus, &env, "zh-CN");
 
@@ -737,15 +795,12 @@ fn chinese_menu_opens_and_notifies() {
 #[test]
 fn crashed_server_restarts_when_enabled() {
     let Some(bus) = Bus::start() else { return };
-    let hash = cpa_config::secret::hash_password_with_cost("crash-test-1", 4).unwrap();
-    let Some(env) = TestHome::new(&hash) else {
+    let Some(env) = TestHome::with_settings(
+        "crash-test-1",
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    ) else {
         return;
     };
-    std::fs::write(
-        env.home.join("settings.json"),
-        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
-    )
-    .unwrap();
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
     assert_eq!(tray.item("Auto Restart").toggle, Some(1));
@@ -781,14 +836,12 @@ fn crashed_server_restarts_when_enabled() {
         .status()
         .unwrap();
     assert!(killed.success());
-    wait_for(Duration::from_secs(10), "the exit notification", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(_, body)| body.starts_with("CLIProxyAPI exited"))
-            .then_some(())
-    });
+    wait_notification_where(
+        &received,
+        Duration::from_secs(10),
+        "the exit notification",
+        |body| body.starts_with("CLIProxyAPI exited"),
+    );
     wait_notification(&received, "Restarting CLIProxyAPI in 1 s (attempt 1)");
     let second = wait_for(Duration::from_secs(20), "a new server", || {
         record(&env.home).filter(|pid| *pid != first)
@@ -811,14 +864,12 @@ fn failed_dialog_names_cli_command() {
     // command does the same and cancels the start.
     tray.click("Start");
     wait_notification(&received, "Password not set. Start cancelled.");
-    let failed = wait_for(Duration::from_secs(10), "the dialog failure notice", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, body)| body.clone())
-            .find(|body| body.starts_with("Failed to open the dialog:"))
-    });
+    let failed = wait_notification_where(
+        &received,
+        Duration::from_secs(10),
+        "the dialog failure notice",
+        |body| body.starts_with("Failed to open the dialog:"),
+    );
     assert!(
         failed.ends_with("Run `cpa-tray password set` in a terminal instead."),
         "{failed}"
@@ -1065,14 +1116,13 @@ fn recorded_exe(env: &TestHome) -> PathBuf {
 #[test]
 fn update_installs_restarts_and_rolls_back() {
     let Some(bus) = Bus::start() else { return };
-    let hash = cpa_config::secret::hash_password_with_cost("update-test-1", 4).unwrap();
-    let Some(mut env) = TestHome::new(&hash) else {
+    let Some(mut env) = TestHome::with_settings("update-test-1", r#"{"autoOpenWebUI":false}"#)
+    else {
         return;
     };
     let Some(test_server) = test_server_binary() else {
         return;
     };
-    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
     let releases = FakeReleases::start();
     let engine_binary = env.engine.clone();
     releases.publish("v1.0.0", &engine_binary, false);
@@ -1080,8 +1130,7 @@ fn update_installs_restarts_and_rolls_back() {
     let first = env.home.join("versions/v1.0.0/cli-proxy-api");
     env.engine = first.clone();
     env.builtin = false;
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    env.use_releases(&releases);
     // Only the stand-in release reads it: it exits before it listens.
     env.extra_env.push((
         "CPA_TEST_SERVER".into(),
@@ -1124,14 +1173,12 @@ fn update_installs_restarts_and_rolls_back() {
     releases.publish("v1.2.0", &test_server, false);
     env.script("yes\ndone\n");
     tray.click("Update");
-    wait_for(Duration::from_secs(30), "the rollback notification", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(_, body)| body.starts_with("CLIProxyAPI v1.2.0 did not become ready"))
-            .then_some(())
-    });
+    wait_notification_where(
+        &received,
+        Duration::from_secs(30),
+        "the rollback notification",
+        |body| body.starts_with("CLIProxyAPI v1.2.0 did not become ready"),
+    );
     tray.wait_status("Running (v1.1.0)");
     assert!(
         env.serving(),
@@ -1150,10 +1197,7 @@ fn update_cancel_stops_download() {
         return;
     };
     let mut env = env_base;
-    let releases = FakeReleases::start();
-    releases.publish("v3.0.0", &env.engine, true);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v3.0.0", true);
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
 
@@ -1187,14 +1231,9 @@ fn auto_update_installs_without_asking() {
     let installed = env.home.join("versions/v1.0.0");
     std::fs::create_dir_all(&installed).unwrap();
     std::fs::copy(&engine_binary, installed.join("cli-proxy-api")).unwrap();
-    std::fs::write(
-        env.home.join("settings.json"),
-        r#"{"autoUpdate":true,"version":"v1.0.0"}"#,
-    )
-    .unwrap();
+    env.write_settings(r#"{"autoUpdate":true,"version":"v1.0.0"}"#);
     releases.publish("v1.1.0", &engine_binary, false);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    env.use_releases(&releases);
     let (_notifications, received) = serve_notifications(&bus);
     let _tray = Tray::launch(&bus, &env);
 
@@ -1210,10 +1249,8 @@ fn auto_update_installs_without_asking() {
 /// A home whose first start asks which server to run (the key is set, so no
 /// password dialog comes first).
 fn first_start_home() -> Option<TestHome> {
-    let hash = cpa_config::secret::hash_password_with_cost("first-start-1", 4).unwrap();
-    let mut env = TestHome::new(&hash)?;
+    let mut env = TestHome::with_settings("first-start-1", r#"{"autoOpenWebUI":false}"#)?;
     env.offer_engine_choice = true;
-    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
     Some(env)
 }
 
@@ -1223,10 +1260,7 @@ fn first_start_downloads_release() {
     let Some(mut env) = first_start_home() else {
         return;
     };
-    let releases = FakeReleases::start();
-    releases.publish("v1.0.0", &env.engine, false);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v1.0.0", false);
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
 
@@ -1239,14 +1273,12 @@ fn first_start_downloads_release() {
     assert!(env.home.join("versions/v1.0.0/cli-proxy-api").is_file());
     let asked = std::fs::read_to_string(env.answers().with_extension("asked")).unwrap();
     assert_eq!(asked, "choose\nprogress\n");
-    wait_for(Duration::from_secs(10), "the install notification", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(_, body)| body.starts_with("Installed CLIProxyAPI v1.0.0 in "))
-            .then_some(())
-    });
+    wait_notification_where(
+        &received,
+        Duration::from_secs(10),
+        "the install notification",
+        |body| body.starts_with("Installed CLIProxyAPI v1.0.0 in "),
+    );
 }
 
 #[test]
@@ -1255,10 +1287,7 @@ fn first_start_cancel_then_builtin() {
     let Some(mut env) = first_start_home() else {
         return;
     };
-    let releases = FakeReleases::start();
-    releases.publish("v1.0.0", &env.engine, false);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v1.0.0", false);
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
 
@@ -1324,10 +1353,7 @@ fn exit_during_update_cancels_download() {
     let Some(mut env) = TestHome::new("") else {
         return;
     };
-    let releases = FakeReleases::start();
-    releases.publish("v4.0.0", &env.engine, true);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v4.0.0", true);
     let (_notifications, _received) = serve_notifications(&bus);
     let mut tray = Tray::launch(&bus, &env);
 
@@ -1348,14 +1374,13 @@ fn exit_during_update_cancels_download() {
 #[test]
 fn running_server_log_is_rotated() {
     let Some(bus) = Bus::start() else { return };
-    let hash = cpa_config::secret::hash_password_with_cost("rotate-test-1", 4).unwrap();
-    let Some(mut env) = TestHome::new(&hash) else {
+    let Some(mut env) = TestHome::with_settings("rotate-test-1", r#"{"autoOpenWebUI":false}"#)
+    else {
         return;
     };
     let Some(test_server) = test_server_binary() else {
         return;
     };
-    std::fs::write(env.home.join("settings.json"), r#"{"autoOpenWebUI":false}"#).unwrap();
     // The stand-in writes 1 MiB more than the rotation size at once, then a
     // tick line every 20 ms; the tray checks the size every 0.2 s.
     let limit = cpa_core::supervisor::logfile::ROTATE_BYTES;
@@ -1405,11 +1430,7 @@ fn auto_update_home() -> Option<TestHome> {
     let installed = env.home.join("versions/v1.0.0");
     std::fs::create_dir_all(&installed).unwrap();
     std::fs::copy(&env.engine, installed.join("cli-proxy-api")).unwrap();
-    std::fs::write(
-        env.home.join("settings.json"),
-        r#"{"autoUpdate":true,"version":"v1.0.0"}"#,
-    )
-    .unwrap();
+    env.write_settings(r#"{"autoUpdate":true,"version":"v1.0.0"}"#);
     Some(env)
 }
 
@@ -1440,25 +1461,18 @@ fn auto_update_offline_only_logs() {
         tray.item("Update").enabled.then_some(())
     });
     std::thread::sleep(Duration::from_millis(500));
-    let bodies: Vec<String> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| body.clone())
-        .collect();
+    let bodies = notification_bodies(&received);
     assert!(bodies.is_empty(), "notified while offline: {bodies:?}");
     assert_eq!(recorded_version(&env), "v1.0.0");
 
     // The Update item still reports the same failure.
     tray.click("Update");
-    let failed = wait_for(Duration::from_secs(20), "the Update failure notice", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, body)| body.clone())
-            .find(|body| body.starts_with("Update failed: "))
-    });
+    let failed = wait_notification_where(
+        &received,
+        Duration::from_secs(20),
+        "the Update failure notice",
+        |body| body.starts_with("Update failed: "),
+    );
     assert!(failed.contains("http://127.0.0.1:9"), "{failed}");
 }
 
@@ -1484,19 +1498,16 @@ fn auto_update_checksum_mismatch_notifies() {
         let wrong = format!("{}  {name}\n", "0".repeat(64)).into_bytes();
         routes.insert(path, (wrong, slow));
     }
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    env.use_releases(&releases);
     let (_notifications, received) = serve_notifications(&bus);
     let _tray = Tray::launch(&bus, &env);
 
-    let failed = wait_for(Duration::from_secs(20), "the checksum notice", || {
-        received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, body)| body.clone())
-            .find(|body| body.starts_with("Update failed: "))
-    });
+    let failed = wait_notification_where(
+        &received,
+        Duration::from_secs(20),
+        "the checksum notice",
+        |body| body.starts_with("Update failed: "),
+    );
     assert!(failed.contains("Checksum mismatch"), "{failed}");
     assert_eq!(recorded_version(&env), "v1.0.0");
     assert!(!env.home.join("versions/v1.1.0").exists());
@@ -1539,8 +1550,7 @@ fn first_start_offers_path_binary() {
     let releases = FakeReleases::start();
     let engine_binary = std::fs::canonicalize(&link).unwrap();
     releases.publish("v1.0.0", &engine_binary, false);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    env.use_releases(&releases);
     let (_notifications, _received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
 
@@ -1597,23 +1607,19 @@ fn first_start_offline_offers_path_binary() {
 #[test]
 fn command_stop_and_restart_are_not_crashes() {
     let Some(bus) = Bus::start() else { return };
-    let hash = cpa_config::secret::hash_password_with_cost("cli-stop-test-1", 4).unwrap();
-    let Some(env) = TestHome::new(&hash) else {
+    let Some(env) = TestHome::with_settings(
+        "cli-stop-test-1",
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    ) else {
         return;
     };
-    std::fs::write(
-        env.home.join("settings.json"),
-        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
-    )
-    .unwrap();
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
     tray.click("Start");
     tray.wait_status("Running (v0.1.0");
     wait_notification(&received, "Started CLIProxyAPI");
     let home = cpa_core::home::Home::at(&env.home).unwrap();
-    let recorded = || cpa_core::supervisor::record::read(&home.pid_file_path()).unwrap();
-    let first = recorded().expect("server record").pid;
+    let first = env.record().expect("server record").pid;
 
     // What `cpa-tray stop` does: the tray reports a stop and restarts nothing.
     let outcome = cpa_core::supervisor::stop(&home, Duration::from_secs(5)).unwrap();
@@ -1623,26 +1629,21 @@ fn command_stop_and_restart_are_not_crashes() {
     wait_notification(&received, "Stopped");
     tray.wait_status("Not Running");
     std::thread::sleep(Duration::from_secs(3));
-    let bodies: Vec<String> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| body.clone())
-        .collect();
+    let bodies = notification_bodies(&received);
     assert!(
         !bodies
             .iter()
             .any(|body| body.starts_with("CLIProxyAPI exited") || body.starts_with("Restarting")),
         "{bodies:?}"
     );
-    assert!(recorded().is_none(), "nothing was started again");
+    assert!(env.record().is_none(), "nothing was started again");
     assert!(!process_alive(first));
 
     // What `cpa-tray restart` does: stop, then start a new server. The tray
     // follows it, so Exit stops it.
     tray.click("Start");
     tray.wait_status("Running (v0.1.0");
-    let second = recorded().expect("server record").pid;
+    let second = env.record().expect("server record").pid;
     cpa_core::supervisor::stop(&home, Duration::from_secs(5)).unwrap();
     let engine = cpa_core::supervisor::Engine {
         program: env.engine.clone(),
@@ -1665,19 +1666,14 @@ fn command_stop_and_restart_are_not_crashes() {
     let third = started.record.pid;
     assert_ne!(second, third);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(recorded().map(|record| record.pid), Some(third));
+    assert_eq!(env.record().map(|record| record.pid), Some(third));
     tray.click("Exit");
     wait_for(
         Duration::from_secs(15),
         "Exit to stop the restarted server",
         || (!process_alive(third)).then_some(()),
     );
-    let bodies: Vec<String> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| body.clone())
-        .collect();
+    let bodies = notification_bodies(&received);
     assert!(
         !bodies
             .iter()
@@ -1693,10 +1689,7 @@ fn first_start_download_cancel_says_download_cancelled() {
     let Some(mut env) = first_start_home() else {
         return;
     };
-    let releases = FakeReleases::start();
-    releases.publish("v1.0.0", &env.engine, true);
-    env.extra_env
-        .push(("CPA_TRAY_RELEASES_API".into(), releases.base.clone()));
+    let _releases = env.publish_engine("v1.0.0", true);
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
 
@@ -1713,12 +1706,7 @@ fn first_start_download_cancel_says_download_cancelled() {
     );
     tray.wait_status("Running");
     assert!(!env.home.join("versions/v1.0.0").exists());
-    let bodies: Vec<String> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| body.clone())
-        .collect();
+    let bodies = notification_bodies(&received);
     assert!(
         !bodies.iter().any(|body| body.contains("Update cancelled")),
         "{bodies:?}"
@@ -1728,24 +1716,18 @@ fn first_start_download_cancel_says_download_cancelled() {
 #[test]
 fn command_stop_cancels_pending_auto_restart() {
     let Some(bus) = Bus::start() else { return };
-    let hash = cpa_config::secret::hash_password_with_cost("restart-wait-1", 4).unwrap();
-    let Some(env) = TestHome::new(&hash) else {
+    let Some(env) = TestHome::with_settings(
+        "restart-wait-1",
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    ) else {
         return;
     };
-    std::fs::write(
-        env.home.join("settings.json"),
-        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
-    )
-    .unwrap();
     let (_notifications, received) = serve_notifications(&bus);
     let tray = Tray::launch(&bus, &env);
     tray.click("Start");
     tray.wait_status("Running (v0.1.0");
     let home = cpa_core::home::Home::at(&env.home).unwrap();
-    let first = cpa_core::supervisor::record::read(&home.pid_file_path())
-        .unwrap()
-        .expect("server record")
-        .pid;
+    let first = env.record().expect("server record").pid;
 
     // A crash starts the 1 s restart wait; what `cpa-tray stop` does then
     // cancels it.
@@ -1766,9 +1748,7 @@ fn command_stop_cancels_pending_auto_restart() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(
-        cpa_core::supervisor::record::read(&home.pid_file_path())
-            .unwrap()
-            .is_none(),
+        env.record().is_none(),
         "the tray started a server after the stop"
     );
     assert_eq!(tray.status_line(), "Not Running");
