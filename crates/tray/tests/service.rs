@@ -3,7 +3,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{TrayHome, alive, assert_success, skip_under_runner, stderr, stdout, test_server};
 
@@ -13,6 +16,72 @@ fn with_test_server<'a>(command: &'a mut Command, flags: &str) -> &'a mut Comman
     command
         .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
         .env("CPA_TEST_SERVER", flags)
+}
+
+/// Returns `start --foreground` that reads the password from stdin and runs
+/// the test server with `flags`.
+fn foreground_start(home: &TrayHome, flags: &str) -> Command {
+    let mut command = home.command();
+    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
+    with_test_server(&mut command, flags);
+    command
+}
+
+/// Spawns `command` with piped standard streams.
+fn spawn_piped(command: &mut Command) -> Child {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Spawns `command` with piped standard streams and types [`PASSWORD`].
+fn spawn_with_password(command: &mut Command) -> Child {
+    let mut child = spawn_piped(command);
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    child
+}
+
+/// Reads lines up to the foreground notice (the one naming Ctrl+C, printed
+/// once the server is ready) and returns all of them; less at end of output.
+fn read_until_ready(reader: &mut impl BufRead) -> String {
+    let mut seen = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("Ctrl+C") {
+            break;
+        }
+        line.clear();
+    }
+    seen
+}
+
+/// Sends SIGINT to `pid` with kill(1); returns whether kill succeeded.
+fn send_sigint(pid: u32) -> bool {
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn enable_auto_restart(home: &TrayHome) {
+    std::fs::write(
+        home.path().join("settings.json"),
+        br#"{"autoRestart":true}"#,
+    )
+    .unwrap();
+}
+
+/// Waits up to 20 s for the foreground run to announce a restart wait.
+fn wait_for_pending_restart(pending: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pending.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 #[test]
@@ -56,45 +125,20 @@ fn foreground_ctrl_c_stops_the_server() {
     ) {
         return;
     }
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
+    use std::io::BufReader;
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    let mut command = home.command();
-    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
-    let mut tray = with_test_server(&mut command, "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut input = tray.stdin.take().unwrap();
-        writeln!(input, "{PASSWORD}").unwrap();
-    }
+    let mut command = foreground_start(&home, "");
+    let mut tray = spawn_with_password(&mut command);
     // Wait for the foreground notice, printed once the server is ready.
     let mut reader = BufReader::new(tray.stdout.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 {
-        seen.push_str(&line);
-        if line.contains("Ctrl+C") {
-            break;
-        }
-        line.clear();
-    }
+    let seen = read_until_ready(&mut reader);
     assert!(seen.contains("Ctrl+C"), "{seen}");
     let server = home.recorded_pid().expect("server recorded");
     assert!(alive(server));
 
-    let status = Command::new("kill")
-        .args(["-INT", &tray.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(send_sigint(tray.id()));
     let exit = tray.wait().unwrap();
     assert!(exit.success(), "foreground run after Ctrl+C: {exit:?}");
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -305,26 +349,14 @@ fn auto_restart_after_a_crash() {
     ) {
         return;
     }
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
+    use std::io::BufReader;
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    std::fs::write(
-        home.path().join("settings.json"),
-        br#"{"autoRestart":true}"#,
-    )
-    .unwrap();
-    let mut command = home.command();
-    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
-    let mut tray = with_test_server(&mut command, "--crash-after-ms 1500")
-        .env("MANAGEMENT_PASSWORD", "env-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    enable_auto_restart(&home);
+    let mut command = foreground_start(&home, "--crash-after-ms 1500");
+    command.env("MANAGEMENT_PASSWORD", "env-password");
+    let mut tray = spawn_with_password(&mut command);
 
     // The foreground notice appears once per started server: the second one
     // means the crashed server was started again.
@@ -342,10 +374,7 @@ fn auto_restart_after_a_crash() {
     assert_eq!(notices, 2, "the server was not restarted");
     assert_ne!(pids[0], pids[1]);
 
-    Command::new("kill")
-        .args(["-INT", &tray.id().to_string()])
-        .status()
-        .unwrap();
+    send_sigint(tray.id());
     let output = tray.wait_with_output().unwrap();
     let message = stderr(&output);
     assert!(
@@ -550,26 +579,15 @@ fn foreground_run_ends_cleanly_on_stop() {
     ) {
         return;
     }
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::Stdio;
+    use std::io::{BufReader, Read};
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    let mut command = home.command();
-    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
-    let mut tray = with_test_server(&mut command, "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let mut command = foreground_start(&home, "");
+    let mut tray = spawn_with_password(&mut command);
     let mut reader = BufReader::new(tray.stdout.take().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl+C") {
-        line.clear();
-    }
-    assert!(line.contains("Ctrl+C"), "no foreground notice");
+    let seen = read_until_ready(&mut reader);
+    assert!(seen.contains("Ctrl+C"), "no foreground notice");
 
     assert_success(&home.run(&["stop"], ""));
     let exit = tray.wait().unwrap();
@@ -673,30 +691,17 @@ fn foreground_run_rotates_a_growing_log() {
     ) {
         return;
     }
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
+    use std::io::BufReader;
 
     let limit = cpa_core::supervisor::logfile::ROTATE_BYTES;
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    let mut command = home.command();
-    command
-        .args(["start", "--foreground", "--password-stdin", "--no-open"])
-        .env("CPA_TRAY_LOG_CHECK_SECONDS", "0.2");
     let flags = format!("--write-bytes {} --tick-ms 20", limit + 1024 * 1024);
-    let mut tray = with_test_server(&mut command, &flags)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let mut command = foreground_start(&home, &flags);
+    command.env("CPA_TRAY_LOG_CHECK_SECONDS", "0.2");
+    let mut tray = spawn_with_password(&mut command);
     let mut reader = BufReader::new(tray.stdout.take().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl+C") {
-        line.clear();
-    }
+    read_until_ready(&mut reader);
 
     let log = home.path().join("logs/engine.log");
     let rotated = home.path().join("logs/engine.log.1");
@@ -705,11 +710,7 @@ fn foreground_run_rotates_a_growing_log() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Command::new("kill")
-        .args(["-INT", &tray.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    assert!(send_sigint(tray.id()));
     let output = tray.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
 
@@ -857,34 +858,18 @@ fn stop_cancels_a_pending_restart() {
     ) {
         return;
     }
-    use std::io::Write;
-    use std::process::Stdio;
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    std::fs::write(
-        home.path().join("settings.json"),
-        br#"{"autoRestart":true}"#,
-    )
-    .unwrap();
-    let mut command = home.command();
-    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
-    let mut tray = with_test_server(&mut command, "--crash-after-ms 300")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    enable_auto_restart(&home);
+    let mut command = foreground_start(&home, "--crash-after-ms 300");
+    let tray = spawn_with_password(&mut command);
 
     // The restart waits 1 s, then 2 s, ...: stop during one of the waits.
     let pending = home.path().join("run/restart-pending");
     let mut cancelled = None;
     for _ in 0..3 {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !pending.exists() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for_pending_restart(&pending);
         let status = stdout(&home.run(&["status"], ""));
         let stop = home.run(&["stop"], "");
         assert_success(&stop);
@@ -927,19 +912,12 @@ fn start_refuses_a_password_when_another_command_set_one() {
     ) {
         return;
     }
-    use std::io::Write;
-    use std::process::Stdio;
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let mut command = home.command();
     command.args(["start", "--password-stdin", "--no-open"]);
-    let mut start = with_test_server(&mut command, "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut start = spawn_piped(with_test_server(&mut command, ""));
     // `start` waits for the password on stdin; another command sets one.
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_success(&home.run(
@@ -1006,36 +984,16 @@ fn ctrl_c_during_restart_wait_ends_run() {
     ) {
         return;
     }
-    use std::io::Write;
-    use std::process::Stdio;
 
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
-    std::fs::write(
-        home.path().join("settings.json"),
-        br#"{"autoRestart":true}"#,
-    )
-    .unwrap();
-    let mut command = home.command();
-    command.args(["start", "--foreground", "--password-stdin", "--no-open"]);
-    let mut tray = with_test_server(&mut command, "--crash-after-ms 300")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(tray.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    enable_auto_restart(&home);
+    let mut command = foreground_start(&home, "--crash-after-ms 300");
+    let tray = spawn_with_password(&mut command);
     let pending = home.path().join("run/restart-pending");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !pending.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_pending_restart(&pending);
     assert!(pending.exists(), "no restart wait began");
-    let sent = Command::new("kill")
-        .args(["-INT", &tray.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    assert!(send_sigint(tray.id()));
     let output = tray.wait_with_output().unwrap();
     let (out, err) = (stdout(&output), stderr(&output));
     assert!(output.status.success(), "{out}{err}");
