@@ -10,6 +10,9 @@ use cpa_core::messages::Lang;
 
 use crate::text::Text;
 
+/// Menu entries, defined next to their labels in the message catalogue.
+pub use cpa_core::messages::tray::MenuEntry as Item;
+
 /// Server state shown in the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerState {
@@ -36,101 +39,6 @@ pub enum Busy {
     Updating,
 }
 
-/// One menu entry. The id is the muda menu id and stays stable across languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Item {
-    Status,
-    Start,
-    Restart,
-    Stop,
-    Open,
-    OpenWebUi,
-    OpenFolder,
-    OpenConfig,
-    OpenLogs,
-    Settings,
-    AutoOpenWebUi,
-    AutoUpdate,
-    AutoRestart,
-    StartAtLogin,
-    Language,
-    LanguageEnglish,
-    LanguageChinese,
-    ResetPassword,
-    Update,
-    About,
-    Exit,
-}
-
-impl Item {
-    pub const ALL: [Item; 21] = [
-        Item::Status,
-        Item::Start,
-        Item::Restart,
-        Item::Stop,
-        Item::Open,
-        Item::OpenWebUi,
-        Item::OpenFolder,
-        Item::OpenConfig,
-        Item::OpenLogs,
-        Item::Settings,
-        Item::AutoOpenWebUi,
-        Item::AutoUpdate,
-        Item::AutoRestart,
-        Item::StartAtLogin,
-        Item::Language,
-        Item::LanguageEnglish,
-        Item::LanguageChinese,
-        Item::ResetPassword,
-        Item::Update,
-        Item::About,
-        Item::Exit,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Item::Status => "status",
-            Item::Start => "start",
-            Item::Restart => "restart",
-            Item::Stop => "stop",
-            Item::Open => "open",
-            Item::OpenWebUi => "open-webui",
-            Item::OpenFolder => "open-folder",
-            Item::OpenConfig => "open-config",
-            Item::OpenLogs => "open-logs",
-            Item::Settings => "settings",
-            Item::AutoOpenWebUi => "auto-open-webui",
-            Item::AutoUpdate => "auto-update",
-            Item::AutoRestart => "auto-restart",
-            Item::StartAtLogin => "start-at-login",
-            Item::Language => "language",
-            Item::LanguageEnglish => "language-en",
-            Item::LanguageChinese => "language-zh-CN",
-            Item::ResetPassword => "reset-password",
-            Item::Update => "update",
-            Item::About => "about",
-            Item::Exit => "exit",
-        }
-    }
-
-    pub fn from_id(id: &str) -> Option<Item> {
-        Item::ALL.into_iter().find(|item| item.id() == id)
-    }
-
-    /// Returns whether the item carries a check mark.
-    pub fn is_check(self) -> bool {
-        matches!(
-            self,
-            Item::AutoOpenWebUi
-                | Item::AutoUpdate
-                | Item::AutoRestart
-                | Item::StartAtLogin
-                | Item::LanguageEnglish
-                | Item::LanguageChinese
-        )
-    }
-}
-
 /// Everything the menu depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuState {
@@ -150,31 +58,10 @@ pub struct MenuState {
 impl MenuState {
     /// Returns the label of `item` in the current language.
     pub fn label(&self, item: Item) -> String {
-        let text = match item {
-            Item::Status => return self.status_line(),
-            Item::Start => Text::Start,
-            Item::Restart => Text::Restart,
-            Item::Stop => Text::Stop,
-            Item::Open => Text::Open,
-            Item::OpenWebUi => Text::OpenWebUi,
-            Item::OpenFolder => Text::OpenFolder,
-            Item::OpenConfig => Text::OpenConfig,
-            Item::OpenLogs => Text::OpenLogs,
-            Item::Settings => Text::Settings,
-            Item::AutoOpenWebUi => Text::AutoOpenWebUi,
-            Item::AutoUpdate => Text::AutoUpdate,
-            Item::AutoRestart => Text::AutoRestart,
-            Item::StartAtLogin => Text::StartAtLogin,
-            Item::Language => Text::Language,
-            // Language names are written in their own language.
-            Item::LanguageEnglish => return "English".to_string(),
-            Item::LanguageChinese => return "简体中文".to_string(),
-            Item::ResetPassword => Text::ResetPassword,
-            Item::Update => Text::Update,
-            Item::About => Text::About,
-            Item::Exit => Text::Exit,
-        };
-        text.text(self.lang)
+        match item {
+            Item::Status => self.status_line(),
+            entry => Text::Menu(entry).text(self.lang),
+        }
     }
 
     /// Returns the read-only status line, e.g. `Running (v6.9.1)`.

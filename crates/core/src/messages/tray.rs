@@ -16,20 +16,11 @@ pub const APP_TITLE: &str = "CLIProxyAPI Tray";
 /// Project page opened from the About dialog.
 pub const PROJECT_URL: &str = "https://github.com/kitephp/CLIProxyAPI-Tray";
 
-/// A text with its parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TrayMsg<'a> {
-    // Menu.
-    TooltipRunning,
-    StatusRunning {
-        version: &'a str,
-        builtin: bool,
-    },
-    StatusNotRunning,
-    StatusStarting,
-    StatusStopping,
-    StatusUpdating,
-    StatusRestartReminder,
+/// One entry of the tray menu. Its id names it in the menu toolkit and in
+/// logs, and stays the same in every language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MenuEntry {
+    Status,
     Start,
     Restart,
     Stop,
@@ -44,10 +35,99 @@ pub enum TrayMsg<'a> {
     AutoRestart,
     StartAtLogin,
     Language,
+    LanguageEnglish,
+    LanguageChinese,
     ResetPassword,
     Update,
     About,
     Exit,
+}
+
+impl MenuEntry {
+    pub const ALL: [MenuEntry; 21] = [
+        MenuEntry::Status,
+        MenuEntry::Start,
+        MenuEntry::Restart,
+        MenuEntry::Stop,
+        MenuEntry::Open,
+        MenuEntry::OpenWebUi,
+        MenuEntry::OpenFolder,
+        MenuEntry::OpenConfig,
+        MenuEntry::OpenLogs,
+        MenuEntry::Settings,
+        MenuEntry::AutoOpenWebUi,
+        MenuEntry::AutoUpdate,
+        MenuEntry::AutoRestart,
+        MenuEntry::StartAtLogin,
+        MenuEntry::Language,
+        MenuEntry::LanguageEnglish,
+        MenuEntry::LanguageChinese,
+        MenuEntry::ResetPassword,
+        MenuEntry::Update,
+        MenuEntry::About,
+        MenuEntry::Exit,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            MenuEntry::Status => "status",
+            MenuEntry::Start => "start",
+            MenuEntry::Restart => "restart",
+            MenuEntry::Stop => "stop",
+            MenuEntry::Open => "open",
+            MenuEntry::OpenWebUi => "open-webui",
+            MenuEntry::OpenFolder => "open-folder",
+            MenuEntry::OpenConfig => "open-config",
+            MenuEntry::OpenLogs => "open-logs",
+            MenuEntry::Settings => "settings",
+            MenuEntry::AutoOpenWebUi => "auto-open-webui",
+            MenuEntry::AutoUpdate => "auto-update",
+            MenuEntry::AutoRestart => "auto-restart",
+            MenuEntry::StartAtLogin => "start-at-login",
+            MenuEntry::Language => "language",
+            MenuEntry::LanguageEnglish => "language-en",
+            MenuEntry::LanguageChinese => "language-zh-CN",
+            MenuEntry::ResetPassword => "reset-password",
+            MenuEntry::Update => "update",
+            MenuEntry::About => "about",
+            MenuEntry::Exit => "exit",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<MenuEntry> {
+        MenuEntry::ALL.into_iter().find(|item| item.id() == id)
+    }
+
+    /// Returns whether the item carries a check mark.
+    pub fn is_check(self) -> bool {
+        matches!(
+            self,
+            MenuEntry::AutoOpenWebUi
+                | MenuEntry::AutoUpdate
+                | MenuEntry::AutoRestart
+                | MenuEntry::StartAtLogin
+                | MenuEntry::LanguageEnglish
+                | MenuEntry::LanguageChinese
+        )
+    }
+}
+
+/// A text with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrayMsg<'a> {
+    // Menu.
+    TooltipRunning,
+    StatusRunning {
+        version: &'a str,
+        builtin: bool,
+    },
+    StatusNotRunning,
+    StatusStarting,
+    StatusStopping,
+    StatusUpdating,
+    StatusRestartReminder,
+    /// The fixed label of a menu entry.
+    Menu(MenuEntry),
 
     // Notifications.
     ConfigCreated,
@@ -183,24 +263,32 @@ impl TrayMsg<'_> {
             StatusStopping => "Stopping...".into(),
             StatusUpdating => "Updating...".into(),
             StatusRestartReminder => "restart to use the new password".into(),
-            Start => "Start".into(),
-            Restart => "Restart".into(),
-            Stop => "Stop".into(),
-            Open => "Open".into(),
-            OpenWebUi => "WebUI".into(),
-            OpenFolder => "Folder".into(),
-            OpenConfig => "Config".into(),
-            OpenLogs => "Logs".into(),
-            Settings => "Settings".into(),
-            AutoOpenWebUi => "Auto Open WebUI".into(),
-            AutoUpdate => "Auto Update".into(),
-            AutoRestart => "Auto Restart".into(),
-            StartAtLogin => "Start at Login".into(),
-            Language => "Language".into(),
-            ResetPassword => "Reset Password".into(),
-            Update => "Update".into(),
-            About => "About".into(),
-            Exit => "Exit".into(),
+            Menu(entry) => match entry {
+                // The tray shows the status line in this entry, not this name.
+                MenuEntry::Status => "Status",
+                MenuEntry::Start => "Start",
+                MenuEntry::Restart => "Restart",
+                MenuEntry::Stop => "Stop",
+                MenuEntry::Open => "Open",
+                MenuEntry::OpenWebUi => "WebUI",
+                MenuEntry::OpenFolder => "Folder",
+                MenuEntry::OpenConfig => "Config",
+                MenuEntry::OpenLogs => "Logs",
+                MenuEntry::Settings => "Settings",
+                MenuEntry::AutoOpenWebUi => "Auto Open WebUI",
+                MenuEntry::AutoUpdate => "Auto Update",
+                MenuEntry::AutoRestart => "Auto Restart",
+                MenuEntry::StartAtLogin => "Start at Login",
+                MenuEntry::Language => "Language",
+                MenuEntry::ResetPassword => "Reset Password",
+                MenuEntry::Update => "Update",
+                MenuEntry::About => "About",
+                MenuEntry::Exit => "Exit",
+                // Language names are written in their own language.
+                MenuEntry::LanguageEnglish => "English",
+                MenuEntry::LanguageChinese => "简体中文",
+            }
+            .into(),
 
             EngineChoiceQuestion => {
                 "No CLIProxyAPI is installed yet. Which server should the tray start?".into()
@@ -322,24 +410,32 @@ impl TrayMsg<'_> {
             StatusStopping => "正在停止...".into(),
             StatusUpdating => "正在更新...".into(),
             StatusRestartReminder => "重启后新密码生效".into(),
-            Start => "启动".into(),
-            Restart => "重启".into(),
-            Stop => "停止".into(),
-            Open => "打开".into(),
-            OpenWebUi => "WebUI".into(),
-            OpenFolder => "文件夹".into(),
-            OpenConfig => "配置文件".into(),
-            OpenLogs => "日志".into(),
-            Settings => "设置".into(),
-            AutoOpenWebUi => "自动打开 WebUI".into(),
-            AutoUpdate => "自动更新".into(),
-            AutoRestart => "自动重启".into(),
-            StartAtLogin => "登录时启动".into(),
-            Language => "语言".into(),
-            ResetPassword => "重置密码".into(),
-            Update => "更新".into(),
-            About => "关于".into(),
-            Exit => "退出".into(),
+            Menu(entry) => match entry {
+                // The tray shows the status line in this entry, not this name.
+                MenuEntry::Status => "状态",
+                MenuEntry::Start => "启动",
+                MenuEntry::Restart => "重启",
+                MenuEntry::Stop => "停止",
+                MenuEntry::Open => "打开",
+                MenuEntry::OpenWebUi => "WebUI",
+                MenuEntry::OpenFolder => "文件夹",
+                MenuEntry::OpenConfig => "配置文件",
+                MenuEntry::OpenLogs => "日志",
+                MenuEntry::Settings => "设置",
+                MenuEntry::AutoOpenWebUi => "自动打开 WebUI",
+                MenuEntry::AutoUpdate => "自动更新",
+                MenuEntry::AutoRestart => "自动重启",
+                MenuEntry::StartAtLogin => "登录时启动",
+                MenuEntry::Language => "语言",
+                MenuEntry::ResetPassword => "重置密码",
+                MenuEntry::Update => "更新",
+                MenuEntry::About => "关于",
+                MenuEntry::Exit => "退出",
+                // Language names are written in their own language.
+                MenuEntry::LanguageEnglish => "English",
+                MenuEntry::LanguageChinese => "简体中文",
+            }
+            .into(),
 
             EngineChoiceQuestion => "尚未安装 CLIProxyAPI。托盘应启动哪个服务？".into(),
             EngineChoiceDownload {
@@ -460,7 +556,7 @@ mod tests {
     /// new variant fails to compile until it is listed here.
     fn every_message() -> Vec<TrayMsg<'static>> {
         use TrayMsg::*;
-        let messages = vec![
+        let mut messages = vec![
             EngineChoiceQuestion,
             EngineChoiceDownload {
                 tag: "v1.0.0",
@@ -482,24 +578,6 @@ mod tests {
             StatusStopping,
             StatusUpdating,
             StatusRestartReminder,
-            Start,
-            Restart,
-            Stop,
-            Open,
-            OpenWebUi,
-            OpenFolder,
-            OpenConfig,
-            OpenLogs,
-            Settings,
-            AutoOpenWebUi,
-            AutoUpdate,
-            AutoRestart,
-            StartAtLogin,
-            Language,
-            ResetPassword,
-            Update,
-            About,
-            Exit,
             ConfigCreated,
             PasswordSaved,
             PasswordWriteFailed { detail: "x" },
@@ -570,6 +648,7 @@ mod tests {
             AboutProjectLink,
             Close,
         ];
+        messages.extend(MenuEntry::ALL.map(Menu));
         for message in &messages {
             match message {
                 EngineChoiceQuestion => {}
@@ -584,24 +663,7 @@ mod tests {
                 StatusStopping => {}
                 StatusUpdating => {}
                 StatusRestartReminder => {}
-                Start => {}
-                Restart => {}
-                Stop => {}
-                Open => {}
-                OpenWebUi => {}
-                OpenFolder => {}
-                OpenConfig => {}
-                OpenLogs => {}
-                Settings => {}
-                AutoOpenWebUi => {}
-                AutoUpdate => {}
-                AutoRestart => {}
-                StartAtLogin => {}
-                Language => {}
-                ResetPassword => {}
-                Update => {}
-                About => {}
-                Exit => {}
+                Menu(_) => {}
                 ConfigCreated => {}
                 PasswordSaved => {}
                 PasswordWriteFailed { .. } => {}
@@ -669,7 +731,12 @@ mod tests {
                 "{message:?}: empty Chinese text"
             );
             // Numbers and product names read the same in both languages.
-            let neutral = matches!(message, TrayMsg::OpenWebUi | TrayMsg::DownloadDetail { .. });
+            let neutral = matches!(
+                message,
+                TrayMsg::Menu(
+                    MenuEntry::OpenWebUi | MenuEntry::LanguageEnglish | MenuEntry::LanguageChinese
+                ) | TrayMsg::DownloadDetail { .. }
+            );
             if !neutral {
                 assert_ne!(
                     english, chinese,
