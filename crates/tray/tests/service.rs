@@ -44,8 +44,9 @@ fn spawn_with_password(command: &mut Command) -> Child {
     child
 }
 
-/// Reads lines up to the foreground notice (the one naming Ctrl+C, printed
-/// once the server is ready) and returns all of them; less at end of output.
+/// Reads lines up to the foreground notice, which names Ctrl+C and appears
+/// once the server is ready, and returns them. At end of output it returns
+/// what it read.
 fn read_until_ready(reader: &mut impl BufRead) -> String {
     let mut seen = String::new();
     let mut line = String::new();
