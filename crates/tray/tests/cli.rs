@@ -1430,6 +1430,12 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
 #[cfg(target_os = "linux")]
 #[test]
 fn unreadable_config_is_a_read_failure() {
+    if skip_under_runner(
+        "unreadable_config_is_a_read_failure",
+        "runs as another Unix user through setpriv, which Wine refuses",
+    ) {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");

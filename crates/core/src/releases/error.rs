@@ -299,11 +299,25 @@ impl ReleaseError {
                 }
             }
             ReleaseError::InvalidArchiveName { .. } => {
-                if zh {
-                    "请使用适合本机的发布压缩包，并保留发布时的文件名，例如 CLIProxyAPI_8.0.10_linux_amd64.tar.gz"
+                // The example is the name this machine's archive would have.
+                let example = super::Platform::current()
+                    .map(|platform| {
+                        platform.asset_name(&super::Version {
+                            major: 8,
+                            minor: 0,
+                            patch: 10,
+                            pre: Vec::new(),
+                            build: None,
+                        })
+                    })
+                    .unwrap_or_else(|_| "CLIProxyAPI_8.0.10_linux_amd64.tar.gz".to_string());
+                return Some(if zh {
+                    format!("请使用适合本机的发布压缩包，并保留发布时的文件名，例如 {example}")
                 } else {
-                    "use the release archive for this computer, under the name the release published, e.g. CLIProxyAPI_8.0.10_linux_amd64.tar.gz"
-                }
+                    format!(
+                        "use the release archive for this computer, under the name the release published, e.g. {example}"
+                    )
+                });
             }
             ReleaseError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 if zh {
