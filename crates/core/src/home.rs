@@ -94,7 +94,7 @@ impl Home {
                     format!("{} is a file, not a folder", file.display()),
                 ));
             }
-            std::fs::create_dir_all(&dir).map_err(|err| with_path(err, &dir))?;
+            create_private_dir(&dir)?;
         }
         Ok(())
     }
@@ -208,6 +208,18 @@ fn file_in_place_of(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Adds `path` to an I/O error's message, keeping its kind.
+/// Creates `dir` and any missing parents. On Unix the folders it creates are
+/// readable by their owner only (mode 0700), because the home holds the
+/// config with its keys, the tray's poke token and the server's logs.
+/// Existing folders keep their mode.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|err| with_path(err, dir))
+}
+
 pub(crate) fn with_path(err: io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }

@@ -14,8 +14,8 @@
 //! Windows, macOS and Linux with the standard library alone, and the listening
 //! thread sleeps in `accept` until a client connects, so nothing polls.
 //! The token keeps other programs that find the port from triggering pokes.
-//! Only the user (and administrators) can read the home folder, which is
-//! where the token is stored.
+//! On Unix the record is readable by its owner only (mode 0600), and the
+//! home folders cpa-tray creates are 0700.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::home::{Home, with_path};
+use crate::home::{Home, create_private_dir, with_path};
 
 /// File name of the lock the running tray holds, inside `run/`.
 pub const LOCK_FILE: &str = "tray.lock";
@@ -80,7 +80,7 @@ pub struct Instance {
 /// Fails when the lock file, the socket or the record cannot be created.
 pub fn acquire(home: &Home) -> io::Result<Acquired> {
     let run_dir = home.run_dir();
-    std::fs::create_dir_all(&run_dir).map_err(|err| with_path(err, &run_dir))?;
+    create_private_dir(&run_dir)?;
     let lock_path = run_dir.join(LOCK_FILE);
     let lock = File::options()
         .create(true)
@@ -228,7 +228,15 @@ pub fn read_record(path: &Path) -> io::Result<TrayRecord> {
 fn write_record(path: &Path, record: &TrayRecord) -> io::Result<()> {
     let temporary = path.with_extension("json.tmp");
     let text = serde_json::to_string(record).map_err(io::Error::other)?;
-    std::fs::write(&temporary, text).map_err(|err| with_path(err, &temporary))?;
+    // The token is readable by the owner only, whatever the folder's mode.
+    let mut options = File::options();
+    options.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|err| with_path(err, &temporary))?;
     std::fs::rename(&temporary, path).map_err(|err| with_path(err, path))
 }
 
@@ -248,6 +256,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path()).unwrap();
         (dir, home)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn record_and_run_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(&dir.path().join("new-home")).unwrap();
+        let Acquired::Primary(_first) = acquire(&home).unwrap() else {
+            panic!("the first acquire must own the lock");
+        };
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home.run_dir()), 0o700);
+        assert_eq!(mode(home.root()), 0o700);
+        assert_eq!(mode(&home.run_dir().join(RECORD_FILE)), 0o600);
     }
 
     #[test]

@@ -1014,10 +1014,7 @@ fn report_already_running(
         options.home.settings_fallback_path(),
     );
     let lang = Lang::resolve(options.lang, store.load().settings.language());
-    match pid {
-        Some(pid) => println!("{}", Text::AlreadyRunningExit { pid }.text(lang)),
-        None => println!("{}", Text::AlreadyRunningNotice { status: "?" }.text(lang)),
-    }
+    println!("{}", Text::AlreadyRunningExit { pid }.text(lang));
     if let Err(err) = poke {
         eprintln!("cpa-tray: failed to notify the running tray: {err}");
     }

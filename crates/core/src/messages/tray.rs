@@ -190,8 +190,9 @@ pub enum TrayMsg<'a> {
     AlreadyRunningNotice {
         status: &'a str,
     },
+    /// The pid is missing when the running tray's record could not be read.
     AlreadyRunningExit {
-        pid: u32,
+        pid: Option<u32>,
     },
     StartAtLoginFailed {
         detail: &'a str,
@@ -302,7 +303,10 @@ impl TrayMsg<'_> {
             EngineChoicePath { path } => format!("Use {path} (found on PATH)"),
             StartCancelled => "Start cancelled".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} is already running: {status}"),
-            AlreadyRunningExit { pid } => format!("{APP_TITLE} is already running (pid {pid})."),
+            AlreadyRunningExit { pid: Some(pid) } => {
+                format!("{APP_TITLE} is already running (pid {pid}).")
+            }
+            AlreadyRunningExit { pid: None } => format!("{APP_TITLE} is already running."),
             ConfigCreated => "Created config.yaml from the built-in template".into(),
             PasswordSaved => "Password saved to config.yaml".into(),
             PasswordWriteFailed { detail } => {
@@ -447,7 +451,10 @@ impl TrayMsg<'_> {
             EngineChoicePath { path } => format!("使用 {path}（在 PATH 中找到）"),
             StartCancelled => "已取消启动".into(),
             AlreadyRunningNotice { status } => format!("{APP_TITLE} 已在运行：{status}"),
-            AlreadyRunningExit { pid } => format!("{APP_TITLE} 已在运行（进程 {pid}）。"),
+            AlreadyRunningExit { pid: Some(pid) } => {
+                format!("{APP_TITLE} 已在运行（进程 {pid}）。")
+            }
+            AlreadyRunningExit { pid: None } => format!("{APP_TITLE} 已在运行。"),
             ConfigCreated => "已根据内置模板创建 config.yaml".into(),
             PasswordSaved => "密码已保存到 config.yaml".into(),
             PasswordWriteFailed { detail } => format!("无法将密码写入 config.yaml：{detail}"),
@@ -612,7 +619,8 @@ mod tests {
             },
             TrayUnavailable { detail: "x" },
             AlreadyRunningNotice { status: "x" },
-            AlreadyRunningExit { pid: 3 },
+            AlreadyRunningExit { pid: Some(3) },
+            AlreadyRunningExit { pid: None },
             StartAtLoginFailed { detail: "x" },
             SetPasswordTitle,
             SetPasswordPrompt,
