@@ -882,7 +882,7 @@ fn stop_cancels_a_pending_restart() {
     let (status, stop) = cancelled.expect("stop never met a pending restart");
     assert!(
         stop.contains(&format!(
-            "No server is running. Cancelled the restart that `cpa-tray start --foreground` (pid {}) was waiting to do.",
+            "No server is running. Cancelled the restart that cpa-tray (pid {}, the tray or `start --foreground`) was waiting to do.",
             tray.id()
         )),
         "{stop}"

@@ -446,7 +446,7 @@ pub enum Msg<'a> {
         keep: usize,
     },
 
-    // Releases: first-start engine choice, PATH binaries, cancelled downloads (session 2).
+    // Releases: first-start engine choice, PATH binaries, cancelled downloads.
     EngineChoicePrompt {
         /// `None` when no download can be offered.
         tag: Option<&'a str>,
@@ -472,7 +472,7 @@ pub enum Msg<'a> {
     },
     ReleaseCancelling,
 
-    // Service control: home folder, status and interrupts (session 2).
+    // Service control: home folder, status and interrupts.
     HomeIsFile {
         path: &'a str,
     },
@@ -502,7 +502,7 @@ pub enum Msg<'a> {
         detail: &'a str,
     },
 
-    // Fixes after the second tester's report (session 2).
+    // Stops of suspended servers, pending restarts, races with other commands.
     StoppedWhileSuspended {
         pid: u32,
     },
@@ -912,18 +912,18 @@ impl Msg<'_> {
             LogRotationFailed { detail } => format!(
                 "Failed to rotate the server log: {detail}. The log keeps growing; check free space and permissions in the logs folder."
             ),
-            // Fixes after the second tester's report (session 2).
+            // Stops of suspended servers, pending restarts, races with other commands.
             StoppedWhileSuspended { pid } => format!(
                 "Stopped (pid {pid}). It was suspended, so it was resumed to shut down."
             ),
             PendingRestartCancelled { supervisor } => format!(
-                "No server is running. Cancelled the restart that `cpa-tray start --foreground` (pid {supervisor}) was waiting to do."
+                "No server is running. Cancelled the restart that cpa-tray (pid {supervisor}, the tray or `start --foreground`) was waiting to do."
             ),
             ForegroundRestartCancelled => {
                 "Restart cancelled by `cpa-tray stop`. Nothing is running.".to_string()
             }
             StatusRestartPending { supervisor, seconds } => format!(
-                "Restart pending: `cpa-tray start --foreground` (pid {supervisor}) starts the server again in {seconds} s. Run `cpa-tray stop` to cancel it."
+                "Restart pending: cpa-tray (pid {supervisor}, the tray or `start --foreground`) starts the server again in {seconds} s. Run `cpa-tray stop` to cancel it."
             ),
             PasswordSetMeanwhile { path } => format!(
                 "Another command set the management key in {path} while you typed. Your password was not saved and the server was not started. Run `cpa-tray start` again to use the key now stored, or `cpa-tray password set` to replace it."
@@ -1285,18 +1285,18 @@ impl Msg<'_> {
             LogRotationFailed { detail } => format!(
                 "轮转服务日志失败：{detail}。日志会继续增长；请检查 logs 文件夹的可用空间和权限。"
             ),
-            // Fixes after the second tester's report (session 2).
+            // Stops of suspended servers, pending restarts, races with other commands.
             StoppedWhileSuspended { pid } => {
                 format!("已停止（pid {pid}）。它处于挂起状态，已先恢复运行再关闭。")
             }
             PendingRestartCancelled { supervisor } => format!(
-                "没有正在运行的服务。已取消 `cpa-tray start --foreground`（pid {supervisor}）等待执行的重启。"
+                "没有正在运行的服务。已取消 cpa-tray（pid {supervisor}，托盘或 `start --foreground`）等待执行的重启。"
             ),
             ForegroundRestartCancelled => {
                 "重启已被 `cpa-tray stop` 取消，没有正在运行的服务。".to_string()
             }
             StatusRestartPending { supervisor, seconds } => format!(
-                "等待重启：`cpa-tray start --foreground`（pid {supervisor}）将在 {seconds} 秒后重新启动服务。运行 `cpa-tray stop` 可取消。"
+                "等待重启：cpa-tray（pid {supervisor}，托盘或 `start --foreground`）将在 {seconds} 秒后重新启动服务。运行 `cpa-tray stop` 可取消。"
             ),
             PasswordSetMeanwhile { path } => format!(
                 "在你输入期间，另一个命令已在 {path} 中设置了管理密钥。你的密码没有保存，服务也没有启动。请再次运行 `cpa-tray start` 以使用已保存的密钥，或运行 `cpa-tray password set` 替换它。"
