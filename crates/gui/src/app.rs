@@ -270,7 +270,11 @@ impl Controller {
             Event::ServerExited { pid, status } => self.on_server_exit(pid, &status),
             Event::StatusCheck => {
                 if self.state.busy.is_none() {
+                    let was_running = self.state.server.is_running();
                     self.state.server = read_server_state(&self.shared.options.home);
+                    if was_running && !self.state.server.is_running() {
+                        self.on_unowned_server_gone();
+                    }
                 }
                 self.state.config_exists = self.shared.options.home.config_path().is_file();
             }
@@ -511,6 +515,25 @@ impl Controller {
         }
         notify::log("exiting");
         self.quit = true;
+    }
+
+    /// Reports a server that a CLI command started and that died while this
+    /// tray showed it (a status check found its record but not its process),
+    /// as a crash of the tray's own server is reported: a notification, and
+    /// an automatic restart when that is on. The tray's own server is watched
+    /// by its exit; a `cpa-tray stop` removes the record, so it is no crash.
+    fn on_unowned_server_gone(&mut self) {
+        if self.shared.owned.lock().is_ok_and(|owned| owned.is_some()) {
+            return;
+        }
+        let home = &self.shared.options.home;
+        if let Ok(Some(record)) = supervisor::record::read(&home.pid_file_path())
+            && record.liveness() != Liveness::Ours
+        {
+            let pid = record.pid;
+            notify::log(&format!("server pid {pid} started by a command is gone"));
+            self.on_server_exit(pid, &format!("pid {pid}"));
+        }
     }
 
     fn on_server_exit(&mut self, pid: u32, status: &str) {

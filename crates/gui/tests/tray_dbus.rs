@@ -1683,6 +1683,73 @@ fn command_stop_and_restart_are_not_crashes() {
     drop(started);
 }
 
+/// A server that a CLI command started is not the tray's child, so only the
+/// status check sees it die; that is still reported as a crash and, with
+/// Auto Restart on, the tray starts a server of its own.
+#[test]
+fn command_started_server_crash_is_reported() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::with_settings(
+        "cli-crash-test-1",
+        r#"{"autoRestart":true,"autoOpenWebUI":false}"#,
+    ) else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let home = cpa_core::home::Home::at(&env.home).unwrap();
+    let engine = cpa_core::supervisor::Engine {
+        program: env.engine.clone(),
+        leading_args: Vec::new(),
+        kind: cpa_core::supervisor::EngineKind::Builtin,
+        version: "0.1.0".into(),
+    };
+    let address = cpa_core::supervisor::ServerAddress {
+        host: "127.0.0.1".into(),
+        port: env.port,
+        tls: false,
+    };
+    // What `cpa-tray start` does before the tray runs.
+    let mut started = cpa_core::supervisor::start(
+        &home,
+        &engine,
+        &address,
+        &cpa_core::supervisor::StartOptions::default(),
+    )
+    .unwrap();
+    let first = started.record.pid;
+    let tray = Tray::launch(&bus, &env);
+    tray.wait_status("Running (v0.1.0");
+
+    // SIGKILL, reaped here as the CLI's shell would, so the pid is gone.
+    started.child.kill().unwrap();
+    started.child.wait().unwrap();
+    let exited = format!("CLIProxyAPI exited (pid {first})");
+    wait_notification_where(
+        &received,
+        Duration::from_secs(15),
+        "the crash notification",
+        |body| body.starts_with(&exited),
+    );
+    wait_notification_where(
+        &received,
+        Duration::from_secs(5),
+        "the restart notice",
+        |body| body.starts_with("Restarting"),
+    );
+    let second = wait_for(Duration::from_secs(20), "the tray's own restart", || {
+        env.record()
+            .map(|record| record.pid)
+            .filter(|pid| *pid != first && process_alive(*pid))
+    });
+    tray.wait_status("Running (v0.1.0");
+
+    // The restarted server is the tray's own, so Exit stops it.
+    tray.click("Exit");
+    wait_for(Duration::from_secs(15), "Exit to stop the server", || {
+        (!process_alive(second)).then_some(())
+    });
+}
+
 #[test]
 fn first_start_download_cancel_says_download_cancelled() {
     let Some(bus) = Bus::start() else { return };
