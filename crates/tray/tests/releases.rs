@@ -493,6 +493,54 @@ fn run_on_terminal_with(
     Some((output.status.success(), stdout(&output)))
 }
 
+/// Ctrl+C at the y/N question of `update` cancels like an answer of no:
+/// the cancel message, exit status 130, nothing installed.
+#[test]
+fn ctrl_c_at_update_question_cancels() {
+    if skip("ctrl_c_at_update_question_cancels") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let setup = Setup::new();
+    setup.fake.publish("v6.4.0", Stand::Engine, Sums::Correct);
+    // The terminal sends SIGINT to the whole foreground group: the shell
+    // catches it so it lives to print the exit status.
+    let Some(mut script) = common::on_terminal(
+        &setup.command(&[]),
+        &["update"],
+        "trap : INT; ",
+        "; echo \"exit=$?\"",
+    ) else {
+        return;
+    };
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    input.write_all(b"\x03").unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    drop(input);
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    child.wait().unwrap();
+
+    assert!(shown.contains("Install CLIProxyAPI v6.4.0 ("), "{shown}");
+    assert!(shown.contains("Update cancelled"), "{shown}");
+    assert!(shown.contains("exit=130"), "{shown}");
+    assert!(setup.installed_tags().is_empty());
+    assert_eq!(setup.settings(), serde_json::Value::Null);
+}
+
 #[test]
 fn terminal_prompt_declines_and_shows_progress() {
     if skip("terminal_prompt_declines_and_shows_progress") {

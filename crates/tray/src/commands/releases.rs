@@ -15,7 +15,7 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use cpa_core::interrupt::{CancelOnInterrupt, INTERRUPTED_EXIT_CODE};
+use cpa_core::interrupt::{CancelOnInterrupt, ExitOnInterrupt, INTERRUPTED_EXIT_CODE};
 use cpa_core::messages::Msg;
 use cpa_core::releases::{
     self, InstallOptions, InstallOutcome, InstalledVersion, Platform, Progress, ReleaseError,
@@ -275,6 +275,8 @@ fn confirm(ctx: &Context, yes: bool, tag: &str, asset: &str, size: u64) -> Resul
     if !io::stdin().is_terminal() {
         return Err(ctx.fail(Msg::ReleaseNeedsYes));
     }
+    // Nothing is downloaded yet, so Ctrl+C here may end the process at once.
+    let _interrupt = ExitOnInterrupt::install(&ctx.text(Msg::ReleaseUpdateCancelled));
     eprint!(
         "{}",
         ctx.text(Msg::ReleaseConfirm {
