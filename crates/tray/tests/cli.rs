@@ -1212,7 +1212,6 @@ fn ctrl_c_at_terminal_prompt_restores_echo() {
     if skip_under_runner("ctrl_c_at_terminal_prompt_restores_echo", "a Linux pty") {
         return;
     }
-    use std::io::{Read, Write};
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let before = std::fs::read(home.config()).unwrap();
@@ -1225,29 +1224,7 @@ fn ctrl_c_at_terminal_prompt_restores_echo() {
     ) else {
         return;
     };
-    let mut child = script
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    input.write_all(b"half-typed").unwrap();
-    input.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    input.write_all(b"\x03").unwrap();
-    input.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    drop(input);
-    let mut shown = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut shown)
-        .unwrap();
-    child.wait().unwrap();
+    let shown = common::type_on_terminal(&mut script, &[(800, b"half-typed"), (300, b"\x03")]);
 
     assert!(shown.contains("New management password:"), "{shown}");
     assert!(
@@ -1363,7 +1340,6 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
     if skip_under_runner("ctrl_c_at_engine_choice_cancels_cleanly", "a Linux pty") {
         return;
     }
-    use std::io::{Read, Write};
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
     let before = std::fs::read(home.config()).unwrap();
@@ -1395,26 +1371,7 @@ fn ctrl_c_at_engine_choice_cancels_cleanly() {
     ) else {
         return;
     };
-    let mut child = script
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    input.write_all(b"\x03").unwrap();
-    input.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    drop(input);
-    let mut shown = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut shown)
-        .unwrap();
-    child.wait().unwrap();
+    let shown = common::type_on_terminal(&mut script, &[(1500, b"\x03")]);
 
     assert!(shown.contains("[c]ancel"), "{shown}");
     assert!(

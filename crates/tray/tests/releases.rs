@@ -500,7 +500,6 @@ fn ctrl_c_at_update_question_cancels() {
     if skip("ctrl_c_at_update_question_cancels") {
         return;
     }
-    use std::io::{Read, Write};
     let setup = Setup::new();
     setup.fake.publish("v6.4.0", Stand::Engine, Sums::Correct);
     // The terminal sends SIGINT to the whole foreground group: the shell
@@ -513,26 +512,7 @@ fn ctrl_c_at_update_question_cancels() {
     ) else {
         return;
     };
-    let mut child = script
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    input.write_all(b"\x03").unwrap();
-    input.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    drop(input);
-    let mut shown = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut shown)
-        .unwrap();
-    child.wait().unwrap();
+    let shown = common::type_on_terminal(&mut script, &[(1500, b"\x03")]);
 
     assert!(shown.contains("Install CLIProxyAPI v6.4.0 ("), "{shown}");
     assert!(shown.contains("Update cancelled"), "{shown}");

@@ -245,3 +245,33 @@ pub fn on_terminal(base: &Command, args: &[&str], before: &str, after: &str) -> 
     }
     Some(script)
 }
+
+/// Runs `script` (from [`on_terminal`]) and types into its terminal: for each
+/// step, waits the milliseconds, then writes the bytes (`\x03` is Ctrl+C).
+/// Returns everything the terminal showed once the program ended.
+pub fn type_on_terminal(script: &mut Command, steps: &[(u64, &[u8])]) -> String {
+    use std::io::Read;
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    for (wait, bytes) in steps {
+        std::thread::sleep(Duration::from_millis(*wait));
+        input.write_all(bytes).unwrap();
+        input.flush().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    drop(input);
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    child.wait().unwrap();
+    shown
+}
