@@ -21,7 +21,7 @@ done
 work=$(mktemp -d)
 cleanup() {
   [ -n "${tray:-}" ] && kill "$tray" 2>/dev/null || true
-  [ -f "$work/home/run/engine.json" ] && kill "$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$work/home/run/engine.json")" 2>/dev/null || true
+  [ -f "$work/home/run/engine.json" ] && kill "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$work/home/run/engine.json")" 2>/dev/null || true
   [ -n "${bus_pid:-}" ] && kill "$bus_pid" 2>/dev/null || true
   rm -rf "$work"
 }
