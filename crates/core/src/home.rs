@@ -207,9 +207,8 @@ fn file_in_place_of(dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Adds `path` to an I/O error's message, keeping its kind.
 /// Creates `dir` and any missing parents. On Unix the folders it creates are
-/// readable by their owner only (mode 0700), because the home holds the
+/// readable by their owner only (mode 0700), because the home contains the
 /// config with its keys, the tray's poke token and the server's logs.
 /// Existing folders keep their mode.
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -220,6 +219,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir).map_err(|err| with_path(err, dir))
 }
 
+/// Adds `path` to an I/O error's message, keeping its kind.
 pub(crate) fn with_path(err: io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }

@@ -58,7 +58,7 @@ pub enum Acquired {
     /// This process is the tray of the home folder.
     Primary(Instance),
     /// Another tray runs. `pid` is its pid when it replied to the poke, or the
-    /// pid from its record when the poke failed (then `poke` holds the error).
+    /// pid from its record when the poke failed (then `poke` contains the error).
     AlreadyRunning {
         pid: Option<u32>,
         poke: io::Result<()>,

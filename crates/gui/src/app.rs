@@ -517,11 +517,11 @@ impl Controller {
         self.quit = true;
     }
 
-    /// Reports a server that a CLI command started and that died while this
-    /// tray showed it (a status check found its record but not its process),
-    /// as a crash of the tray's own server is reported: a notification, and
-    /// an automatic restart when that is on. The tray's own server is watched
-    /// by its exit; a `cpa-tray stop` removes the record, so it is no crash.
+    /// Reports the crash of a server that a CLI command started: a status
+    /// check found its record but not its process. The report matches a crash
+    /// of the tray's own server (a notification, then an automatic restart
+    /// when that is on). A `cpa-tray stop` removes the record, so it never
+    /// looks like a crash here.
     fn on_unowned_server_gone(&mut self) {
         if self.shared.owned.lock().is_ok_and(|owned| owned.is_some()) {
             return;

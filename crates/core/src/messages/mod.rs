@@ -217,7 +217,7 @@ pub enum Msg<'a> {
     },
     EngineNotFound {
         path: &'a str,
-        /// Where the path came from: `--engine`, a variable or the setting.
+        /// Source of the path: `--engine`, a variable or the setting.
         origin: &'a str,
     },
     ExitedEarly {

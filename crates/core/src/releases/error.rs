@@ -241,10 +241,10 @@ impl ReleaseError {
     }
 }
 
-/// The user-facing text in a language. [`std::fmt::Display`] and
-/// [`ReleaseError::hint`] give the English text; these give the same facts
-/// in the catalogue's other languages, so a Chinese sentence never wraps an
-/// English reason.
+/// User-facing text in a language. [`std::fmt::Display`] and
+/// [`ReleaseError::hint`] give the English text. These functions give the
+/// same facts in the catalogue's other languages, so a Chinese sentence
+/// never wraps an English reason.
 impl ReleaseError {
     /// Returns the message in `lang`.
     pub fn text(&self, lang: Lang) -> String {
