@@ -307,6 +307,38 @@ fn foreign_process_with_recorded_pid_is_left_alone() {
     sleeper.wait().unwrap();
 }
 
+/// A process on its way out loses its executable link before it closes its
+/// sockets (Linux). `stop` must wait for the process itself, or a restart
+/// finds the old server still holding the port. The record's wrong `exe`
+/// stands in for that window: the process reads as foreign, not exited.
+#[test]
+fn process_without_its_executable_has_not_exited() {
+    let mut sleeper = Command::new(test_server())
+        .args(["--port", "0", "--never-listen"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = sleeper.id();
+    let info = process::inspect(pid).expect("the sleeper runs");
+    let record = EngineRecord {
+        pid,
+        start_time: info.start_time,
+        exe: PathBuf::from("/nonexistent/cli-proxy-api"),
+        config: PathBuf::from("/nonexistent/config.yaml"),
+        port: 1,
+        engine: "external".to_string(),
+        version: "test".to_string(),
+        probe: "127.0.0.1:1".to_string(),
+        tls: false,
+        started_at: 0,
+    };
+    assert_eq!(record.liveness(), supervisor::Liveness::Foreign);
+    assert!(!record.has_exited(), "a running process has not exited");
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert!(record.has_exited(), "a reaped process has exited");
+}
+
 #[test]
 fn stale_record_is_removed() {
     let fixture = fixture();

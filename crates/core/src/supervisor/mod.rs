@@ -539,11 +539,12 @@ pub fn finish_restart(home: &Home) {
     }
 }
 
-/// Polls every 10 ms until the recorded process is no longer ours.
+/// Polls every 10 ms until the recorded process has exited (see
+/// [`EngineRecord::has_exited`]).
 fn wait_until_gone(record: &EngineRecord, timeout: Duration) -> bool {
     let started = Instant::now();
     loop {
-        if record.liveness() != Liveness::Ours {
+        if record.has_exited() {
             return true;
         }
         if started.elapsed() >= timeout {

@@ -58,6 +58,16 @@ impl EngineRecord {
             _ => Liveness::Foreign,
         }
     }
+
+    /// Returns whether the recorded process has ended: no process with its
+    /// pid, a zombie, or a different process under a reused pid.
+    ///
+    /// Unlike [`Self::liveness`], this ignores the executable. While a process
+    /// exits, Linux drops its executable link before it closes its files, so
+    /// an exiting server can look foreign while it still holds its port.
+    pub fn has_exited(&self) -> bool {
+        process::inspect(self.pid).is_none_or(|info| info.start_time != self.start_time)
+    }
 }
 
 fn same_file(left: &Path, right: &Path) -> bool {
