@@ -21,6 +21,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,13 @@ const POKE_COMMAND: &str = "poke";
 
 /// How long a poke may take to connect, send and read the reply.
 const POKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the running tray waits for a connected client's request line. A
+/// second tray sends it right after connecting.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How many connections the running tray reads at once.
+const MAX_OPEN_POKES: usize = 8;
 
 /// How long a second tray waits for the first one's record. The first tray
 /// writes it right after taking the lock, so it only misses in that short
@@ -116,18 +125,39 @@ impl Instance {
     /// Starts a thread that calls `on_poke` for every valid poke, until the
     /// process exits. Connections without the right token are closed
     /// without a call. Calling it a second time does nothing.
-    pub fn serve_pokes(&mut self, on_poke: impl Fn() + Send + 'static) -> io::Result<()> {
+    ///
+    /// Each connection is read on a thread of its own, so a client that
+    /// connects and stays silent does not hold up the next tray's poke. At
+    /// most [`MAX_OPEN_POKES`] are read at once; further connections are
+    /// closed at once until one of them ends.
+    pub fn serve_pokes(&mut self, on_poke: impl Fn() + Send + Sync + 'static) -> io::Result<()> {
         let Some(listener) = self.listener.take() else {
             return Ok(());
         };
-        let token = self.token.clone();
+        let token: Arc<str> = Arc::from(self.token.as_str());
+        let on_poke = Arc::new(on_poke);
+        let open = Arc::new(AtomicUsize::new(0));
         std::thread::Builder::new()
             .name("tray-pokes".into())
             .spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { continue };
-                    if answer_poke(stream, &token).is_ok() {
-                        on_poke();
+                    if open.fetch_add(1, Ordering::SeqCst) >= MAX_OPEN_POKES {
+                        open.fetch_sub(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    let (token, on_poke, done) = (token.clone(), on_poke.clone(), open.clone());
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("tray-poke".into())
+                            .spawn(move || {
+                                if answer_poke(stream, &token).is_ok() {
+                                    on_poke();
+                                }
+                                done.fetch_sub(1, Ordering::SeqCst);
+                            });
+                    if spawned.is_err() {
+                        open.fetch_sub(1, Ordering::SeqCst);
                     }
                 }
             })?;
@@ -145,8 +175,8 @@ impl Drop for Instance {
 
 /// Reads one request line and replies to it. A wrong token is an error.
 fn answer_poke(stream: TcpStream, token: &str) -> io::Result<()> {
-    // A client that connects and sends nothing must not block the next poke.
-    stream.set_read_timeout(Some(POKE_TIMEOUT))?;
+    // A client that connects and sends nothing holds this thread only briefly.
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
     stream.set_write_timeout(Some(POKE_TIMEOUT))?;
     let mut line = String::new();
     BufReader::new(&stream).take(256).read_line(&mut line)?;
@@ -290,6 +320,31 @@ mod tests {
             Acquired::Primary(_) => panic!("the second acquire must not own the lock"),
         }
         pokes.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+
+    /// Silent clients on the poke port (another program that found it, or a
+    /// tray that hung after connecting) must not keep a second tray from
+    /// getting through. Before, each one held the only reader for its
+    /// timeout, and two of them outlasted the second tray's wait.
+    #[test]
+    fn silent_connections_do_not_block_a_poke() {
+        let (_dir, home) = home();
+        let Acquired::Primary(mut first) = acquire(&home).unwrap() else {
+            panic!("the first acquire must own the lock");
+        };
+        let (sender, pokes) = mpsc::channel();
+        first.serve_pokes(move || sender.send(()).unwrap()).unwrap();
+        let record = read_record(&home.run_dir().join(RECORD_FILE)).unwrap();
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, record.port));
+        let silent: Vec<TcpStream> = (0..4)
+            .map(|_| TcpStream::connect(address).unwrap())
+            .collect();
+
+        let pid = poke(&record).unwrap();
+
+        assert_eq!(pid, std::process::id());
+        pokes.recv_timeout(Duration::from_secs(5)).unwrap();
+        drop(silent);
     }
 
     #[test]
