@@ -8,9 +8,10 @@
 //! the menu never blocks. While a long action runs the state is marked busy,
 //! which disables every action that would race it.
 //!
-//! While a server this tray started runs, the thread waiting for its exit
-//! owns a `RotationWatch`: one size check of the server log per minute,
-//! which rotates the log past 5 MiB (see `cpa_core::supervisor::logfile`).
+//! For as long as the tray runs it holds a `RotationWatch`: one size check of
+//! the server log per minute, which rotates the log past 5 MiB (see
+//! `cpa_core::supervisor::logfile`). It covers a server started by a
+//! `cpa-tray start` as well as the tray's own.
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
@@ -870,8 +871,6 @@ fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Res
     }
     let watcher = shared.clone();
     spawn_worker("server-watch", move || {
-        // Checks the log size while this server runs; dropped when it exits.
-        let _rotation = watch_log_size(&watcher.options.home);
         let status = match supervisor::wait_for_exit(&watcher.options.home, &mut started.child) {
             Ok(status) => status.to_string(),
             Err(err) => err.to_string(),
@@ -881,8 +880,7 @@ fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Res
     Ok(started.ready_after.is_some())
 }
 
-/// Starts the size checks of `logs/engine.log` for a server this tray
-/// started: one check per [`logfile::ROTATE_CHECK_INTERVAL`] (or the seconds
+/// Starts the size checks of `logs/engine.log`: one check per [`logfile::ROTATE_CHECK_INTERVAL`] (or the seconds
 /// in [`LOG_CHECK_SECONDS_ENV`]), rotating the log past
 /// [`logfile::ROTATE_BYTES`]. The checks end when the returned watch is
 /// dropped. Failures go to the tray's log; the server keeps running.
@@ -1024,6 +1022,9 @@ pub fn run_tray(options: TrayOptions) -> ExitCode {
             None
         }
     };
+    // Checks the server log for as long as the tray runs, whoever started
+    // the server; a check while none runs finds a log that does not grow.
+    let _rotation = watch_log_size(&options.home);
     crate::platform::run(options, instance)
 }
 

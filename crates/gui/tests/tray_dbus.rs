@@ -1424,6 +1424,90 @@ fn running_server_log_is_rotated() {
     assert!(!tray_log.contains("failed to rotate"), "{tray_log}");
 }
 
+/// A server that `cpa-tray start` left running writes its log as well; the
+/// tray keeps that log below the size too, not only its own server's.
+#[test]
+fn command_started_server_log_is_rotated() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(mut env) = TestHome::with_settings("rotate-test-2", r#"{"autoOpenWebUI":false}"#)
+    else {
+        return;
+    };
+    let Some(test_server) = test_server_binary() else {
+        return;
+    };
+    let limit = cpa_core::supervisor::logfile::ROTATE_BYTES;
+    env.extra_env
+        .push(("CPA_TRAY_LOG_CHECK_SECONDS".into(), "0.2".into()));
+    let home = cpa_core::home::Home::at(&env.home).unwrap();
+    // What `cpa-tray start` does: the tray does not own this child.
+    let engine = cpa_core::supervisor::Engine {
+        program: test_server,
+        leading_args: vec!["--tick-ms".into(), "20".into()],
+        kind: cpa_core::supervisor::EngineKind::External,
+        version: "test".into(),
+    };
+    let address = cpa_core::supervisor::ServerAddress {
+        host: "127.0.0.1".into(),
+        port: env.port,
+        tls: false,
+    };
+    let mut started = cpa_core::supervisor::start(
+        &home,
+        &engine,
+        &address,
+        &cpa_core::supervisor::StartOptions::default(),
+    )
+    .unwrap();
+    let (_notifications, _received) = serve_notifications(&bus);
+    let mut tray = Tray::launch(&bus, &env);
+    tray.wait_status("Running");
+
+    // The log grows past the limit while the tray watches: the test server
+    // appends a tick line every 20 ms, and this test adds the bulk (opened
+    // for appending, as the server's own descriptor is).
+    let log = env.home.join("logs/engine.log");
+    let rotated = env.home.join("logs/engine.log.1");
+    {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let line = [b'x'; 1023];
+        for _ in 0..(limit / 1024 + 1024) {
+            file.write_all(&line).unwrap();
+            file.write_all(b"\n").unwrap();
+        }
+    }
+    wait_for(Duration::from_secs(30), "engine.log.1", || {
+        rotated.exists().then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    assert!(std::fs::metadata(&rotated).unwrap().len() > limit);
+    let new = std::fs::read(&log).unwrap();
+    assert!(
+        (new.len() as u64) < limit,
+        "log still has {} bytes",
+        new.len()
+    );
+    assert!(!new.contains(&0), "truncated log contains zero bytes");
+    assert!(
+        String::from_utf8_lossy(&new).contains("tick "),
+        "the server stopped writing to the log after the rotation"
+    );
+    assert!(process_alive(started.record.pid), "the server was stopped");
+    let tray_log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
+    assert!(!tray_log.contains("failed to rotate"), "{tray_log}");
+
+    tray.click("Exit");
+    wait_for(Duration::from_secs(10), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    // Exit leaves a server the tray did not start running.
+    assert!(process_alive(started.record.pid));
+    cpa_core::supervisor::stop(&home, Duration::from_secs(5)).unwrap();
+    started.child.wait().unwrap();
+}
+
 /// A home with v1.0.0 installed and recorded, and Auto Update on.
 fn auto_update_home() -> Option<TestHome> {
     let env = TestHome::new("")?;
