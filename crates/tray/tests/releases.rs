@@ -766,6 +766,18 @@ fn first_start_offline_uses_builtin() {
     let output = setup.run(&["status", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
     assert_eq!(status["engine"], "builtin");
+
+    // In Chinese the OS's reason reads in Chinese too, its English kept
+    // beside it for searching.
+    let output = common::run(
+        setup
+            .command(&["--lang", "zh-CN", "update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", &api),
+        "",
+    );
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("连接被拒绝（Connection refused"), "{text}");
 }
 
 #[test]

@@ -9,6 +9,9 @@ use std::fmt;
 // GUI area: the texts only the tray shows.
 pub mod tray;
 
+// The OS's English reasons inside Chinese messages.
+pub mod os_text;
+
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -549,7 +552,7 @@ impl Msg<'_> {
     pub fn text(&self, lang: Lang) -> String {
         match lang {
             Lang::En => self.english(),
-            Lang::ZhCn => self.chinese(),
+            Lang::ZhCn => os_text::localize(&self.chinese()).into_owned(),
         }
     }
 

@@ -243,7 +243,7 @@ impl TrayMsg<'_> {
     pub fn text(&self, lang: Lang) -> String {
         match lang {
             Lang::En => self.english(),
-            Lang::ZhCn => self.chinese(),
+            Lang::ZhCn => super::os_text::localize(&self.chinese()).into_owned(),
         }
     }
 

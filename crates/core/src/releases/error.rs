@@ -250,7 +250,7 @@ impl ReleaseError {
     pub fn text(&self, lang: Lang) -> String {
         match lang {
             Lang::En => self.to_string(),
-            Lang::ZhCn => self.chinese(),
+            Lang::ZhCn => crate::messages::os_text::localize(&self.chinese()).into_owned(),
         }
     }
 
