@@ -1,6 +1,7 @@
 //! Desktop notifications (the original tray's balloon tips) and the tray's log.
 //!
-//! Linux uses `org.freedesktop.Notifications` through notify-rust. A missing
+//! Linux uses `org.freedesktop.Notifications` through notify-rust, Windows
+//! balloons on the tray icon, macOS AppleScript's `display notification`. A missing
 //! session bus or notification daemon is not an error: the text still goes to
 //! stderr and to `logs/tray.log`, so nothing the user should know is lost.
 
@@ -106,12 +107,68 @@ pub fn show(level: Level, body: &str) {
     }
 }
 
-/// Shows a notification (not implemented on this system yet).
-#[cfg(not(any(target_os = "linux", windows)))]
+/// Shows a notification through AppleScript's `display notification`.
+///
+/// `osascript` ships with every macOS and needs no bindings; the script goes
+/// through its standard input, so no text lands in a process argument. macOS
+/// may attribute the notification to Script Editor, and the user decides in
+/// System Settings whether it is shown.
+#[cfg(target_os = "macos")]
 pub fn show(level: Level, body: &str) {
-    // TODO: post through UNUserNotificationCenter, which needs objc2 bindings
-    // this crate lacks; until then the text is only logged.
+    use std::process::{Command, Stdio};
+    // macOS decides how long a notification stays.
+    let _ = level.timeout_ms();
+    let script = applescript_notification(APP_TITLE, body);
+    let child = Command::new("/usr/bin/osascript")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let result = child.and_then(|mut child| {
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(script.as_bytes())?;
+        }
+        child.wait_with_output()
+    });
+    match result {
+        Ok(output) if output.status.success() => {}
+        Ok(output) => log(&format!(
+            "notification not shown: osascript {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Err(err) => log(&format!("notification not shown: osascript: {err}")),
+    }
+}
+
+/// Shows a notification (no notification service on this system).
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+pub fn show(level: Level, body: &str) {
+    // The text is already in the tray's log.
     let _ = (level.timeout_ms(), APP_TITLE, body);
+}
+
+/// Returns the AppleScript that shows `body` under `title`.
+///
+/// AppleScript strings end at `"` and treat `\` as an escape, so both are
+/// escaped; line breaks are joined in with `linefeed`, which keeps the
+/// script one statement whatever the text holds.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+fn applescript_notification(title: &str, body: &str) -> String {
+    fn literal(text: &str) -> String {
+        let lines: Vec<String> = text
+            .replace("\r\n", "\n")
+            .split(['\n', '\r'])
+            .map(|line| format!("\"{}\"", line.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        lines.join(" & linefeed & ")
+    }
+    format!(
+        "display notification {} with title {}\n",
+        literal(body),
+        literal(title)
+    )
 }
 
 fn unix_seconds() -> u64 {
@@ -119,4 +176,31 @@ fn unix_seconds() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applescript_escapes_quotes_backslashes_and_line_breaks() {
+        let script = applescript_notification(
+            "CLIProxyAPI Tray",
+            "Failed to write C:\\cpa\\config.yaml: \"denied\"\r\n服务已停止",
+        );
+
+        assert_eq!(
+            script,
+            "display notification \"Failed to write C:\\\\cpa\\\\config.yaml: \\\"denied\\\"\" \
+             & linefeed & \"服务已停止\" with title \"CLIProxyAPI Tray\"\n"
+        );
+    }
+
+    #[test]
+    fn applescript_of_a_quote_only_text_stays_one_statement() {
+        let script = applescript_notification("t", "\"");
+
+        assert_eq!(script, "display notification \"\\\"\" with title \"t\"\n");
+        assert_eq!(script.lines().count(), 1);
+    }
 }
