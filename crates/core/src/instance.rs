@@ -126,10 +126,10 @@ impl Instance {
     /// process exits. Connections without the right token are closed
     /// without a call. Calling it a second time does nothing.
     ///
-    /// Each connection is read on a thread of its own, so a client that
-    /// connects and stays silent does not hold up the next tray's poke. At
-    /// most [`MAX_OPEN_POKES`] are read at once; further connections are
-    /// closed at once until one of them ends.
+    /// Reads each connection on a thread of its own, so a client that
+    /// connects and stays silent does not delay the next tray's poke. At
+    /// most [`MAX_OPEN_POKES`] are read at once. Further connections are
+    /// closed right away until one of them ends.
     pub fn serve_pokes(&mut self, on_poke: impl Fn() + Send + Sync + 'static) -> io::Result<()> {
         let Some(listener) = self.listener.take() else {
             return Ok(());

@@ -109,7 +109,7 @@ pub fn show(level: Level, body: &str) {
 
 /// Shows a notification through AppleScript's `display notification`.
 ///
-/// `osascript` ships with every macOS and needs no bindings; the script goes
+/// `osascript` ships with every macOS and needs no bindings. The script goes
 /// through its standard input, so no text lands in a process argument. macOS
 /// may attribute the notification to Script Editor, and the user decides in
 /// System Settings whether it is shown.
@@ -152,8 +152,8 @@ pub fn show(level: Level, body: &str) {
 /// Returns the AppleScript that shows `body` under `title`.
 ///
 /// AppleScript strings end at `"` and treat `\` as an escape, so both are
-/// escaped; line breaks are joined in with `linefeed`, which keeps the
-/// script one statement whatever the text holds.
+/// escaped. Line breaks are joined in with `linefeed`, which keeps the
+/// script one statement whatever the text contains.
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 fn applescript_notification(title: &str, body: &str) -> String {
     fn literal(text: &str) -> String {

@@ -64,7 +64,7 @@ impl EngineRecord {
     ///
     /// Unlike [`Self::liveness`], this ignores the executable. While a process
     /// exits, Linux drops its executable link before it closes its files, so
-    /// an exiting server can look foreign while it still holds its port.
+    /// an exiting server can look foreign while its port is still open.
     pub fn has_exited(&self) -> bool {
         process::inspect(self.pid).is_none_or(|info| info.start_time != self.start_time)
     }
