@@ -281,6 +281,7 @@ fn foreign_process_with_recorded_pid_is_left_alone() {
         pid,
         start_time: info.start_time + 1,
         exe: info.exe.clone().unwrap(),
+        program: None,
         config: fixture.home.config_path().to_path_buf(),
         port: fixture.port,
         engine: "external".to_string(),
@@ -324,6 +325,7 @@ fn process_without_its_executable_has_not_exited() {
         pid,
         start_time: info.start_time,
         exe: PathBuf::from("/nonexistent/cli-proxy-api"),
+        program: None,
         config: PathBuf::from("/nonexistent/config.yaml"),
         port: 1,
         engine: "external".to_string(),
@@ -354,6 +356,7 @@ fn stale_record_is_removed() {
         pid,
         start_time: 1,
         exe: test_server().to_path_buf(),
+        program: None,
         config: fixture.home.config_path().to_path_buf(),
         port: fixture.port,
         engine: "external".to_string(),
@@ -613,4 +616,20 @@ fn pending_restart_is_cancelled_once() {
     assert!(!waiter.join().unwrap(), "the wait was not cancelled");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(supervisor::pending_restart(&fixture.home), None);
+}
+
+#[test]
+fn record_without_program_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.json");
+    // A record as trays before the `program` field wrote it.
+    std::fs::write(
+        &path,
+        r#"{"pid":7,"startTime":1,"exe":"/opt/cpa/cli-proxy-api","config":"/c.yaml","port":1,
+        "engine":"external","version":"v1","probe":"127.0.0.1:1","tls":false,"startedAt":0}"#,
+    )
+    .unwrap();
+    let record = cpa_core::supervisor::record::read(&path).unwrap().unwrap();
+    assert_eq!(record.pid, 7);
+    assert_eq!(record.program, None);
 }

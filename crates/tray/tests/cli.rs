@@ -311,6 +311,7 @@ fn record_for(pid: u32, start_time: u64, exe: std::path::PathBuf, home: &TrayHom
         pid,
         start_time,
         exe,
+        program: None,
         config: home.config(),
         port: 1,
         engine: "builtin".to_string(),

@@ -1012,3 +1012,207 @@ fn ctrl_c_during_restart_wait_ends_run() {
     );
     assert!(!pending.exists());
 }
+
+/// Writes an executable script at `path`.
+#[cfg(unix)]
+fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Starts the server with `--engine engine`, restarts it without `--engine`,
+/// and checks that the restart ran `engine` again: the wrapper appends a
+/// line to `runs` each time it starts.
+#[cfg(unix)]
+fn assert_restart_reruns(home: &TrayHome, engine: &Path, runs: &Path) {
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            engine.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let first = home.recorded_pid().unwrap();
+
+    let output = home.run(&["restart", "--no-open"], "");
+    assert_success(&output);
+    let second = home.recorded_pid().unwrap();
+    assert_ne!(first, second);
+    let record = cpa_core::supervisor::record::read(&home.pid_file())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.program.as_deref(), Some(engine));
+    let lines = std::fs::read_to_string(runs).unwrap_or_default();
+    assert_eq!(lines.lines().count(), 2, "wrapper runs: {lines:?}");
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_reruns_a_wrapper_script() {
+    if skip_under_runner(
+        "restart_reruns_a_wrapper_script",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    // Without `exec` the process stays /bin/sh, so its executable is the
+    // shell, not the program to run again.
+    for exec in ["", "exec "] {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let runs = home.path().join("runs.txt");
+        let script = home.path().join("engine.sh");
+        write_script(
+            &script,
+            &format!(
+                "#!/bin/sh\necho run >> \"{}\"\n{exec}\"{}\" \"$@\"\n",
+                runs.display(),
+                test_server().display()
+            ),
+        );
+        assert_restart_reruns(&home, &script, &runs);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_reruns_a_python_wrapper() {
+    if skip_under_runner(
+        "restart_reruns_a_python_wrapper",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let python_works = Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|status| status.success());
+    if !python_works {
+        cpa_testkit::missing_tool::<()>("python3");
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let runs = home.path().join("runs.txt");
+    let script = home.path().join("engine.py");
+    // The interpreter stays the parent of the server, as a launcher does.
+    write_script(
+        &script,
+        &format!(
+            "#!/usr/bin/env python3\nimport subprocess, sys\nwith open({runs:?}, 'a') as f:\n    f.write('run\\n')\nsys.exit(subprocess.call([{server:?}] + sys.argv[1:]))\n",
+            runs = runs.display().to_string(),
+            server = test_server().display().to_string(),
+        ),
+    );
+    assert_restart_reruns(&home, &script, &runs);
+}
+
+/// Lays out a Homebrew-style install: `cellar/<version>/cli-proxy-api`
+/// (a copy of the test server) and `bin/cli-proxy-api` linking to it.
+#[cfg(unix)]
+fn install_cellar_version(root: &Path, version: &str) -> std::path::PathBuf {
+    let dir = root.join("cellar").join(version);
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("cli-proxy-api");
+    std::fs::copy(test_server(), &binary).unwrap();
+    let link = root.join("bin").join("cli-proxy-api");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&binary, &link).unwrap();
+    link
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_follows_an_upgraded_symlink() {
+    if skip_under_runner(
+        "restart_follows_an_upgraded_symlink",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let brew = tempfile::tempdir().unwrap();
+    let link = install_cellar_version(brew.path(), "1.0");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            link.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let first = home.recorded_pid().unwrap();
+
+    // The upgrade points the link at 1.1 and removes 1.0.
+    install_cellar_version(brew.path(), "1.1");
+    std::fs::remove_dir_all(brew.path().join("cellar").join("1.0")).unwrap();
+
+    let output = home.run(&["restart", "--no-open"], "");
+    assert_success(&output);
+    assert!(!alive(first));
+    let record = cpa_core::supervisor::record::read(&home.pid_file())
+        .unwrap()
+        .unwrap();
+    let upgraded = brew.path().join("cellar/1.1/cli-proxy-api");
+    assert_eq!(record.exe, upgraded.canonicalize().unwrap());
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_keeps_server_when_program_is_gone() {
+    if skip_under_runner(
+        "restart_keeps_server_when_program_is_gone",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let brew = tempfile::tempdir().unwrap();
+    let link = install_cellar_version(brew.path(), "1.0");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            link.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let first = home.recorded_pid().unwrap();
+
+    // An uninstall removes the target and leaves the link dangling.
+    std::fs::remove_dir_all(brew.path().join("cellar")).unwrap();
+    for args in [
+        &["restart", "--no-open"][..],
+        &["password", "set", "--restart", "--password-stdin"][..],
+    ] {
+        let output = home.run(args, &format!("{PASSWORD}\n"));
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let message = stderr(&output);
+        assert!(message.contains(&link.display().to_string()), "{message}");
+        assert!(
+            message.contains(&format!("(pid {first}) was left running")),
+            "{message}"
+        );
+        assert!(message.contains("--engine PATH"), "{message}");
+        assert!(alive(first), "{args:?} stopped the server");
+        assert_eq!(home.recorded_pid(), Some(first));
+    }
+    assert_success(&home.run(&["stop"], ""));
+}

@@ -545,6 +545,12 @@ pub enum Msg<'a> {
         previous: &'a str,
     },
     ForegroundRestartInterrupted,
+
+    // Service fixes: restarts, status and prompts.
+    RelaunchProgramMissing {
+        program: &'a str,
+        pid: u32,
+    },
 }
 
 impl Msg<'_> {
@@ -953,6 +959,11 @@ impl Msg<'_> {
             PasswordTooShortForRemote { path, min } => format!(
                 "Remote management is on in {path}, and it needs a password of at least {min} characters. Nothing was changed. Choose a longer password, or run `cpa-tray remote disable` first."
             ),
+
+            // Service fixes: restarts, status and prompts.
+            RelaunchProgramMissing { program, pid } => format!(
+                "Restart failed: the server program {program} does not exist or is not a file. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
+            ),
         }
     }
 
@@ -1323,6 +1334,11 @@ impl Msg<'_> {
             ),
             PasswordTooShortForRemote { path, min } => format!(
                 "{path} 中已开启远程管理，它需要至少 {min} 个字符的密码。未做任何更改。请选择更长的密码，或先运行 `cpa-tray remote disable`。"
+            ),
+
+            // Service fixes: restarts, status and prompts.
+            RelaunchProgramMissing { program, pid } => format!(
+                "重启失败：服务程序 {program} 不存在或不是文件。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
             ),
         }
     }

@@ -227,6 +227,9 @@ pub fn start(
         pid,
         start_time: info.start_time,
         exe: record::canonical_or_same(info.exe.as_deref().unwrap_or(&engine.program)),
+        program: Some(
+            std::path::absolute(&engine.program).unwrap_or_else(|_| engine.program.clone()),
+        ),
         config: config.to_path_buf(),
         port: address.port,
         engine: engine.kind.as_str().to_string(),

@@ -18,8 +18,15 @@ pub struct EngineRecord {
     pub pid: u32,
     /// Start time as the OS reports it (see [`process::ProcessInfo`]).
     pub start_time: u64,
-    /// The executable the process runs.
+    /// The executable the process runs, as the OS resolves it: the
+    /// interpreter of a script, the target of a symlink. Used to recognise
+    /// the process, not to run it again.
     pub exe: PathBuf,
+    /// The program as it was started, made absolute but not resolved: a
+    /// wrapper script or a symlink stays as named, so a restart runs what
+    /// the user chose. Records written before this field existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
     /// The config file passed with `--config`.
     pub config: PathBuf,
     pub port: u16,

@@ -19,7 +19,7 @@ use cpa_core::releases::{EngineSetting, VersionStore};
 use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress, StopOutcome};
 use cpa_core::template;
 
-use crate::context::{Context, Failure, display};
+use crate::context::{CommandResult, Context, Failure, display};
 use engine_choice::Interaction;
 
 /// Environment variable naming the server program; overrides the `engine`
@@ -345,10 +345,14 @@ fn version_from_path(ctx: &Context, program: &Path) -> String {
 }
 
 /// Returns the engine a recorded server ran, so a restart keeps engine and version.
+///
+/// The program is the one started, as named: a wrapper script or a symlink
+/// whose target changed runs again as the user set it up. Only a record
+/// written before the tray stored that path falls back to the executable.
 pub fn engine_from_record(record: &EngineRecord) -> Engine {
     let builtin = record.engine == EngineKind::Builtin.as_str();
     Engine {
-        program: record.exe.clone(),
+        program: record.program.clone().unwrap_or_else(|| record.exe.clone()),
         leading_args: if builtin {
             vec![crate::ENGINE_SUBCOMMAND.into()]
         } else {
@@ -361,6 +365,19 @@ pub fn engine_from_record(record: &EngineRecord) -> Engine {
         },
         version: record.version.clone(),
     }
+}
+
+/// Fails, before anything is stopped, when the program a restart would run
+/// is not a file any more (removed, or a symlink whose target is gone), so
+/// the running server is not stopped without a replacement.
+pub fn check_relaunchable(ctx: &Context, engine: &Engine, record: &EngineRecord) -> CommandResult {
+    if engine.program.is_file() {
+        return Ok(());
+    }
+    Err(ctx.fail(Msg::RelaunchProgramMissing {
+        program: &display(&engine.program),
+        pid: record.pid,
+    }))
 }
 
 /// Stops the recorded server if it is ours; prints what happened to a

@@ -61,6 +61,7 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     let doc = load_config(ctx)?;
     let address = server_address(ctx, &view(ctx, &doc)?)?;
     let engine = engine_from_record(&record);
+    super::check_relaunchable(ctx, &engine, &record)?;
     stop_previous(ctx)?;
     let started = start_server(ctx, &engine, &address, supervisor::DEFAULT_READY_TIMEOUT)?;
     if started.ready_after.is_none() {

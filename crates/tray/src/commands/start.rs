@@ -123,6 +123,9 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         Some(engine) => engine,
         None => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
     };
+    if let Some(record) = &running {
+        super::check_relaunchable(ctx, &engine, record)?;
+    }
     stop_previous(ctx)?;
 
     let ready_timeout = super::seconds(args.ready_timeout);
