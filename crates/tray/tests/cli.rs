@@ -1535,3 +1535,36 @@ fn engine_flag_errors_name_the_flag() {
     assert!(err.contains("does not exist. Check --engine."), "{err}");
     assert!(home.recorded_pid().is_none());
 }
+
+#[test]
+fn start_checks_the_port_before_saving() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port();
+    let cases = [
+        ("port: 70000\n".to_string(), "70000"),
+        ("port: 0\n".to_string(), "port"),
+        (
+            format!("host: \"127.0.0.1\"\nport: {held_port}\n"),
+            "already in use",
+        ),
+    ];
+    for (config, expected) in cases {
+        let home = TrayHome::new();
+        std::fs::write(home.config(), &config).unwrap();
+        let output = home.run(
+            &["start", "--password-stdin", "--no-open"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_eq!(output.status.code(), Some(1), "{config:?}");
+        let message = stderr(&output);
+        assert!(message.contains(expected), "{config:?}: {message}");
+        assert!(
+            !stdout(&output).contains("Password saved"),
+            "{config:?}: {}",
+            stdout(&output)
+        );
+        let after = std::fs::read_to_string(home.config()).unwrap();
+        assert_eq!(after, config, "config.yaml changed");
+    }
+    drop(held);
+}

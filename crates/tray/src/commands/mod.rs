@@ -443,6 +443,28 @@ pub fn start_server(
     Ok(started)
 }
 
+/// Fails when another program listens on the server's port or the port
+/// cannot be bound, with the same messages as a start that finds it taken.
+pub fn check_port_free(ctx: &Context, address: &ServerAddress) -> CommandResult {
+    let problem = match supervisor::port::check_free(&address.host, address.port) {
+        Ok(()) => return Ok(()),
+        Err(problem) => problem,
+    };
+    let err = match problem {
+        supervisor::PortProblem::InUse { owner } => supervisor::StartError::PortInUse {
+            port: address.port,
+            owner,
+        },
+        supervisor::PortProblem::Unavailable { reason } => {
+            supervisor::StartError::PortUnavailable {
+                port: address.port,
+                reason,
+            }
+        }
+    };
+    Err(start_failure(ctx, err))
+}
+
 fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
     use supervisor::StartError;
     let config = ctx.config_display();

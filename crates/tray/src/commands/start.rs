@@ -104,6 +104,12 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         });
         return Ok(());
     }
+    // Every check that can fail runs before anything is written: a bad port
+    // must not leave a new config file or a stored password behind.
+    let planned = planned_address(ctx)?;
+    if running.is_none() {
+        super::check_port_free(ctx, &planned)?;
+    }
     let doc = prepare_config(ctx)?;
     let mut view = view(ctx, &doc)?;
     if let Some(password) = password {
@@ -152,6 +158,21 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         });
     }
     Ok(())
+}
+
+/// Returns the address the server will listen on: from the config file, or
+/// from the built-in template when `start` is about to create the file.
+fn planned_address(ctx: &Context) -> Result<ServerAddress, Failure> {
+    let path = ctx.home.config_path();
+    if path.exists() {
+        return server_address(ctx, &view(ctx, &load_config(ctx)?)?);
+    }
+    let template = cpa_core::template::render("");
+    let doc = cpa_config::ConfigDocument::parse(template.into_bytes(), path).map_err(|err| {
+        let detail = err.to_string();
+        ctx.fail(Msg::ConfigUnusable { detail: &detail })
+    })?;
+    server_address(ctx, &view(ctx, &doc)?)
 }
 
 /// Warns about a stored management key that no password can match, and
