@@ -11,6 +11,7 @@ pub mod instance;
 pub mod interrupt;
 pub mod messages;
 pub mod password;
+pub mod password_check;
 pub mod releases;
 pub mod settings;
 pub mod supervisor;

@@ -25,6 +25,7 @@ use cpa_core::desktop;
 use cpa_core::home::Home;
 use cpa_core::instance::{self, Acquired};
 use cpa_core::messages::{Lang, Msg};
+use cpa_core::password_check::REMOTE_MIN_BYTES;
 use cpa_core::releases::EngineSetting;
 use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{
@@ -733,6 +734,16 @@ fn ensure_config(home: &Home, lang: Lang) -> Result<(), String> {
     }
 }
 
+/// Returns the minimum password length the config requires: 12 bytes while
+/// remote management is on, as `cpa-tray password set` enforces, else 8.
+fn min_password_bytes(view: &cpa_config::ServerView) -> usize {
+    if view.allow_remote.value.unwrap_or(false) {
+        REMOTE_MIN_BYTES
+    } else {
+        cpa_core::password::MIN_BYTES
+    }
+}
+
 fn load_view(path: &Path) -> Result<cpa_config::ServerView, String> {
     let doc = cpa_config::load(path).map_err(|err| err.to_string())?;
     doc.view().map_err(|err| err.to_string())
@@ -780,6 +791,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
             request: Request::Password {
                 mode: Mode::FirstRun,
                 config: home.config_path().to_path_buf(),
+                min_bytes: min_password_bytes(&view),
             },
             lang,
         };
@@ -948,10 +960,15 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
         finish(false);
         return;
     }
+    // A config that cannot be read is reported by the dialog's save.
+    let min_bytes = load_view(home.config_path())
+        .map(|view| min_password_bytes(&view))
+        .unwrap_or(REMOTE_MIN_BYTES);
     let invocation = Invocation {
         request: Request::Password {
             mode: Mode::Reset,
             config: home.config_path().to_path_buf(),
+            min_bytes,
         },
         lang,
     };

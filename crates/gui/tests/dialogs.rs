@@ -16,8 +16,16 @@ struct PasswordState {
 }
 
 fn password_harness(lang: Lang, mode: Mode) -> Harness<'static, PasswordState> {
+    password_harness_with_min(lang, mode, 8)
+}
+
+fn password_harness_with_min(
+    lang: Lang,
+    mode: Mode,
+    min_bytes: usize,
+) -> Harness<'static, PasswordState> {
     let state = PasswordState {
-        form: PasswordForm::new(lang, mode),
+        form: PasswordForm::new(lang, mode).with_min_bytes(min_bytes),
         outcome: None,
     };
     // The bundled fonts have no CJK glyphs; the real window falls back to
@@ -124,6 +132,31 @@ fn non_ascii_password_is_rejected() {
         "Printable ASCII only: letters, digits, punctuation, inner spaces"
     ));
     assert!(ok_disabled(&harness, "OK"));
+}
+
+#[test]
+fn remote_minimum_shown_and_enforced() {
+    let mut harness = password_harness_with_min(Lang::En, Mode::Reset, 12);
+    type_into(&mut harness, "Password", "Short-p1");
+    type_into(&mut harness, "Confirm", "Short-p1");
+    assert!(!rule_passed(&harness, "12 to 72 bytes (now 8)"));
+    assert!(rule_passed(&harness, "Both entries match"));
+    harness.get_by_label_contains("Remote management is on in config.yaml");
+    assert!(ok_disabled(&harness, "OK"), "8 bytes while remote is on");
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(harness.state().outcome, None);
+
+    type_into(&mut harness, "Password", "-xyz");
+    type_into(&mut harness, "Confirm", "-xyz");
+    assert!(rule_passed(&harness, "12 to 72 bytes (now 12)"));
+    assert!(!ok_disabled(&harness, "OK"), "OK enabled at 12 bytes");
+    harness.get_by_label("OK").click();
+    harness.run();
+    assert_eq!(
+        harness.state().outcome,
+        Some(Outcome::Accepted("Short-p1-xyz".into()))
+    );
 }
 
 #[test]

@@ -1904,3 +1904,66 @@ fn command_stop_cancels_pending_auto_restart() {
     );
     assert_eq!(tray.status_line(), "Not Running");
 }
+
+/// Turns remote management on in the home's config.
+fn allow_remote(env: &TestHome) {
+    let path = env.home.join("config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("allow-remote: false"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("allow-remote: false", "allow-remote: true"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn remote_minimum_applies_to_reset() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Old-password-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    allow_remote(&env);
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    // 8 bytes pass the general rule but not the 12 that remote access needs,
+    // so OK stays disabled and the only way out is Cancel.
+    env.script("password:Short-p1\n");
+    tray.click("Reset Password");
+    wait_for(Duration::from_secs(10), "the dialog to be answered", || {
+        let asked = std::fs::read_to_string(env.answers().with_extension("asked")).ok()?;
+        (asked == "password\n" && tray.item("Reset Password").enabled).then_some(())
+    });
+    assert_eq!(env.secret(), hash, "the short password was stored");
+    assert!(
+        !notification_bodies(&received).contains(&"Password updated".to_string()),
+        "{:?}",
+        notification_bodies(&received)
+    );
+
+    env.script("password:Long-enough-p1\n");
+    tray.click("Reset Password");
+    wait_notification(&received, "Password updated");
+    assert!(cpa_config::secret::verify_password(
+        "Long-enough-p1",
+        &env.secret()
+    ));
+}
+
+#[test]
+fn remote_minimum_applies_to_first_run() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    allow_remote(&env);
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("password:Short-p1\n");
+    tray.click("Start");
+    wait_notification(&received, "Password not set. Start cancelled.");
+    assert_eq!(env.secret(), "");
+    assert!(!env.serving());
+    assert_eq!(tray.status_line(), "Not Running");
+}

@@ -206,8 +206,13 @@ pub enum TrayMsg<'a> {
     PasswordField,
     ConfirmField,
     ShowPassword,
+    /// `min` is 8, or 12 while remote management is on.
     RuleLength {
+        min: usize,
         bytes: usize,
+    },
+    RemotePasswordTooShort {
+        min: usize,
     },
     RuleCharacters,
     RuleNoSurroundingSpace,
@@ -364,7 +369,10 @@ impl TrayMsg<'_> {
             PasswordField => "Password".into(),
             ConfirmField => "Confirm".into(),
             ShowPassword => "Show".into(),
-            RuleLength { bytes } => format!("8 to 72 bytes (now {bytes})"),
+            RuleLength { min, bytes } => format!("{min} to 72 bytes (now {bytes})"),
+            RemotePasswordTooShort { min } => format!(
+                "Remote management is on in config.yaml, so the password needs at least {min} bytes."
+            ),
             RuleCharacters => {
                 "Printable ASCII only: letters, digits, punctuation, inner spaces".into()
             }
@@ -510,7 +518,10 @@ impl TrayMsg<'_> {
             PasswordField => "密码".into(),
             ConfirmField => "确认密码".into(),
             ShowPassword => "显示".into(),
-            RuleLength { bytes } => format!("8 到 72 字节（当前 {bytes}）"),
+            RuleLength { min, bytes } => format!("{min} 到 72 字节（当前 {bytes}）"),
+            RemotePasswordTooShort { min } => {
+                format!("config.yaml 已开启远程管理，密码至少需要 {min} 字节。")
+            }
             RuleCharacters => "仅限可打印 ASCII：字母、数字、标点、中间的空格".into(),
             RuleNoSurroundingSpace => "开头和结尾不能是空格".into(),
             RuleNotHashPrefix => "不能以 $2a$、$2b$ 或 $2y$ 开头".into(),
@@ -629,7 +640,8 @@ mod tests {
             PasswordField,
             ConfirmField,
             ShowPassword,
-            RuleLength { bytes: 3 },
+            RuleLength { min: 8, bytes: 3 },
+            RemotePasswordTooShort { min: 12 },
             RuleCharacters,
             RuleNoSurroundingSpace,
             RuleNotHashPrefix,
@@ -702,6 +714,7 @@ mod tests {
                 ConfirmField => {}
                 ShowPassword => {}
                 RuleLength { .. } => {}
+                RemotePasswordTooShort { .. } => {}
                 RuleCharacters => {}
                 RuleNoSurroundingSpace => {}
                 RuleNotHashPrefix => {}

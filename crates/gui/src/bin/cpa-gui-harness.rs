@@ -180,9 +180,26 @@ fn ui(args: Vec<OsString>) -> ExitCode {
             .and_then(|mut file| std::io::Write::write_all(&mut file, labels.as_bytes()));
     }
     match (&invocation.request, answer.as_str()) {
-        (Request::Password { config, .. }, answer) if answer.starts_with("password:") => {
+        (
+            Request::Password {
+                mode,
+                config,
+                min_bytes,
+            },
+            answer,
+        ) if answer.starts_with("password:") => {
             let password = &answer["password:".len()..];
-            match cpa_gui::dialog::password::save_password(config, password) {
+            // The window's OK button stays disabled while the form is
+            // invalid, so the user can only cancel.
+            let mut form = cpa_gui::dialog::password::PasswordForm::new(invocation.lang, *mode)
+                .with_min_bytes(*min_bytes);
+            form.password = password.to_string();
+            form.confirmation = password.to_string();
+            if !form.is_valid() {
+                eprintln!("OK is disabled for this password; cancelling");
+                return ExitCode::from(EXIT_CANCELLED);
+            }
+            match cpa_gui::dialog::password::save_password(config, password, *min_bytes) {
                 Ok(()) => ExitCode::from(EXIT_ACCEPTED),
                 Err(reason) => {
                     eprintln!("failed to save: {reason}");

@@ -10,7 +10,7 @@
 //! `cpa-tray ui`):
 //!
 //! ```text
-//! password --mode first-run|reset --config PATH [--lang TAG]
+//! password --mode first-run|reset --config PATH [--min-bytes N] [--lang TAG]
 //! confirm restart-now [--lang TAG]
 //! ask --text TEXT [--lang TAG]   Yes/No with a text the caller rendered
 //! choose --text TEXT --first LABEL --second LABEL [--third LABEL] [--lang TAG]
@@ -55,6 +55,8 @@ pub enum Request {
     Password {
         mode: Mode,
         config: PathBuf,
+        /// Minimum length in bytes: 8, or 12 while remote management is on.
+        min_bytes: usize,
     },
     Confirm(ConfirmQuestion),
     /// A Yes/No question whose text the tray rendered (it names versions).
@@ -86,10 +88,15 @@ impl Invocation {
     pub fn to_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = Vec::new();
         match &self.request {
-            Request::Password { mode, config } => {
+            Request::Password {
+                mode,
+                config,
+                min_bytes,
+            } => {
                 args.extend(["password".into(), "--mode".into(), mode.as_str().into()]);
                 args.push("--config".into());
                 args.push(config.clone().into_os_string());
+                args.extend(["--min-bytes".into(), min_bytes.to_string().into()]);
             }
             Request::Confirm(question) => {
                 args.extend(["confirm".into(), question.as_str().into()]);
@@ -128,6 +135,7 @@ impl Invocation {
         let mut lang = None;
         let mut mode = None;
         let mut config = None;
+        let mut min_bytes = None;
         let mut server = None;
         let mut text = None;
         let mut first = None;
@@ -155,6 +163,17 @@ impl Invocation {
                         })?);
                 }
                 "--config" => config = Some(PathBuf::from(value("--config")?)),
+                "--min-bytes" => {
+                    let text = value("--min-bytes")?;
+                    min_bytes = Some(
+                        text.parse::<usize>()
+                            .ok()
+                            .filter(|min| (1..=cpa_core::password::MAX_BYTES).contains(min))
+                            .ok_or_else(|| {
+                                format!("invalid --min-bytes {text}: use a number from 1 to 72")
+                            })?,
+                    );
+                }
                 "--server" => server = Some(value("--server")?),
                 "--text" => text = Some(value("--text")?),
                 "--first" => first = Some(value("--first")?),
@@ -170,6 +189,10 @@ impl Invocation {
             "password" => Request::Password {
                 mode: mode.ok_or("password needs --mode first-run|reset")?,
                 config: config.ok_or("password needs --config PATH")?,
+                // The dialog never accepts less than the general rule.
+                min_bytes: min_bytes
+                    .unwrap_or(cpa_core::password::MIN_BYTES)
+                    .max(cpa_core::password::MIN_BYTES),
             },
             "confirm" => {
                 let name = positional.first().ok_or("confirm needs a question name")?;
@@ -220,14 +243,19 @@ pub fn run_dialog(args: Vec<OsString>) -> ExitCode {
 fn run_invocation(invocation: &Invocation) -> u8 {
     let lang = invocation.lang;
     let result = match &invocation.request {
-        Request::Password { mode, config } => {
-            let mut form = PasswordForm::new(lang, *mode);
+        Request::Password {
+            mode,
+            config,
+            min_bytes,
+        } => {
+            let mut form = PasswordForm::new(lang, *mode).with_min_bytes(*min_bytes);
             let config = config.clone();
-            show_window(&mode.title(lang), [460.0, 330.0], move |ui| {
+            let min_bytes = *min_bytes;
+            show_window(&mode.title(lang), [460.0, 350.0], move |ui| {
                 match form.ui(ui)? {
                     Outcome::Cancelled => Some(EXIT_CANCELLED),
                     Outcome::Accepted(password) => {
-                        match password::save_password(&config, &password) {
+                        match password::save_password(&config, &password, min_bytes) {
                             Ok(()) => Some(EXIT_ACCEPTED),
                             Err(reason) => {
                                 eprintln!(
@@ -376,6 +404,12 @@ mod tests {
             Request::Password {
                 mode: Mode::FirstRun,
                 config: PathBuf::from("/tmp/a b/config.yaml"),
+                min_bytes: 8,
+            },
+            Request::Password {
+                mode: Mode::Reset,
+                config: PathBuf::from("config.yaml"),
+                min_bytes: 12,
             },
             Request::Confirm(ConfirmQuestion::RestartNow),
             Request::Ask {
@@ -420,6 +454,18 @@ mod tests {
         assert_eq!(
             parse(&["password", "--mode", "reset"]),
             Err("password needs --config PATH".into())
+        );
+        assert_eq!(
+            parse(&[
+                "password",
+                "--mode",
+                "reset",
+                "--config",
+                "c",
+                "--min-bytes",
+                "0"
+            ]),
+            Err("invalid --min-bytes 0: use a number from 1 to 72".into())
         );
         assert_eq!(
             parse(&["wizard"]),

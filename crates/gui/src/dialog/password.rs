@@ -9,6 +9,7 @@ use std::path::Path;
 
 use cpa_core::messages::{Lang, Msg};
 use cpa_core::password::{self, PasswordProblem};
+use cpa_core::password_check::REMOTE_MIN_BYTES;
 use eframe::egui;
 
 use crate::text::Text;
@@ -73,6 +74,9 @@ pub struct PasswordForm {
     pub password: String,
     pub confirmation: String,
     pub show: bool,
+    /// Minimum length in bytes: [`password::MIN_BYTES`], or
+    /// [`REMOTE_MIN_BYTES`] while remote management is on.
+    pub min_bytes: usize,
     focused_once: bool,
 }
 
@@ -84,13 +88,21 @@ impl PasswordForm {
             password: String::new(),
             confirmation: String::new(),
             show: false,
+            min_bytes: password::MIN_BYTES,
             focused_once: false,
         }
+    }
+
+    /// Sets the minimum length; values below [`password::MIN_BYTES`] keep that minimum.
+    pub fn with_min_bytes(mut self, min_bytes: usize) -> PasswordForm {
+        self.min_bytes = min_bytes.max(password::MIN_BYTES);
+        self
     }
 
     /// Returns whether OK is allowed: every rule passes and both entries match.
     pub fn is_valid(&self) -> bool {
         password::validate_pair(&self.password, &self.confirmation).is_ok()
+            && self.password.len() >= self.min_bytes
     }
 
     /// Returns the rules with their state for the current input.
@@ -103,8 +115,11 @@ impl PasswordForm {
         };
         vec![
             check(
-                Text::RuleLength { bytes },
-                (password::MIN_BYTES..=password::MAX_BYTES).contains(&bytes),
+                Text::RuleLength {
+                    min: self.min_bytes,
+                    bytes,
+                },
+                (self.min_bytes..=password::MAX_BYTES).contains(&bytes),
             ),
             check(
                 Text::RuleCharacters,
@@ -131,6 +146,11 @@ impl PasswordForm {
     pub fn problem(&self) -> Option<String> {
         if self.password.is_empty() {
             return None;
+        }
+        let bytes = self.password.len();
+        if (password::MIN_BYTES..self.min_bytes).contains(&bytes) {
+            let min = self.min_bytes;
+            return Some(Text::RemotePasswordTooShort { min }.text(self.lang));
         }
         let problem = password::validate_pair(&self.password, &self.confirmation).err()?;
         let msg = match problem {
@@ -227,9 +247,27 @@ impl PasswordForm {
 
 /// Hashes `password` (bcrypt) and writes the hash as the management key of `config`.
 ///
-/// Returns the reason on failure; the reason never contains the password.
-pub fn save_password(config: &Path, password: &str) -> Result<(), String> {
+/// Rejects a password shorter than `min_bytes`, and shorter than
+/// [`REMOTE_MIN_BYTES`] while `config` has `allow-remote: true` right before
+/// the write, whatever the caller passed. Returns the reason on failure; the
+/// reason never contains the password.
+pub fn save_password(config: &Path, password: &str, min_bytes: usize) -> Result<(), String> {
     password::validate(password).map_err(|problem| format!("{problem:?}"))?;
+    let remote = cpa_config::load(config)
+        .and_then(|doc| doc.view())
+        .map_err(|err| err.to_string())?
+        .allow_remote
+        .value
+        .unwrap_or(false);
+    let min = if remote {
+        min_bytes.max(REMOTE_MIN_BYTES)
+    } else {
+        min_bytes
+    };
+    if password.len() < min {
+        let path = config.display().to_string();
+        return Err(Msg::PasswordTooShortForRemote { path: &path, min }.text(Lang::En));
+    }
     let hash = cpa_config::secret::hash_password(password).map_err(|err| err.to_string())?;
     cpa_config::update(config, |doc| doc.with_secret_key(&hash))
         .map(drop)
@@ -249,6 +287,7 @@ mod tests {
         form.password = "short".into();
         let rules = form.rules();
         assert_eq!(rules[0].text, "8 to 72 bytes (now 5)");
+        assert_eq!(form.min_bytes, 8);
         assert!(!rules[0].passed);
         assert!(form.problem().unwrap().contains("too short"));
 
@@ -259,6 +298,50 @@ mod tests {
         form.confirmation = "long enough".into();
         assert!(form.rules().iter().all(|rule| rule.passed));
         assert!(form.is_valid());
+    }
+
+    #[test]
+    fn remote_minimum_keeps_ok_disabled() {
+        let mut form = PasswordForm::new(Lang::En, Mode::Reset).with_min_bytes(12);
+        form.password = "Short-p1".into();
+        form.confirmation = form.password.clone();
+        assert_eq!(form.rules()[0].text, "12 to 72 bytes (now 8)");
+        assert!(!form.rules()[0].passed);
+        assert!(!form.is_valid(), "8 bytes pass the general rule only");
+        assert_eq!(
+            form.problem().as_deref(),
+            Some(
+                "Remote management is on in config.yaml, so the password needs at least 12 bytes."
+            )
+        );
+
+        form.password = "Long-enough-p1".into();
+        form.confirmation = form.password.clone();
+        assert!(form.rules().iter().all(|rule| rule.passed));
+        assert!(form.is_valid());
+        assert_eq!(form.problem(), None);
+    }
+
+    #[test]
+    fn save_rejects_short_password_when_remote() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        let original = "port: 8317\nremote-management:\n  allow-remote: true\n  secret-key: \"\"\n";
+        std::fs::write(&config, original).unwrap();
+
+        // The caller passed the general minimum; the file still decides.
+        let err = save_password(&config, "Short-p1", 8).unwrap_err();
+        assert!(err.contains("at least 12 characters"), "{err}");
+        assert!(!err.contains("Short-p1"), "the reason leaks the password");
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+
+        save_password(&config, "Long-enough-p1", 8).unwrap();
+        let doc = cpa_config::load(&config).unwrap();
+        let stored = doc.view().unwrap().secret().to_string();
+        assert!(cpa_config::secret::verify_password(
+            "Long-enough-p1",
+            &stored
+        ));
     }
 
     #[test]
