@@ -212,11 +212,20 @@ fn file_in_place_of(dir: &Path) -> Option<PathBuf> {
 /// config with its keys, the tray's poke token and the server's logs.
 /// Existing folders keep their mode.
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    private_dir_builder(true)
+        .create(dir)
+        .map_err(|err| with_path(err, dir))
+}
+
+/// Returns a folder builder that creates folders with mode 0700 on Unix
+/// (other systems use their defaults). `recursive` also creates missing
+/// parents, with the same mode.
+pub(crate) fn private_dir_builder(recursive: bool) -> std::fs::DirBuilder {
     let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
+    builder.recursive(recursive);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|err| with_path(err, dir))
+    builder
 }
 
 /// Adds `path` to an I/O error's message, keeping its kind.

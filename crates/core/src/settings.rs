@@ -31,7 +31,17 @@ pub enum SettingsWarning {
     Unreadable { path: PathBuf, reason: String },
     /// A field has the wrong type and its default is used instead.
     WrongType { path: PathBuf, field: &'static str },
+    /// A field has a value outside `accepted` and its default is used instead.
+    UnknownValue {
+        path: PathBuf,
+        field: &'static str,
+        value: String,
+        accepted: &'static [&'static str],
+    },
 }
+
+/// The values the `language` field accepts.
+pub const LANGUAGES: &[&str] = &["en", "zh-CN"];
 
 impl Settings {
     /// Parses settings from bytes, tolerating a UTF-8 BOM and CRLF line ends.
@@ -119,6 +129,15 @@ impl Settings {
         fields
     }
 
+    /// Returns the `language` value when it is set but not one of
+    /// [`LANGUAGES`]. The comparison ignores case and accepts `_` for `-`,
+    /// as the message catalogue does.
+    pub fn unknown_language(&self) -> Option<&str> {
+        let value = self.language()?;
+        let known = crate::messages::Lang::from_tag(value).is_some();
+        (!known).then_some(value)
+    }
+
     fn string(&self, field: &str) -> Option<&str> {
         self.fields
             .get(field)
@@ -179,6 +198,14 @@ impl SettingsStore {
                         warnings.push(SettingsWarning::WrongType {
                             path: path.clone(),
                             field,
+                        });
+                    }
+                    if let Some(value) = settings.unknown_language() {
+                        warnings.push(SettingsWarning::UnknownValue {
+                            path: path.clone(),
+                            field: "language",
+                            value: value.to_string(),
+                            accepted: LANGUAGES,
                         });
                     }
                     if best.as_ref().is_none_or(|(time, _, _)| modified > *time) {
@@ -244,7 +271,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other(format!("{}: no parent folder", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|err| crate::home::with_path(err, dir))?;
+    crate::home::create_private_dir(dir)?;
 
     if let Ok(existing) = std::fs::read(path)
         && Settings::parse(&existing).is_err()
@@ -263,8 +290,22 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "settings.json".to_string());
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // The file may contain `githubToken`. A new file is readable by its owner
+    // only (0600 on Unix). A file that exists keeps its mode, so a mode the
+    // user chose survives the rename.
+    #[cfg(unix)]
+    let existing_permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let _ = std::fs::remove_file(&temp);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        if let Some(permissions) = existing_permissions {
+            file.set_permissions(permissions)?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

@@ -133,3 +133,68 @@ fn string_booleans_are_not_true() {
     assert!(!settings.auto_update(), "default applies");
     assert_eq!(settings.type_errors(), vec!["autoOpenWebUI", "autoUpdate"]);
 }
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn save_creates_private_file_and_keeps_mode() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("new/home");
+    let primary = folder.join("settings.json");
+    let mut store = SettingsStore::new(primary.clone(), None);
+    let mut settings = Settings::default();
+    settings.set("githubToken", json!("ghp_example"));
+    store.save(&settings).unwrap();
+    assert_eq!(mode_of(&primary), 0o600, "new settings.json");
+    assert_eq!(mode_of(&folder), 0o700, "created folder");
+    assert_eq!(mode_of(&dir.path().join("new")), 0o700, "created parent");
+
+    // A mode the user chose survives the next save.
+    std::fs::set_permissions(&primary, std::fs::Permissions::from_mode(0o640)).unwrap();
+    store.save(&settings).unwrap();
+    assert_eq!(mode_of(&primary), 0o640, "existing settings.json");
+}
+
+#[test]
+fn unknown_language_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = dir.path().join("settings.json");
+    std::fs::write(&primary, br#"{"language":"de","autoRestart":"yes"}"#).unwrap();
+    let loaded = SettingsStore::new(primary.clone(), None).load();
+    assert!(
+        loaded.warnings.contains(&SettingsWarning::UnknownValue {
+            path: primary.clone(),
+            field: "language",
+            value: "de".to_string(),
+            accepted: &["en", "zh-CN"],
+        }),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        loaded.warnings.contains(&SettingsWarning::WrongType {
+            path: primary.clone(),
+            field: "autoRestart",
+        }),
+        "{:?}",
+        loaded.warnings
+    );
+
+    // Known spellings, as `--lang` and the locale accept them, are not reported.
+    for language in ["en", "zh-CN", "zh_CN", "en-US"] {
+        std::fs::write(&primary, format!(r#"{{"language":"{language}"}}"#)).unwrap();
+        let loaded = SettingsStore::new(primary.clone(), None).load();
+        assert!(
+            loaded.warnings.is_empty(),
+            "{language}: {:?}",
+            loaded.warnings
+        );
+    }
+}

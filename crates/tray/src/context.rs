@@ -81,6 +81,18 @@ impl Context {
                     field,
                 }
                 .text(lang),
+                SettingsWarning::UnknownValue {
+                    path,
+                    field,
+                    value,
+                    accepted,
+                } => Msg::SettingsUnknownValue {
+                    path: &display(path),
+                    field,
+                    value,
+                    accepted: &accepted.join(", "),
+                }
+                .text(lang),
             };
             eprint_line(&text);
         }

@@ -1232,3 +1232,67 @@ fn release_errors_hide_credentials_and_name_a_refused_token() {
     );
     assert!(!err.contains("ghp_not_a_real_token"), "{err}");
 }
+
+/// Returns the permission bits of `path` (the last nine bits of its mode).
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn install_on_fresh_home_is_private() {
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    let data = tempfile::tempdir().unwrap();
+    let home = setup.home.path().join("fresh/home");
+    let mut command = cpa_testkit::binary_command("cpa-tray", env!("CARGO_BIN_EXE_cpa-tray"));
+    command
+        .arg("--home")
+        .arg(&home)
+        .args(["install", "--yes"])
+        .env("CPA_TRAY_RELEASES_API", &setup.fake.base)
+        .env("XDG_DATA_HOME", data.path())
+        .env("LANG", "C.UTF-8")
+        .env_remove("CPA_TRAY_HOME")
+        .env_remove("CPA_TRAY_LANG")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy");
+    assert_success(&common::run(&mut command, ""));
+
+    assert_eq!(
+        mode_of(&setup.home.path().join("fresh")),
+        0o700,
+        "parent of the home"
+    );
+    assert_eq!(mode_of(&home), 0o700, "home");
+    assert_eq!(mode_of(&home.join("versions")), 0o700, "versions/");
+    assert_eq!(
+        mode_of(&home.join("versions/v6.0.0")),
+        0o700,
+        "versions/v6.0.0"
+    );
+    assert_eq!(mode_of(&home.join("settings.json")), 0o600, "settings.json");
+}
+
+#[test]
+fn unknown_language_setting_warns() {
+    let setup = Setup::new();
+    let settings = setup.home.path().join("settings.json");
+    std::fs::write(&settings, r#"{"language":"de"}"#).unwrap();
+    let output = setup.run(&["versions", "list"]);
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(err.contains("Ignoring `language`"), "{err}");
+    assert!(err.contains(&settings.display().to_string()), "{err}");
+    assert!(err.contains("\"de\""), "{err}");
+    assert!(err.contains("en, zh-CN"), "{err}");
+}

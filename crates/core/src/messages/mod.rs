@@ -551,6 +551,14 @@ pub enum Msg<'a> {
         program: &'a str,
         pid: u32,
     },
+
+    // Releases fixes: settings values.
+    SettingsUnknownValue {
+        path: &'a str,
+        field: &'a str,
+        value: &'a str,
+        accepted: &'a str,
+    },
 }
 
 impl Msg<'_> {
@@ -964,6 +972,15 @@ impl Msg<'_> {
             RelaunchProgramMissing { program, pid } => format!(
                 "Restart failed: the server program {program} does not exist or is not a file. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
             ),
+            // Releases fixes: settings values.
+            SettingsUnknownValue {
+                path,
+                field,
+                value,
+                accepted,
+            } => format!(
+                "Ignoring `{field}` in {path}: unknown value {value:?}; the accepted values are {accepted}, and the default is used."
+            ),
         }
     }
 
@@ -1339,6 +1356,15 @@ impl Msg<'_> {
             // Service fixes: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
                 "重启失败：服务程序 {program} 不存在或不是文件。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
+            ),
+            // Releases fixes: settings values.
+            SettingsUnknownValue {
+                path,
+                field,
+                value,
+                accepted,
+            } => format!(
+                "已忽略 {path} 中的 `{field}`：未知的值 {value:?}；可用的值为 {accepted}，改用默认值。"
             ),
         }
     }

@@ -462,8 +462,11 @@ fn previous_active(
         .map(|active| active.installed))
 }
 
+/// Creates `versions/` (and the home above it) readable by the owner only on
+/// Unix, like every other folder cpa-tray creates.
 fn ensure_dir(dir: &Path) -> Result<(), ReleaseError> {
-    fs::create_dir_all(dir).map_err(|source| ReleaseError::Io {
+    let builder = crate::home::private_dir_builder(true);
+    builder.create(dir).map_err(|source| ReleaseError::Io {
         action: "create",
         path: dir.to_path_buf(),
         source,

@@ -79,7 +79,12 @@ fn random_suffix() -> String {
 pub(crate) fn create_file(dir: &Path, label: &str) -> Result<(TempEntry, File), ReleaseError> {
     for _ in 0..8 {
         let path = dir.join(format!("{TEMP_PREFIX}{label}-{}", random_suffix()));
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // The download is readable by the owner only, like its folder.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
             Ok(file) => return Ok((TempEntry { path, armed: true }, file)),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(source) => {
@@ -102,7 +107,7 @@ pub(crate) fn create_file(dir: &Path, label: &str) -> Result<(TempEntry, File), 
 pub(crate) fn create_dir(dir: &Path, label: &str) -> Result<TempEntry, ReleaseError> {
     for _ in 0..8 {
         let path = dir.join(format!("{TEMP_PREFIX}{label}-{}", random_suffix()));
-        match fs::create_dir(&path) {
+        match crate::home::private_dir_builder(false).create(&path) {
             Ok(()) => return Ok(TempEntry { path, armed: true }),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(source) => {
