@@ -15,10 +15,13 @@
 //! - `--write-bytes N`: once listening, prints about N bytes of filler lines;
 //! - `--tick-ms N`: once listening, prints `tick K` (K = 1, 2, ...) every N ms;
 //! - `--bad-config`: prints upstream's `failed to load config` line and exits
-//!   with status 0, as CLIProxyAPI does on a config it cannot load.
+//!   with status 0, as CLIProxyAPI does on a config it cannot load;
+//! - `--management-status N`: responds to `/v0/management/...` with HTTP status N
+//!   (for example 401, as a server that rejects the password does).
 //!
 //! When listening it responds to `GET /healthz` with 200 and everything else with
-//! 404, and prints upstream's `API server started successfully on:` line.
+//! 404 (or the `--management-status` status), and prints upstream's
+//! `API server started successfully on:` line.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,6 +41,7 @@ struct Options {
     report_env: Vec<String>,
     write_bytes: u64,
     tick_ms: Option<u64>,
+    management_status: Option<u16>,
 }
 
 fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -57,6 +61,9 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             "report-env" => options.report_env.push(value("report-env")?),
             "write-bytes" => options.write_bytes = number(&value("write-bytes")?)?,
             "tick-ms" => options.tick_ms = Some(number(&value("tick-ms")?)?),
+            "management-status" => {
+                options.management_status = Some(number(&value("management-status")?)?)
+            }
             "" => {}
             other => return Err(format!("unknown flag --{other}")),
         }
@@ -170,8 +177,9 @@ fn main() -> ExitCode {
     if let Some(interval) = options.tick_ms {
         std::thread::spawn(move || tick(interval));
     }
+    let management_status = options.management_status;
     for stream in listener.incoming().flatten() {
-        std::thread::spawn(move || serve(stream));
+        std::thread::spawn(move || serve(stream, management_status));
     }
     ExitCode::SUCCESS
 }
@@ -197,7 +205,7 @@ fn tick(interval: u64) {
     }
 }
 
-fn serve(stream: TcpStream) {
+fn serve(stream: TcpStream, management_status: Option<u16>) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(clone) => clone,
         Err(_) => return,
@@ -211,10 +219,12 @@ fn serve(stream: TcpStream) {
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body) = if path == "/healthz" {
-        ("200 OK", r#"{"status":"ok"}"#)
-    } else {
-        ("404 Not Found", "404 page not found")
+    let (status, body) = match management_status {
+        _ if path == "/healthz" => ("200 OK".to_string(), r#"{"status":"ok"}"#),
+        Some(code) if path.starts_with("/v0/management/") => {
+            (format!("{code} Test"), r#"{"error":"test status"}"#)
+        }
+        _ => ("404 Not Found".to_string(), "404 page not found"),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

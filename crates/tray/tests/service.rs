@@ -1216,3 +1216,43 @@ fn restart_keeps_server_when_program_is_gone() {
     }
     assert_success(&home.run(&["stop"], ""));
 }
+
+#[test]
+fn rejected_password_blames_only_passed_env() {
+    if skip_under_runner(
+        "rejected_password_blames_only_passed_env",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let flags = "--management-status 401";
+    let blame = "MANAGEMENT_PASSWORD is set in its environment";
+    for keep in [false, true] {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let mut command = home.command();
+        command.args(["start", "--password-stdin", "--no-open"]);
+        let output = common::run(
+            with_test_server(&mut command, flags),
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&output);
+
+        let mut command = home.command();
+        command
+            .args(["password", "set", "--restart", "--password-stdin"])
+            .env("MANAGEMENT_PASSWORD", "env-Password-1");
+        if keep {
+            command.env("CPA_TRAY_KEEP_MANAGEMENT_PASSWORD", "1");
+        }
+        let output = common::run(
+            with_test_server(&mut command, flags),
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(!output.status.success(), "keep={keep}: a 401 must fail");
+        let message = stderr(&output);
+        assert!(message.contains("(401)"), "keep={keep}: {message}");
+        assert_eq!(message.contains(blame), keep, "keep={keep}: {message}");
+        assert_success(&home.run(&["stop"], ""));
+    }
+}

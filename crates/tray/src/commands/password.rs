@@ -100,10 +100,11 @@ fn check_new_password(ctx: &Context, address: &ServerAddress, password: &str) ->
             ctx.say(Msg::PasswordActive);
             Ok(())
         }
+        // The server sees MANAGEMENT_PASSWORD only when it was passed on;
+        // otherwise the supervisor removed it, and it cannot explain a 401.
         401 => Err(ctx.fail(Msg::PasswordRejected {
             config: &ctx.config_display(),
-            env_password: env_password_active()
-                || std::env::var_os(supervisor::MANAGEMENT_PASSWORD_ENV).is_some(),
+            env_password: env_password_active(),
         })),
         403 if response.body.contains("banned") => Err(ctx.fail(Msg::ManagementBanned)),
         403 => Err(ctx.fail(Msg::ManagementForbidden {
