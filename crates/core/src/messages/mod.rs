@@ -12,6 +12,10 @@ pub mod tray;
 // The OS's English reasons inside Chinese messages.
 pub mod os_text;
 
+// ZH area: process exit statuses and config errors in Chinese.
+pub mod exit_text;
+pub use exit_text::exit_status_text;
+
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
