@@ -1568,3 +1568,34 @@ fn start_checks_the_port_before_saving() {
     }
     drop(held);
 }
+
+#[test]
+fn github_tokens_are_removed_from_the_child() {
+    if skip_under_runner(
+        "github_tokens_are_removed_from_the_child",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command
+        .args(["start", "--password-stdin", "--no-open"])
+        .env("CPA_TRAY_ENGINE_PROGRAM", test_server())
+        .env(
+            "CPA_TEST_SERVER",
+            "--report-env GITHUB_TOKEN --report-env GH_TOKEN --report-env HOME",
+        )
+        .env("GITHUB_TOKEN", "ghp_token-from-shell")
+        .env("GH_TOKEN", "gho_token-from-shell");
+    let output = common::run(&mut command, &format!("{PASSWORD}\n"));
+    assert_success(&output);
+    let log = std::fs::read_to_string(home.path().join("logs/engine.log")).unwrap();
+    assert!(log.contains("env GITHUB_TOKEN unset"), "{log}");
+    assert!(log.contains("env GH_TOKEN unset"), "{log}");
+    // Other variables still reach the server.
+    assert!(log.contains("env HOME set"), "{log}");
+    assert!(!log.contains("token-from-shell"), "token in the log");
+    assert_success(&home.run(&["stop"], ""));
+}

@@ -46,6 +46,11 @@ pub const LOG_TAIL_LINES: usize = 20;
 /// forces remote management on; removed from the child's environment by default.
 pub const MANAGEMENT_PASSWORD_ENV: &str = "MANAGEMENT_PASSWORD";
 
+/// Tokens the user's shell may hold for other tools (GitHub's API and CLI).
+/// The server never needs them, so they are always removed from its
+/// environment rather than handed to a program that may log or forward them.
+pub const REMOVED_SECRET_ENVS: [&str; 2] = ["GITHUB_TOKEN", "GH_TOKEN"];
+
 /// The line upstream CLIProxyAPI logs (then exits with status 0) when it cannot
 /// load its config.
 pub const BAD_CONFIG_MARKER: &str = "failed to load config";
@@ -204,6 +209,9 @@ pub fn start(
         .stderr(Stdio::from(stderr));
     if !options.keep_management_password_env {
         command.env_remove(MANAGEMENT_PASSWORD_ENV);
+    }
+    for name in REMOVED_SECRET_ENVS {
+        command.env_remove(name);
     }
     process::configure_command(&mut command);
 
