@@ -1412,3 +1412,54 @@ fn download_asset_checks_digest_and_cleans_up() {
     );
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// Leaves what a killed install leaves: a partial download and a staging folder.
+fn leave_temporary_entries(versions: &Path, suffix: &str) -> [PathBuf; 2] {
+    let download = versions.join(format!("{TEMP_PREFIX}download-{suffix}"));
+    fs::write(&download, b"partial archive").unwrap();
+    let staging = versions.join(format!("{TEMP_PREFIX}staging-{suffix}"));
+    fs::create_dir(&staging).unwrap();
+    fs::write(staging.join("cli-proxy-api"), b"partial binary").unwrap();
+    [download, staging]
+}
+
+#[test]
+fn install_sweeps_leftovers_of_a_killed_install() {
+    let server = FakeGithub::start();
+    publish_with_checksums(&server, REPO, "v8.0.10", &all_platform_assets("v8.0.10"));
+    let home = Home::new();
+    let leftovers = leave_temporary_entries(&home.versions, "killed");
+
+    let outcome = install_latest(&server, &home, &source(&server), &options(LINUX_AMD64)).unwrap();
+    assert_eq!(outcome.installed.tag, "v8.0.10");
+    for path in &leftovers {
+        assert!(!path.exists(), "{} was not swept", path.display());
+    }
+}
+
+/// An install running in another process holds a shared lock on `versions/`,
+/// so its fresh temporary entries are not swept until it ends.
+#[cfg(unix)]
+#[test]
+fn install_keeps_entries_of_a_running_install() {
+    let server = FakeGithub::start();
+    publish_with_checksums(&server, REPO, "v8.0.10", &all_platform_assets("v8.0.10"));
+    let home = Home::new();
+    let running = fs::File::open(&home.versions).unwrap();
+    running.lock_shared().unwrap();
+    let in_use = leave_temporary_entries(&home.versions, "running");
+
+    install_latest(&server, &home, &source(&server), &options(LINUX_AMD64)).unwrap();
+    for path in &in_use {
+        assert!(path.exists(), "{} was swept while in use", path.display());
+    }
+
+    // Once that install has ended, the next one (here: of a version that is
+    // already installed) deletes them.
+    drop(running);
+    let outcome = install_latest(&server, &home, &source(&server), &options(LINUX_AMD64)).unwrap();
+    assert_eq!(outcome.verification, Verification::AlreadyInstalled);
+    for path in &in_use {
+        assert!(!path.exists(), "{} was not swept", path.display());
+    }
+}

@@ -153,6 +153,8 @@ pub fn install(
     cancel: &AtomicBool,
 ) -> Result<InstallOutcome, ReleaseError> {
     let asset = asset::select_asset(release, options.platform)?;
+    ensure_dir(store.dir())?;
+    let _lock = temp::lock_and_sweep(store.dir());
     let previous_active = previous_active(store, options)?;
     if let Some(installed) = store.installed(&release.tag)? {
         return Ok(InstallOutcome {
@@ -195,8 +197,6 @@ pub fn install(
     }
     expected_sha.dedup();
 
-    ensure_dir(store.dir())?;
-    temp::remove_stale(store.dir());
     let expected = Expected {
         name: &asset.name,
         size: Some(asset.size),
@@ -374,7 +374,7 @@ pub fn install_from_file(
     };
 
     ensure_dir(store.dir())?;
-    temp::remove_stale(store.dir());
+    let _lock = temp::lock_and_sweep(store.dir());
     let installed = stage_and_commit(store, archive, &file_name, options, &tag, &final_dir)?;
     Ok(InstallOutcome {
         installed,

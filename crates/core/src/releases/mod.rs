@@ -52,8 +52,10 @@
 //!   [`InstallOptions::allow_unverified`] must be set.
 //! - On any failure, `versions/` contains what it contained before and the
 //!   previous versions stay untouched. The exceptions: `versions/` itself is
-//!   created when missing, and a crash (not an error) can leave `.cpa-tmp-*`
-//!   entries, which a later install deletes once they are six hours old.
+//!   created when missing, and a crash, a kill or a second Ctrl+C (not an
+//!   error) can leave `.cpa-tmp-*` entries. The next install or update
+//!   deletes them, unless another cpa-tray process is installing at that
+//!   moment: then only those older than six hours go.
 //! - Proxies: `http://`, `https://`, `socks5://` and `socks5h://` URLs, from
 //!   config.yaml's `proxy-url` or the environment; credentials in them never
 //!   appear in messages.

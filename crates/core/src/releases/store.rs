@@ -206,6 +206,8 @@ impl VersionStore {
     pub fn prune(&self, keep: usize, recorded: Option<&str>) -> Result<PruneReport, ReleaseError> {
         let active = self.resolve_active(recorded)?.map(|a| a.installed.tag);
         let mut report = PruneReport::default();
+        // The lock keeps a concurrent install from sweeping the trash folders.
+        let _lock = self.dir.is_dir().then(|| temp::lock_and_sweep(&self.dir));
         for (index, installed) in self.installed_versions()?.into_iter().enumerate() {
             if index < keep || active.as_deref() == Some(installed.tag.as_str()) {
                 report.kept.push(installed.tag);

@@ -4,9 +4,10 @@
 //! step is one rename on the same file system. Every temporary entry starts
 //! with [`TEMP_PREFIX`], which is not a valid tag, so listings skip them. A
 //! guard deletes the entry when dropped, so an error or panic anywhere in the
-//! pipeline leaves nothing behind. A crash (power loss, kill -9) can still
-//! leave entries, which [`remove_stale`] deletes during a later install once
-//! they are six hours old.
+//! pipeline leaves nothing behind. A crash, a kill or a second Ctrl+C can
+//! still leave entries. [`lock_and_sweep`] deletes them at the start of the
+//! next install: all of them when no other cpa-tray process is installing,
+//! and only those older than six hours otherwise.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -19,9 +20,19 @@ use super::ReleaseError;
 /// Name prefix of every temporary entry in `versions/`.
 pub const TEMP_PREFIX: &str = ".cpa-tmp-";
 
-/// Entries older than this are leftovers of a crashed install. The margin
-/// keeps a concurrent install by another cpa-tray process safe.
+/// While another process holds the install lock, entries older than this
+/// are still taken for leftovers. The margin keeps that process's own
+/// entries safe, and it covers cpa-tray versions that take no lock.
 const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// The shared install lock: a lock on the `versions/` folder itself, which
+/// every install, update and prune holds while it has temporary entries
+/// there. The OS releases it when this value is dropped or the process ends,
+/// so a killed install never leaves it held.
+#[derive(Debug)]
+pub(crate) struct InstallLock {
+    _file: Option<File>,
+}
 
 /// Wraps every file the installer writes (the downloaded archive and the
 /// extracted binary). Production code passes none; tests use it to inject
@@ -126,9 +137,51 @@ pub(crate) fn create_dir(dir: &Path, label: &str) -> Result<TempEntry, ReleaseEr
     })
 }
 
-/// Deletes temporary entries in `dir` left by an install that crashed more
-/// than six hours ago. Errors are ignored: a leftover only costs disk space.
-pub(crate) fn remove_stale(dir: &Path) {
+/// Takes the shared install lock in `dir` (an existing `versions/` folder)
+/// and deletes the temporary entries that earlier runs left behind.
+///
+/// When the lock can be taken exclusively, no other cpa-tray process is
+/// installing, so every temporary entry is a leftover and is deleted. The
+/// exclusive lock is then exchanged for a shared one. When another process
+/// holds the lock, or the folder cannot be locked, only entries older than
+/// six hours are deleted. Errors are ignored: a leftover only costs disk space.
+pub(crate) fn lock_and_sweep(dir: &Path) -> InstallLock {
+    let Some(file) = open_for_lock(dir) else {
+        remove_older_than(dir, STALE_AFTER);
+        return InstallLock { _file: None };
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            remove_older_than(dir, Duration::ZERO);
+            // Another process may take the exclusive lock between these two
+            // calls. It then sweeps, which is safe: this install has no
+            // temporary entries yet.
+            let _ = file.unlock();
+        }
+        Err(_) => remove_older_than(dir, STALE_AFTER),
+    }
+    let held = file.lock_shared().is_ok();
+    InstallLock {
+        _file: held.then_some(file),
+    }
+}
+
+/// Opens `dir` so it can be locked. Unix locks a folder like a file.
+#[cfg(unix)]
+fn open_for_lock(dir: &Path) -> Option<File> {
+    File::open(dir).ok()
+}
+
+/// NOTE: on Windows the standard library cannot open a folder as a file to
+/// lock it, and a lock file inside `versions/` would show up in listings.
+/// There no lock is taken and only entries older than six hours are swept.
+#[cfg(not(unix))]
+fn open_for_lock(_dir: &Path) -> Option<File> {
+    None
+}
+
+/// Deletes the temporary entries in `dir` last modified more than `min_age` ago.
+fn remove_older_than(dir: &Path, min_age: Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -137,12 +190,13 @@ pub(crate) fn remove_stale(dir: &Path) {
         if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             continue;
         }
+        // A modification time in the future counts as age zero.
         let age = entry
             .metadata()
             .and_then(|meta| meta.modified())
             .ok()
-            .and_then(|modified| now.duration_since(modified).ok());
-        if age.is_some_and(|age| age > STALE_AFTER) {
+            .map(|modified| now.duration_since(modified).unwrap_or_default());
+        if age.is_some_and(|age| age >= min_age) {
             let path = entry.path();
             let _ = if path.is_dir() {
                 fs::remove_dir_all(&path)
