@@ -14,6 +14,7 @@
 //! `cpa-tray start` as well as the tray's own.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -25,7 +26,7 @@ use cpa_core::desktop;
 use cpa_core::home::Home;
 use cpa_core::instance::{self, Acquired};
 use cpa_core::messages::{Lang, Msg};
-use cpa_core::password_check::REMOTE_MIN_BYTES;
+use cpa_core::password_check::{KeyCheck, REMOTE_MIN_BYTES};
 use cpa_core::releases::EngineSetting;
 use cpa_core::settings::{Settings, SettingsStore};
 use cpa_core::supervisor::{
@@ -36,7 +37,8 @@ use cpa_core::template;
 use crate::autostart;
 use crate::dialog::forms::ConfirmQuestion;
 use crate::dialog::password::Mode;
-use crate::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, Invocation, Request};
+use crate::dialog::password::{CHECK_REQUEST, decode_key_check};
+use crate::dialog::{EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_SAVE_FAILED, Invocation, Request};
 use crate::model::{Busy, Item, MenuState, ServerState};
 use crate::notify::{self, Level};
 use crate::text::Text;
@@ -123,6 +125,9 @@ struct Shared {
     /// Set when the user chose Exit; a start that has not spawned the server
     /// yet gives up instead.
     exiting: AtomicBool,
+    /// Pid of the password dialog process while its window is open, so Exit
+    /// can close it.
+    dialog_pid: Mutex<Option<u32>>,
 }
 
 impl Shared {
@@ -200,6 +205,7 @@ impl Controller {
             restart_attempts: AtomicU32::new(0),
             cancel_update: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
+            dialog_pid: Mutex::new(None),
         });
         Controller {
             shared,
@@ -402,7 +408,7 @@ impl Controller {
         let shared = self.shared.clone();
         let lang = self.state.lang;
         spawn_worker("start", move || {
-            let server = start_flow(&shared, lang);
+            let server = start_flow(&shared, lang).map(|started| started.server);
             shared.update(move |state| {
                 state.busy = None;
                 if let Some(server) = server {
@@ -744,12 +750,15 @@ fn min_password_bytes(view: &cpa_config::ServerView) -> usize {
     }
 }
 
-fn load_view(path: &Path) -> Result<cpa_config::ServerView, String> {
+pub(crate) fn load_view(path: &Path) -> Result<cpa_config::ServerView, String> {
     let doc = cpa_config::load(path).map_err(|err| err.to_string())?;
     doc.view().map_err(|err| err.to_string())
 }
 
-fn server_address(view: &cpa_config::ServerView, config: &Path) -> Result<ServerAddress, String> {
+pub(crate) fn server_address(
+    view: &cpa_config::ServerView,
+    config: &Path,
+) -> Result<ServerAddress, String> {
     let port = match view.port.value {
         None | Some(0) => {
             return Err(format!(
@@ -771,9 +780,17 @@ fn server_address(view: &cpa_config::ServerView, config: &Path) -> Result<Server
     })
 }
 
+/// A server that [`start_flow`] started.
+struct Started {
+    server: ServerState,
+    address: ServerAddress,
+    /// Whether it answered before the readiness timeout.
+    ready: bool,
+}
+
 /// Runs the whole start: config, password gate, stop of the previous server,
-/// start, readiness. Returns the new server state, or `None` when nothing changed.
-fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
+/// start, readiness. Returns the new server, or `None` when nothing changed.
+fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
     let home = &shared.options.home;
     let fail = |detail: &str| {
         notify::notify(Level::Error, Msg::StartFailed { detail }.text(lang));
@@ -792,16 +809,25 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
                 mode: Mode::FirstRun,
                 config: home.config_path().to_path_buf(),
                 min_bytes: min_password_bytes(&view),
+                check_key: false,
             },
             lang,
         };
-        match run_dialog_child(shared, &invocation) {
-            DialogResult::Accepted => notify::notify(Level::Info, Text::PasswordSaved.text(lang)),
-            DialogResult::Cancelled => {
+        match run_password_child(shared, &invocation) {
+            PasswordResult::Saved(_) => {
+                notify::notify(Level::Info, Text::PasswordSaved.text(lang));
+            }
+            PasswordResult::Cancelled => {
                 notify::notify(Level::Warning, Msg::PasswordNotSetStartCancelled.text(lang));
                 return None;
             }
-            DialogResult::Failed(detail) => {
+            PasswordResult::SaveFailed(detail) => {
+                let text = Text::PasswordWriteFailed { detail: &detail };
+                notify::notify(Level::Error, text.text(lang));
+                notify::notify(Level::Warning, Msg::PasswordNotSetStartCancelled.text(lang));
+                return None;
+            }
+            PasswordResult::Failed(detail) => {
                 let text = Text::DialogFailed {
                     detail: &detail,
                     command: "cpa-tray password set",
@@ -863,10 +889,14 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<ServerState> {
     } else {
         notify::notify(Level::Warning, Text::StartedNotReady.text(lang));
     }
-    Some(ServerState::Running {
-        version: engine.version,
-        builtin: engine.kind == EngineKind::Builtin,
-        port: address.port,
+    Some(Started {
+        server: ServerState::Running {
+            version: engine.version,
+            builtin: engine.kind == EngineKind::Builtin,
+            port: address.port,
+        },
+        address,
+        ready,
     })
 }
 
@@ -943,7 +973,9 @@ fn stop_flow(shared: &Shared, lang: Lang) {
     }
 }
 
-/// Asks for a new password, writes it, and offers a restart when the server runs.
+/// Asks for a new password, writes it, and offers a restart when the server
+/// runs. After a restart to a ready server, the dialog process checks the
+/// new key with one request and the tray reports the outcome.
 fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
     let home = &shared.options.home;
     let finish = |reminder: bool| {
@@ -969,17 +1001,26 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
             mode: Mode::Reset,
             config: home.config_path().to_path_buf(),
             min_bytes,
+            check_key: running,
         },
         lang,
     };
-    match run_dialog_child(shared, &invocation) {
-        DialogResult::Accepted => notify::notify(Level::Info, Text::PasswordUpdated.text(lang)),
-        DialogResult::Cancelled => {
+    let pending = match run_password_child(shared, &invocation) {
+        PasswordResult::Saved(pending) => {
+            notify::notify(Level::Info, Text::PasswordUpdated.text(lang));
+            pending
+        }
+        PasswordResult::Cancelled => {
             finish(false);
             return;
         }
-        DialogResult::Failed(detail) => {
-            notify::notify(Level::Error, Text::PasswordUpdateFailed.text(lang));
+        PasswordResult::SaveFailed(detail) => {
+            let text = format!("{}: {detail}", Text::PasswordUpdateFailed.text(lang));
+            notify::notify(Level::Error, text);
+            finish(false);
+            return;
+        }
+        PasswordResult::Failed(detail) => {
             let text = Text::DialogFailed {
                 detail: &detail,
                 command: "cpa-tray password set",
@@ -988,7 +1029,7 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
             finish(false);
             return;
         }
-    }
+    };
     if !running {
         finish(false);
         return;
@@ -1000,7 +1041,15 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
     match run_dialog_child(shared, &question) {
         DialogResult::Accepted => {
             shared.update(|state| state.busy = Some(Busy::Starting));
-            let server = start_flow(shared, lang);
+            let started = start_flow(shared, lang);
+            // A server that is not ready yet would only fail the request and
+            // count it against the ban budget, so it gets none.
+            if let (Some(started), Some(pending)) = (&started, pending)
+                && started.ready
+            {
+                report_key_check(pending.check(&started.address), home, lang);
+            }
+            let server = started.map(|started| started.server);
             shared.update(move |state| {
                 state.busy = None;
                 if let Some(server) = server {
@@ -1015,6 +1064,172 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
         DialogResult::Failed(detail) => {
             notify::log(&format!("restart question failed: {detail}"));
             finish(true);
+        }
+    }
+}
+
+/// Notifies "Password active", or why the server did not accept the key.
+fn report_key_check(outcome: KeyCheck, home: &Home, lang: Lang) {
+    let config = home.config_path().display().to_string();
+    let level = if outcome.is_ok() {
+        Level::Info
+    } else {
+        Level::Error
+    };
+    notify::log(&format!("key check after restart: {outcome:?}"));
+    notify::notify(level, outcome.message(&config).text(lang));
+}
+
+/// Outcome of a password dialog child process.
+enum PasswordResult {
+    /// Saved; with a key check to serve when the dialog was asked for one.
+    Saved(Option<PendingKeyCheck>),
+    Cancelled,
+    /// The password was entered but writing it failed; the dialog's reason.
+    SaveFailed(String),
+    /// The dialog could not run or open its window.
+    Failed(String),
+}
+
+/// A password dialog process that saved the password and waits for the
+/// request to check it. Dropping it ends the process without a request.
+struct PendingKeyCheck {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl PendingKeyCheck {
+    /// Asks the dialog process for the key check and returns its outcome.
+    fn check(mut self, address: &ServerAddress) -> KeyCheck {
+        if address.tls {
+            return KeyCheck::SkippedTls;
+        }
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => writeln!(stdin, "{CHECK_REQUEST}").and_then(|()| stdin.flush()),
+            None => Err(std::io::Error::other("no pipe to the dialog process")),
+        };
+        if let Err(err) = sent {
+            return KeyCheck::Failed {
+                detail: format!("failed to ask the dialog process for the check: {err}"),
+            };
+        }
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(count) if count > 0 => decode_key_check(&line),
+            Ok(_) => KeyCheck::Failed {
+                detail: "the dialog process ended before it reported the check".into(),
+            },
+            Err(err) => KeyCheck::Failed {
+                detail: format!("failed to read the check from the dialog process: {err}"),
+            },
+        }
+    }
+}
+
+impl Drop for PendingKeyCheck {
+    fn drop(&mut self) {
+        // Closing stdin tells the dialog process to end without a request.
+        drop(self.stdin.take());
+        if let Err(err) = self.child.wait() {
+            notify::log(&format!("failed to wait for the password dialog: {err}"));
+        }
+    }
+}
+
+fn register_dialog(shared: &Shared, pid: u32) {
+    if let Ok(mut dialog) = shared.dialog_pid.lock() {
+        *dialog = Some(pid);
+    }
+}
+
+fn unregister_dialog(shared: &Shared) {
+    if let Ok(mut dialog) = shared.dialog_pid.lock() {
+        *dialog = None;
+    }
+}
+
+/// Runs a password dialog child process and waits until it saved the
+/// password (and, with `check_key`, waits for the check request) or ended.
+fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResult {
+    let options = &shared.options;
+    let check_key = matches!(
+        invocation.request,
+        Request::Password {
+            check_key: true,
+            ..
+        }
+    );
+    let spawned = dialog_command(options, invocation)
+        .stdin(if check_key {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(err) => {
+            let program = options.dialog_program.display();
+            return PasswordResult::Failed(format!("failed to run {program}: {err}"));
+        }
+    };
+    register_dialog(shared, child.id());
+    let stderr = child.stderr.take().map(|mut stderr| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        })
+    });
+    let stdin = child.stdin.take();
+    let Some(stdout) = child.stdout.take() else {
+        return PasswordResult::Failed("the dialog process has no stdout".into());
+    };
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    let saved = stdout.read_line(&mut line).is_ok_and(|count| count > 0)
+        && line.trim() == crate::dialog::password::SAVED_LINE;
+    if saved {
+        let pending = PendingKeyCheck {
+            child,
+            stdin,
+            stdout,
+        };
+        unregister_dialog(shared);
+        return PasswordResult::Saved(check_key.then_some(pending));
+    }
+    drop(stdin);
+    let status = child.wait();
+    unregister_dialog(shared);
+    // The dialog's last stderr line says why it failed.
+    let reason = stderr
+        .and_then(|reader| reader.join().ok())
+        .and_then(|text| {
+            text.lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .map(str::to_string)
+        })
+        .map(|line| line.trim_start_matches("cpa-tray ui: ").to_string());
+    let code = match status {
+        Ok(status) => status.code(),
+        Err(err) => return PasswordResult::Failed(format!("failed to wait for the dialog: {err}")),
+    };
+    match code.and_then(|code| u8::try_from(code).ok()) {
+        Some(EXIT_ACCEPTED) => PasswordResult::Saved(None),
+        Some(EXIT_CANCELLED) => PasswordResult::Cancelled,
+        Some(EXIT_SAVE_FAILED) => {
+            PasswordResult::SaveFailed(reason.unwrap_or_else(|| "the dialog gave no reason".into()))
+        }
+        _ => {
+            let status = code.map_or("no status".to_string(), |code| format!("status {code}"));
+            PasswordResult::Failed(match reason {
+                Some(reason) => reason,
+                None => format!("the dialog process exited with {status}"),
+            })
         }
     }
 }

@@ -1967,3 +1967,52 @@ fn remote_minimum_applies_to_first_run() {
     assert!(!env.serving());
     assert_eq!(tray.status_line(), "Not Running");
 }
+
+#[test]
+fn reset_restart_verifies_new_key() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Old-password-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+    tray.click("Start");
+    tray.wait_status("Running");
+
+    // "Yes" restarts; the dialog process then sends the one check request.
+    env.script("password:New-password-2\nyes\n");
+    tray.click("Reset Password");
+    wait_notification(&received, "Password updated");
+    wait_notification(&received, "Password active");
+    tray.wait_status("Running (v0.1.0, built-in engine)");
+    assert!(cpa_config::secret::verify_password(
+        "New-password-2",
+        &env.secret()
+    ));
+    let bodies = notification_bodies(&received);
+    let updated = bodies.iter().position(|body| body == "Password updated");
+    let started = bodies
+        .iter()
+        .rposition(|body| body == "Started CLIProxyAPI");
+    let active = bodies.iter().position(|body| body == "Password active");
+    assert!(updated < started && started < active, "order of {bodies:?}");
+
+    // The restarted server holds the new key and rejects the old one.
+    assert_eq!(management_status(env.port, "New-password-2"), 200);
+    assert_eq!(management_status(env.port, "Old-password-1"), 401);
+}
+
+/// Sends one `GET /v0/management/config` with `password` and returns the status.
+fn management_status(port: u16, password: &str) -> u16 {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let bearer = format!("Bearer {password}");
+    cpa_core::supervisor::http::get(
+        addr,
+        "/v0/management/config",
+        &[("Authorization", bearer.as_str())],
+        Duration::from_secs(5),
+    )
+    .expect("management request")
+    .status
+}

@@ -37,8 +37,8 @@ use cpa_core::releases::EngineSetting;
 use cpa_core::settings::Settings;
 use cpa_core::supervisor::{Engine, EngineKind};
 use cpa_gui::dialog::{
-    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, EXIT_SECOND_CHOICE, EXIT_THIRD_CHOICE, Invocation,
-    Request,
+    EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_FAILED, EXIT_SAVE_FAILED, EXIT_SECOND_CHOICE,
+    EXIT_THIRD_CHOICE, Invocation, Request,
 };
 use cpa_gui::{TrayOptions, run_dialog, run_tray};
 
@@ -185,6 +185,7 @@ fn ui(args: Vec<OsString>) -> ExitCode {
                 mode,
                 config,
                 min_bytes,
+                check_key,
             },
             answer,
         ) if answer.starts_with("password:") => {
@@ -200,10 +201,16 @@ fn ui(args: Vec<OsString>) -> ExitCode {
                 return ExitCode::from(EXIT_CANCELLED);
             }
             match cpa_gui::dialog::password::save_password(config, password, *min_bytes) {
-                Ok(()) => ExitCode::from(EXIT_ACCEPTED),
+                Ok(()) => {
+                    cpa_gui::dialog::password::after_save(config, password, *check_key);
+                    ExitCode::from(EXIT_ACCEPTED)
+                }
                 Err(reason) => {
-                    eprintln!("failed to save: {reason}");
-                    ExitCode::from(EXIT_FAILED)
+                    eprintln!(
+                        "cpa-tray ui: failed to save the password to {}: {reason}",
+                        config.display()
+                    );
+                    ExitCode::from(EXIT_SAVE_FAILED)
                 }
             }
         }

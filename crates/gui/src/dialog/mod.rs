@@ -10,7 +10,7 @@
 //! `cpa-tray ui`):
 //!
 //! ```text
-//! password --mode first-run|reset --config PATH [--min-bytes N] [--lang TAG]
+//! password --mode first-run|reset --config PATH [--min-bytes N] [--check-key] [--lang TAG]
 //! confirm restart-now [--lang TAG]
 //! ask --text TEXT [--lang TAG]   Yes/No with a text the caller rendered
 //! choose --text TEXT --first LABEL --second LABEL [--third LABEL] [--lang TAG]
@@ -19,8 +19,17 @@
 //! ```
 //!
 //! Exit status: 0 = accepted (saved, yes, finished, the first choice),
-//! 1 = cancelled or no, 2 = usage error or failure (the reason is on
-//! stderr), 3 = the second choice of `choose`, 4 = its third choice.
+//! 1 = cancelled or no, 2 = usage error or a window that failed to open
+//! (the reason is on stderr), 3 = the second choice of `choose`, 4 = its
+//! third choice, 5 = the password was entered but writing it failed (the
+//! reason is on stderr).
+//!
+//! After it saved the password, `password` prints `saved` on stdout. With
+//! `--check-key` it then waits for one stdin line: `check` makes it send the
+//! one authenticated management request to the server that the config
+//! describes and print the outcome as one line (see
+//! [`password::encode_key_check`]); anything else or end of input ends it.
+//! So the plaintext stays in the dialog process.
 
 pub mod forms;
 pub mod password;
@@ -48,6 +57,8 @@ pub const EXIT_FAILED: u8 = 2;
 pub const EXIT_SECOND_CHOICE: u8 = 3;
 /// Exit status of the third button of a `choose` dialog.
 pub const EXIT_THIRD_CHOICE: u8 = 4;
+/// Exit status of a password dialog whose password could not be written.
+pub const EXIT_SAVE_FAILED: u8 = 5;
 
 /// A parsed dialog request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +68,8 @@ pub enum Request {
         config: PathBuf,
         /// Minimum length in bytes: 8, or 12 while remote management is on.
         min_bytes: usize,
+        /// Wait after the save for a request to check the key (see above).
+        check_key: bool,
     },
     Confirm(ConfirmQuestion),
     /// A Yes/No question whose text the tray rendered (it names versions).
@@ -92,11 +105,15 @@ impl Invocation {
                 mode,
                 config,
                 min_bytes,
+                check_key,
             } => {
                 args.extend(["password".into(), "--mode".into(), mode.as_str().into()]);
                 args.push("--config".into());
                 args.push(config.clone().into_os_string());
                 args.extend(["--min-bytes".into(), min_bytes.to_string().into()]);
+                if *check_key {
+                    args.push("--check-key".into());
+                }
             }
             Request::Confirm(question) => {
                 args.extend(["confirm".into(), question.as_str().into()]);
@@ -136,6 +153,7 @@ impl Invocation {
         let mut mode = None;
         let mut config = None;
         let mut min_bytes = None;
+        let mut check_key = false;
         let mut server = None;
         let mut text = None;
         let mut first = None;
@@ -163,6 +181,7 @@ impl Invocation {
                         })?);
                 }
                 "--config" => config = Some(PathBuf::from(value("--config")?)),
+                "--check-key" => check_key = true,
                 "--min-bytes" => {
                     let text = value("--min-bytes")?;
                     min_bytes = Some(
@@ -193,6 +212,7 @@ impl Invocation {
                 min_bytes: min_bytes
                     .unwrap_or(cpa_core::password::MIN_BYTES)
                     .max(cpa_core::password::MIN_BYTES),
+                check_key,
             },
             "confirm" => {
                 let name = positional.first().ok_or("confirm needs a question name")?;
@@ -247,27 +267,37 @@ fn run_invocation(invocation: &Invocation) -> u8 {
             mode,
             config,
             min_bytes,
+            check_key,
         } => {
             let mut form = PasswordForm::new(lang, *mode).with_min_bytes(*min_bytes);
-            let config = config.clone();
+            let saved = Rc::new(std::cell::RefCell::new(None));
+            let window_config = config.clone();
+            let window_saved = saved.clone();
             let min_bytes = *min_bytes;
-            show_window(&mode.title(lang), [460.0, 350.0], move |ui| {
+            let result = show_window(&mode.title(lang), [460.0, 350.0], move |ui| {
                 match form.ui(ui)? {
                     Outcome::Cancelled => Some(EXIT_CANCELLED),
                     Outcome::Accepted(password) => {
-                        match password::save_password(&config, &password, min_bytes) {
-                            Ok(()) => Some(EXIT_ACCEPTED),
+                        match password::save_password(&window_config, &password, min_bytes) {
+                            Ok(()) => {
+                                *window_saved.borrow_mut() = Some(password);
+                                Some(EXIT_ACCEPTED)
+                            }
                             Err(reason) => {
                                 eprintln!(
                                     "cpa-tray ui: failed to save the password to {}: {reason}",
-                                    config.display()
+                                    window_config.display()
                                 );
-                                Some(EXIT_FAILED)
+                                Some(EXIT_SAVE_FAILED)
                             }
                         }
                     }
                 }
-            })
+            });
+            if let Some(password) = saved.borrow_mut().take() {
+                password::after_save(config, &password, *check_key);
+            }
+            result
         }
         Request::Confirm(question) => {
             let mut form = ConfirmForm::new(lang, *question);
@@ -405,11 +435,13 @@ mod tests {
                 mode: Mode::FirstRun,
                 config: PathBuf::from("/tmp/a b/config.yaml"),
                 min_bytes: 8,
+                check_key: false,
             },
             Request::Password {
                 mode: Mode::Reset,
                 config: PathBuf::from("config.yaml"),
                 min_bytes: 12,
+                check_key: true,
             },
             Request::Confirm(ConfirmQuestion::RestartNow),
             Request::Ask {

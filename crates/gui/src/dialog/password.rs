@@ -3,13 +3,15 @@
 //!
 //! The dialog process hashes the password and writes the hash itself, so the
 //! plaintext never crosses a pipe, an argument list or the environment. The
-//! tray only learns "saved", "cancelled" or "failed" from the exit status.
+//! tray only learns "saved", "cancelled" or "failed", and when it asks, the
+//! outcome of the key check that this process sends after a restart.
 
+use std::io::Write;
 use std::path::Path;
 
 use cpa_core::messages::{Lang, Msg};
 use cpa_core::password::{self, PasswordProblem};
-use cpa_core::password_check::REMOTE_MIN_BYTES;
+use cpa_core::password_check::{self, KeyCheck, REMOTE_MIN_BYTES};
 use eframe::egui;
 
 use crate::text::Text;
@@ -274,6 +276,75 @@ pub fn save_password(config: &Path, password: &str, min_bytes: usize) -> Result<
         .map_err(|err| err.to_string())
 }
 
+/// Line the dialog prints on stdout once the password is saved.
+pub const SAVED_LINE: &str = "saved";
+
+/// Line on the dialog's stdin that requests the key check.
+pub const CHECK_REQUEST: &str = "check";
+
+/// Prints [`SAVED_LINE`] and, with `check_key`, serves one key check.
+///
+/// The check waits for [`CHECK_REQUEST`] on stdin, which the tray sends once
+/// the restarted server is ready, then sends the one authenticated request to
+/// the server that `config` describes and prints the outcome as one line.
+/// Any other line or the end of stdin ends it without a request.
+pub fn after_save(config: &Path, password: &str, check_key: bool) {
+    let mut stdout = std::io::stdout().lock();
+    // Without a reader there is nobody to report to, so no check either.
+    let reported = writeln!(stdout, "{SAVED_LINE}").and_then(|()| stdout.flush());
+    if reported.is_err() || !check_key {
+        return;
+    }
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim() != CHECK_REQUEST {
+        return;
+    }
+    let address =
+        crate::app::load_view(config).and_then(|view| crate::app::server_address(&view, config));
+    let outcome = match address {
+        Ok(address) => password_check::check_management_key(&address, password),
+        Err(detail) => KeyCheck::Failed { detail },
+    };
+    let _ = writeln!(stdout, "{}", encode_key_check(&outcome)).and_then(|()| stdout.flush());
+}
+
+/// Encodes a key check outcome as one line: a tag, then a tab and the detail
+/// where the outcome has one.
+pub fn encode_key_check(outcome: &KeyCheck) -> String {
+    let one_line = |text: &str| text.replace(['\r', '\n', '\t'], " ");
+    match outcome {
+        KeyCheck::Active => "active".into(),
+        KeyCheck::Rejected => "rejected".into(),
+        KeyCheck::Banned => "banned".into(),
+        KeyCheck::Forbidden { body } => format!("forbidden\t{}", one_line(body)),
+        KeyCheck::Disabled => "disabled".into(),
+        KeyCheck::Unexpected { detail } => format!("unexpected\t{}", one_line(detail)),
+        KeyCheck::Failed { detail } => format!("failed\t{}", one_line(detail)),
+        KeyCheck::SkippedTls => "skipped-tls".into(),
+    }
+}
+
+/// Decodes a line of [`encode_key_check`]; an unknown line is a failure
+/// that names it.
+pub fn decode_key_check(line: &str) -> KeyCheck {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let (tag, detail) = line.split_once('\t').unwrap_or((line, ""));
+    let detail = detail.to_string();
+    match tag {
+        "active" => KeyCheck::Active,
+        "rejected" => KeyCheck::Rejected,
+        "banned" => KeyCheck::Banned,
+        "forbidden" => KeyCheck::Forbidden { body: detail },
+        "disabled" => KeyCheck::Disabled,
+        "unexpected" => KeyCheck::Unexpected { detail },
+        "failed" => KeyCheck::Failed { detail },
+        "skipped-tls" => KeyCheck::SkippedTls,
+        _ => KeyCheck::Failed {
+            detail: format!("the dialog process sent an unknown check result {line:?}"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +412,35 @@ mod tests {
         assert!(cpa_config::secret::verify_password(
             "Long-enough-p1",
             &stored
+        ));
+    }
+
+    #[test]
+    fn key_check_lines_round_trip() {
+        let outcomes = [
+            KeyCheck::Active,
+            KeyCheck::Rejected,
+            KeyCheck::Banned,
+            KeyCheck::Forbidden {
+                body: "remote management disabled".into(),
+            },
+            KeyCheck::Disabled,
+            KeyCheck::Unexpected {
+                detail: "HTTP 500: boom".into(),
+            },
+            KeyCheck::Failed {
+                detail: "connection refused (os error 111)".into(),
+            },
+            KeyCheck::SkippedTls,
+        ];
+        for outcome in outcomes {
+            let line = encode_key_check(&outcome);
+            assert!(!line.contains('\n'), "{line:?}");
+            assert_eq!(decode_key_check(&format!("{line}\n")), outcome);
+        }
+        assert!(matches!(
+            decode_key_check("garbage"),
+            KeyCheck::Failed { detail } if detail.contains("\"garbage\"")
         ));
     }
 
