@@ -660,6 +660,13 @@ fn status_reports_a_server_not_responding() {
         "{}",
         stderr(&output)
     );
+    // Nothing serves yet, so no address is offered as if it did.
+    assert!(!stdout(&output).contains("WebUI:"), "{}", stdout(&output));
+    assert!(
+        !stdout(&output).contains("Management API:"),
+        "{}",
+        stdout(&output)
+    );
     for (lang, expected) in [
         (
             "en",

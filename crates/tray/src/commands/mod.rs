@@ -420,19 +420,22 @@ pub fn start_server(
     });
     let started = supervisor::start(&ctx.home, engine, address, &options)
         .map_err(|err| start_failure(ctx, err))?;
-    match started.ready_after {
-        Some(elapsed) => ctx.say(Msg::StartedServer {
-            pid: started.record.pid,
-            port: address.port,
-            engine: engine.kind.as_str(),
-            version: &engine.version,
-            millis: elapsed.as_millis(),
-        }),
-        None => ctx.warn(Msg::StartedNotReady {
+    let Some(elapsed) = started.ready_after else {
+        // Nothing serves the addresses yet; the caller names status, logs
+        // and stop instead.
+        ctx.warn(Msg::StartedNotReady {
             port: address.port,
             log: &display(&ctx.home.engine_log_path()),
-        }),
-    }
+        });
+        return Ok(started);
+    };
+    ctx.say(Msg::StartedServer {
+        pid: started.record.pid,
+        port: address.port,
+        engine: engine.kind.as_str(),
+        version: &engine.version,
+        millis: elapsed.as_millis(),
+    });
     let base = address.local_url();
     ctx.say(Msg::WebUiAt {
         url: &format!("{base}/management.html"),

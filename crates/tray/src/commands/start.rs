@@ -136,7 +136,8 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
 
     let ready_timeout = super::seconds(args.ready_timeout);
     let started = start_server(ctx, &engine, &address, ready_timeout)?;
-    if !args.no_open && ctx.settings.auto_open_webui() && desktop::has_display() {
+    let ready = started.ready_after.is_some();
+    if ready && !args.no_open && ctx.settings.auto_open_webui() && desktop::has_display() {
         let url = format!("{}/management.html", address.local_url());
         if let Err(err) = desktop::open_url(&url) {
             let detail = err.to_string();
