@@ -91,11 +91,32 @@ fn read_stdin_line(ctx: &Context) -> Result<String, Failure> {
     Ok(line.to_string())
 }
 
+/// Terminal device that rpassword 7 writes its prompt to.
+#[cfg(unix)]
+const PROMPT_OUTPUT: &str = "/dev/tty";
+#[cfg(windows)]
+const PROMPT_OUTPUT: &str = "CONOUT$";
+
 /// Reads a masked entry from the terminal; `None` for an empty entry or end of input.
 fn read_terminal(ctx: &Context, prompt: Msg<'_>) -> Result<Option<String>, Failure> {
     match rpassword::prompt_password(ctx.text(prompt)) {
         Ok(entry) => Ok((!entry.is_empty()).then_some(entry)),
-        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+            end_prompt_line();
+            Ok(None)
+        }
         Err(_) => Err(ctx.fail(Msg::PasswordNoTerminal)),
+    }
+}
+
+/// Ends the prompt's line after Ctrl+D. Enter echoes a line break, but end
+/// of input does not, so the next message would follow the prompt on the
+/// same line. Best effort: a terminal that cannot be written only costs the
+/// line break.
+fn end_prompt_line() {
+    use std::io::Write;
+    if let Ok(mut terminal) = std::fs::OpenOptions::new().write(true).open(PROMPT_OUTPUT) {
+        let _ = terminal.write_all(b"\n");
+        let _ = terminal.flush();
     }
 }

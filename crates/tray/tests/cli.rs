@@ -1599,3 +1599,39 @@ fn github_tokens_are_removed_from_the_child() {
     assert!(!log.contains("token-from-shell"), "token in the log");
     assert_success(&home.run(&["stop"], ""));
 }
+
+#[test]
+fn ctrl_d_at_prompt_ends_the_line() {
+    if skip_under_runner("ctrl_d_at_prompt_ends_the_line", "a Linux pty") {
+        return;
+    }
+    for (lang, prompt, cancelled) in [
+        (
+            "en",
+            "New management password:",
+            "Password not set. Nothing was changed.",
+        ),
+        ("zh-CN", "新的管理密码：", "未设置密码，未做任何更改。"),
+    ] {
+        let home = TrayHome::new();
+        home.write_config(cpa_testkit::free_port(), "");
+        let Some(mut script) = common::on_terminal(
+            &home.command(),
+            &["--lang", lang, "password", "set"],
+            "",
+            "",
+        ) else {
+            return;
+        };
+        let shown = common::type_on_terminal(&mut script, &[(800, b"\x04")]);
+        let prompt_line = shown
+            .lines()
+            .find(|line| line.contains(prompt))
+            .unwrap_or_else(|| panic!("{lang}: no prompt in {shown:?}"));
+        assert!(
+            !prompt_line.contains(cancelled),
+            "{lang}: cancel message on the prompt's line: {shown:?}"
+        );
+        assert!(shown.contains(cancelled), "{lang}: {shown:?}");
+    }
+}
