@@ -22,6 +22,131 @@ pub enum ErrorKind {
     Conflict,
 }
 
+/// The facts behind an error's English `message`, so that callers can word
+/// the error in another language with the same details.
+///
+/// Every variant needs a wording in each language, so the enum is exhaustive:
+/// a new variant fails to compile until the translations match it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Problem {
+    /// Only the English message describes it: a YAML parser message, or the
+    /// reason an edit was not written.
+    #[default]
+    Other,
+    /// The file starts like UTF-16 but is not valid UTF-16.
+    InvalidUtf16,
+    /// A byte that is not UTF-8 (at the error's line and column).
+    InvalidUtf8,
+    /// `key` appears a second time; the first one is on `first_line`.
+    DuplicateKey { key: String, first_line: usize },
+    /// A tab where the YAML needs indentation spaces.
+    TabIndentation,
+    /// The whole document is not a mapping.
+    RootNotMapping,
+    /// `config-version` is present but not the integer 8.
+    UnsupportedConfigVersion,
+    /// The value at the dotted `key` is a YAML node of the wrong kind.
+    WrongKind {
+        key: String,
+        expected: Expected,
+        found: NodeKind,
+    },
+    /// The scalar `value` at the dotted `key` does not decode as `expected`.
+    InvalidValue {
+        key: String,
+        value: String,
+        expected: Expected,
+    },
+    /// An I/O operation failed; the I/O error is the `source`.
+    Io { action: IoAction },
+    /// The path is a folder, not a file.
+    NotAFile,
+    /// A recovery file that cpa-tray did not write.
+    NotRecoveryFile,
+    /// Another program kept rewriting the file during `attempts` tries.
+    KeptChanging { attempts: usize },
+}
+
+/// The file operation that failed, shown before the I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoAction {
+    OpenForWriting,
+    Lock,
+    ReadRecovery,
+    Restore,
+    RemoveRecoveryAfterRestore,
+    Read,
+    CreateTempInFolder,
+    WriteRecovery,
+    CreateRecovery,
+    Write,
+    RemoveRecovery,
+    CheckWritable,
+    CheckFolderWritable,
+}
+
+impl std::fmt::Display for IoAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IoAction::OpenForWriting => "Failed to open config file for writing",
+            IoAction::Lock => "Failed to lock config file",
+            IoAction::ReadRecovery => "Failed to read recovery file",
+            IoAction::Restore => "Failed to restore config file after an interrupted write",
+            IoAction::RemoveRecoveryAfterRestore => "Failed to remove recovery file",
+            IoAction::Read => "Failed to read config file",
+            IoAction::CreateTempInFolder => {
+                "Failed to create a recovery file in the config's folder"
+            }
+            IoAction::WriteRecovery => "Failed to write the recovery file",
+            IoAction::CreateRecovery => "Failed to create the recovery file",
+            IoAction::Write => "Failed to write config file",
+            IoAction::RemoveRecovery => "Failed to remove the recovery file",
+            IoAction::CheckWritable => "Cannot write config file",
+            IoAction::CheckFolderWritable => "Cannot create the recovery file beside the config",
+        })
+    }
+}
+
+/// The type a config value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Mapping,
+    String,
+    Bool,
+    Integer,
+    List,
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Expected::Mapping => "a mapping (indented `key: value` lines)",
+            Expected::String => "a string",
+            Expected::Bool => "true or false",
+            Expected::Integer => "an integer",
+            Expected::List => "a list",
+        })
+    }
+}
+
+/// The kind of a YAML node found where another was expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Mapping,
+    List,
+    Scalar,
+}
+
+impl std::fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NodeKind::Mapping => "a mapping",
+            NodeKind::List => "a list",
+            NodeKind::Scalar => "a scalar",
+        })
+    }
+}
+
 /// An error about one config file, naming the file and, where known, the line
 /// and column (1-based).
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +157,9 @@ pub struct ConfigError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The facts of `message`, for other languages. Boxed so that results
+    /// carrying this error stay small.
+    pub problem: Box<Problem>,
     #[source]
     pub source: Option<std::io::Error>,
 }
@@ -66,8 +194,15 @@ impl ConfigError {
             line: Some(line),
             column: Some(column),
             message,
+            problem: Box::new(Problem::Other),
             source: None,
         }
+    }
+
+    /// Sets the facts behind the message.
+    pub(crate) fn with_problem(mut self, problem: Problem) -> Self {
+        self.problem = Box::new(problem);
+        self
     }
 
     /// An error about the whole file, optionally caused by an I/O error.
@@ -83,6 +218,7 @@ impl ConfigError {
             line: None,
             column: None,
             message,
+            problem: Box::new(Problem::Other),
             source,
         }
     }

@@ -24,7 +24,7 @@ mod store;
 mod tree;
 mod view;
 
-pub use error::{ConfigError, ErrorKind};
+pub use error::{ConfigError, ErrorKind, Expected, IoAction, NodeKind, Problem};
 pub use store::{RECOVERY_SUFFIX, check_writable, load, recovery_path, update, write};
 
 use std::path::{Path, PathBuf};
@@ -159,6 +159,7 @@ impl ConfigDocument {
                         "invalid UTF-16 text; save the file as UTF-8".to_string(),
                         None,
                     )
+                    .with_problem(Problem::InvalidUtf16)
                 })?;
                 (
                     text.into_bytes(),
@@ -185,7 +186,8 @@ impl ConfigDocument {
                     line,
                     column,
                     "invalid UTF-8 byte; save the file as UTF-8".to_string(),
-                ));
+                )
+                .with_problem(Problem::InvalidUtf8));
             }
         };
         let tree::Built { tree, duplicate } =
@@ -215,11 +217,13 @@ impl ConfigDocument {
         };
         let node = &self.tree.nodes[root];
         if !matches!(node.kind, tree::Kind::Mapping { .. }) {
-            return Err(self.error_at(
-                ErrorKind::Invalid,
-                root,
-                "config must be a mapping (a list of `key: value` lines)".to_string(),
-            ));
+            return Err(self
+                .error_at(
+                    ErrorKind::Invalid,
+                    root,
+                    "config must be a mapping (a list of `key: value` lines)".to_string(),
+                )
+                .with_problem(Problem::RootNotMapping));
         }
         if let Some(version) = self.lookup(root, "config-version") {
             let ok = matches!(&self.tree.nodes[version].kind, tree::Kind::Scalar { value, .. } if value == "8")
@@ -230,7 +234,8 @@ impl ConfigDocument {
                     version,
                     "unsupported config-version (expected 8); write `config-version: 8` or remove the line"
                         .to_string(),
-                ));
+                )
+                .with_problem(Problem::UnsupportedConfigVersion));
             }
         }
         Ok(())
@@ -446,7 +451,7 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
             line: 1,
             column: 1,
             message: "too many scanner workarounds".into(),
-            duplicate: false,
+            duplicate: None,
             offset: None,
         });
     };
@@ -466,7 +471,7 @@ fn parse_lenient(bytes: &[u8], text: &str, bom: usize) -> Result<tree::Built, tr
             line: 1,
             column: 1,
             message: "invalid indentation".into(),
-            duplicate: false,
+            duplicate: None,
             offset: None,
         }));
     }
@@ -584,18 +589,20 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> Option<String> {
 }
 
 fn tree_error(origin: &Path, err: tree::TreeError) -> ConfigError {
-    let (kind, message) = if err.duplicate {
+    let (kind, message, problem) = if let Some((key, first_line)) = err.duplicate {
         (
             ErrorKind::DuplicateKey,
             format!("{}; remove one of the duplicate keys", err.message),
+            Problem::DuplicateKey { key, first_line },
         )
     } else if err.message.contains("tab") {
         (
             ErrorKind::Syntax,
             format!("{}; use spaces, not tabs, for indentation", err.message),
+            Problem::TabIndentation,
         )
     } else {
-        (ErrorKind::Syntax, err.message)
+        (ErrorKind::Syntax, err.message, Problem::Other)
     };
-    ConfigError::at(kind, origin, err.line, err.column, message)
+    ConfigError::at(kind, origin, err.line, err.column, message).with_problem(problem)
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::{ConfigDocument, ConfigError, ErrorKind};
+use crate::{ConfigDocument, ConfigError, ErrorKind, IoAction, Problem};
 
 /// Suffix of the recovery file kept beside the config during a write.
 pub const RECOVERY_SUFFIX: &str = ".cpa-recovery";
@@ -42,7 +42,7 @@ pub fn recovery_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn io_error(kind: ErrorKind, path: &Path, action: &str, err: std::io::Error) -> ConfigError {
+fn io_error(kind: ErrorKind, path: &Path, action: IoAction, err: std::io::Error) -> ConfigError {
     let hint = match err.kind() {
         std::io::ErrorKind::NotFound => "; check the path, or create the file first",
         std::io::ErrorKind::PermissionDenied => {
@@ -57,6 +57,7 @@ fn io_error(kind: ErrorKind, path: &Path, action: &str, err: std::io::Error) -> 
         _ => "",
     };
     ConfigError::file(kind, path, format!("{action}: {err}{hint}"), Some(err))
+        .with_problem(Problem::Io { action })
 }
 
 fn not_a_file(kind: ErrorKind, path: &Path) -> ConfigError {
@@ -66,6 +67,7 @@ fn not_a_file(kind: ErrorKind, path: &Path) -> ConfigError {
         "is a folder, not a file (a Docker bind mount of a missing file creates a folder); remove it and create the file".into(),
         None,
     )
+    .with_problem(Problem::NotAFile)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -107,7 +109,7 @@ fn open_rw(path: &Path) -> Result<File, ConfigError> {
             return Err(io_error(
                 ErrorKind::Write,
                 path,
-                "Failed to open config file for writing",
+                IoAction::OpenForWriting,
                 err,
             ));
         }
@@ -116,14 +118,7 @@ fn open_rw(path: &Path) -> Result<File, ConfigError> {
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|err| {
-            io_error(
-                ErrorKind::Write,
-                path,
-                "Failed to open config file for writing",
-                err,
-            )
-        })
+        .map_err(|err| io_error(ErrorKind::Write, path, IoAction::OpenForWriting, err))
 }
 
 /// Prefix of the temporary files that become the recovery file.
@@ -174,12 +169,7 @@ fn lock_mode(file: &File, path: &Path, exclusive: bool) -> Result<(), ConfigErro
             // File systems without flock (some network mounts): go on unlocked.
             Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS) => return Ok(()),
             _ => {
-                return Err(io_error(
-                    ErrorKind::Write,
-                    path,
-                    "Failed to lock config file",
-                    err,
-                ));
+                return Err(io_error(ErrorKind::Write, path, IoAction::Lock, err));
             }
         }
     }
@@ -219,7 +209,7 @@ fn repair_locked(path: &Path, file: &mut File) -> Result<(), ConfigError> {
             return Err(io_error(
                 ErrorKind::Read,
                 &recovery,
-                "Failed to read recovery file",
+                IoAction::ReadRecovery,
                 err,
             ));
         }
@@ -246,20 +236,14 @@ fn repair_locked(path: &Path, file: &mut File) -> Result<(), ConfigError> {
         .and_then(|_| file.read_to_end(&mut current));
     let complete = read.is_ok() && current.len() as u64 == len && sha256_hex(&current) == hash;
     if !complete {
-        rewrite_in_place(file, old).map_err(|err| {
-            io_error(
-                ErrorKind::Write,
-                path,
-                "Failed to restore config file after an interrupted write",
-                err,
-            )
-        })?;
+        rewrite_in_place(file, old)
+            .map_err(|err| io_error(ErrorKind::Write, path, IoAction::Restore, err))?;
     }
     std::fs::remove_file(&recovery).map_err(|err| {
         io_error(
             ErrorKind::Write,
             &recovery,
-            "Failed to remove recovery file",
+            IoAction::RemoveRecoveryAfterRestore,
             err,
         )
     })?;
@@ -274,6 +258,7 @@ fn bad_recovery(recovery: &Path) -> ConfigError {
         "is not a recovery file written by cpa-tray; move it away and retry".into(),
         None,
     )
+    .with_problem(Problem::NotRecoveryFile)
 }
 
 /// Loads and parses `path`, first repairing an interrupted write.
@@ -286,7 +271,7 @@ fn read_document(path: &Path) -> Result<ConfigDocument, ConfigError> {
     if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         return Err(not_a_file(ErrorKind::Read, path));
     }
-    let read_error = |err| io_error(ErrorKind::Read, path, "Failed to read config file", err);
+    let read_error = |err| io_error(ErrorKind::Read, path, IoAction::Read, err);
     let mut file = File::open(path).map_err(read_error)?;
     lock_mode(&file, path, false)?;
     let mut bytes = Vec::new();
@@ -323,7 +308,10 @@ where
             "kept changing while it was being edited ({MAX_ATTEMPTS} attempts); stop the program that rewrites it (a running server or the management panel) and retry"
         ),
         None,
-    ))
+    )
+    .with_problem(Problem::KeptChanging {
+        attempts: MAX_ATTEMPTS,
+    }))
 }
 
 /// Replaces the content of `path` in place, crash-safely.
@@ -345,7 +333,7 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
     let mut old = Vec::new();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut old))
-        .map_err(|err| io_error(ErrorKind::Read, path, "Failed to read config file", err))?;
+        .map_err(|err| io_error(ErrorKind::Read, path, IoAction::Read, err))?;
     if expected.is_some_and(|expected| expected != old.as_slice()) {
         return Ok(false);
     }
@@ -354,31 +342,17 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
-        .map_err(|err| {
-            io_error(
-                ErrorKind::Write,
-                &dir,
-                "Failed to create a recovery file in the config's folder",
-                err,
-            )
-        })?;
+        .map_err(|err| io_error(ErrorKind::Write, &dir, IoAction::CreateTempInFolder, err))?;
     let header = format!("{MAGIC} {} {}\n", bytes.len(), sha256_hex(bytes));
     temp.write_all(header.as_bytes())
         .and_then(|()| temp.write_all(&old))
         .and_then(|()| temp.as_file().sync_all())
-        .map_err(|err| {
-            io_error(
-                ErrorKind::Write,
-                &dir,
-                "Failed to write the recovery file",
-                err,
-            )
-        })?;
+        .map_err(|err| io_error(ErrorKind::Write, &dir, IoAction::WriteRecovery, err))?;
     temp.persist(&recovery).map_err(|err| {
         io_error(
             ErrorKind::Write,
             &recovery,
-            "Failed to create the recovery file",
+            IoAction::CreateRecovery,
             err.error,
         )
     })?;
@@ -390,21 +364,10 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
             let _ = std::fs::remove_file(&recovery);
             sync_dir(&dir);
         }
-        return Err(io_error(
-            ErrorKind::Write,
-            path,
-            "Failed to write config file",
-            err,
-        ));
+        return Err(io_error(ErrorKind::Write, path, IoAction::Write, err));
     }
-    std::fs::remove_file(&recovery).map_err(|err| {
-        io_error(
-            ErrorKind::Write,
-            &recovery,
-            "Failed to remove the recovery file",
-            err,
-        )
-    })?;
+    std::fs::remove_file(&recovery)
+        .map_err(|err| io_error(ErrorKind::Write, &recovery, IoAction::RemoveRecovery, err))?;
     sync_dir(&dir);
     Ok(true)
 }
@@ -413,7 +376,7 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
 /// folder can hold the recovery file, without changing either.
 pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
     let meta = std::fs::metadata(path)
-        .map_err(|err| io_error(ErrorKind::Write, path, "Cannot write config file", err))?;
+        .map_err(|err| io_error(ErrorKind::Write, path, IoAction::CheckWritable, err))?;
     if meta.is_dir() {
         return Err(not_a_file(ErrorKind::Write, path));
     }
@@ -422,16 +385,10 @@ pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
     OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|err| io_error(ErrorKind::Write, path, "Cannot write config file", err))?;
+        .map_err(|err| io_error(ErrorKind::Write, path, IoAction::CheckWritable, err))?;
     let dir = parent_dir(path);
-    dir_writable(&dir).map_err(|err| {
-        io_error(
-            ErrorKind::Write,
-            &dir,
-            "Cannot create the recovery file beside the config",
-            err,
-        )
-    })
+    dir_writable(&dir)
+        .map_err(|err| io_error(ErrorKind::Write, &dir, IoAction::CheckFolderWritable, err))
 }
 
 #[cfg(unix)]

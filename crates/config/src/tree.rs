@@ -65,7 +65,8 @@ pub(crate) struct TreeError {
     pub line: usize,
     pub column: usize,
     pub message: String,
-    pub duplicate: bool,
+    /// For a duplicate mapping key: the key and the line of its first use.
+    pub duplicate: Option<(String, usize)>,
     /// Byte offset in the file, for errors from the scanner.
     pub offset: Option<usize>,
 }
@@ -222,7 +223,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                     line,
                     column,
                     message: err.info().to_string(),
-                    duplicate: false,
+                    duplicate: None,
                     offset: Some(offset),
                 });
             }
@@ -283,7 +284,7 @@ pub(crate) fn build(file: &[u8], text: &str, base: usize) -> Result<Built, TreeE
                         line,
                         column,
                         message: "unknown anchor referenced".into(),
-                        duplicate: false,
+                        duplicate: None,
                         offset: None,
                     });
                 };
@@ -438,7 +439,7 @@ fn attach(
                                 "mapping key {key_value:?} already defined at line {}",
                                 nodes[first].line
                             ),
-                            duplicate: true,
+                            duplicate: Some((key_value.clone(), nodes[first].line)),
                             offset: None,
                         });
                     }
@@ -706,7 +707,7 @@ pub(crate) fn check_tabs(file: &[u8], base: usize, skip: &[(usize, usize)]) -> O
                         line,
                         column,
                         message: "found a tab character that cannot start any token".into(),
-                        duplicate: false,
+                        duplicate: None,
                         offset: None,
                     });
                 }
@@ -863,7 +864,7 @@ pub(crate) fn check_structure(tree: &Tree, file: &[u8]) -> Option<TreeError> {
         line: node.line,
         column: node.column,
         message: message.to_string(),
-        duplicate: false,
+        duplicate: None,
         offset: None,
     };
     // Nodes inside a flow collection (parents come before their children).

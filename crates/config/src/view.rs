@@ -3,7 +3,9 @@
 
 use crate::resolve::{self, Scalar};
 use crate::tree::{Kind, NodeId, Tree};
-use crate::{ConfigDocument, ConfigError, ErrorKind, Layout, Leaf, ServerView};
+use crate::{
+    ConfigDocument, ConfigError, ErrorKind, Expected, Layout, Leaf, NodeKind, Problem, ServerView,
+};
 
 /// Follows aliases to the node they name.
 pub(crate) fn deref(tree: &Tree, mut id: NodeId) -> NodeId {
@@ -121,19 +123,35 @@ impl Reader<'_> {
                 return Err(self.error(
                     node,
                     section,
-                    format!(
-                        "expected a mapping (indented `key: value` lines), found {}",
-                        kind_name(tree, node)
-                    ),
+                    DecodeError::WrongKind {
+                        expected: Expected::Mapping,
+                        found: kind_name(tree, node),
+                    },
                 ));
             }
         }
         Ok(())
     }
 
-    fn error(&self, node: NodeId, path: &str, problem: String) -> ConfigError {
+    fn error(&self, node: NodeId, path: &str, what: DecodeError) -> ConfigError {
+        let message = format!("`{path}`: {what}");
+        let key = path.to_string();
+        let problem = match what {
+            DecodeError::WrongKind { expected, found } => Problem::WrongKind {
+                key,
+                expected,
+                found,
+            },
+            DecodeError::Invalid { value, expected } => Problem::InvalidValue {
+                key,
+                value,
+                expected,
+            },
+            DecodeError::Other(_) => Problem::Other,
+        };
         self.doc
-            .error_at(ErrorKind::Invalid, node, format!("`{path}`: {problem}"))
+            .error_at(ErrorKind::Invalid, node, message)
+            .with_problem(problem)
     }
 
     fn string(
@@ -270,75 +288,110 @@ pub(crate) fn server_view(doc: &ConfigDocument) -> Result<ServerView, ConfigErro
     })
 }
 
-fn kind_name(tree: &Tree, node: NodeId) -> &'static str {
+fn kind_name(tree: &Tree, node: NodeId) -> NodeKind {
     match tree.nodes[node].kind {
-        Kind::Mapping { .. } => "a mapping",
-        Kind::Sequence { .. } => "a list",
-        _ => "a scalar",
+        Kind::Mapping { .. } => NodeKind::Mapping,
+        Kind::Sequence { .. } => NodeKind::List,
+        _ => NodeKind::Scalar,
+    }
+}
+
+/// Why a node does not decode into the type the server reads it as.
+#[derive(Debug)]
+pub(crate) enum DecodeError {
+    WrongKind {
+        expected: Expected,
+        found: NodeKind,
+    },
+    /// A scalar that is not a valid value of the type, such as `"abc"` for an integer.
+    Invalid {
+        value: String,
+        expected: Expected,
+    },
+    /// A scalar that YAML itself cannot resolve (bad `!!binary`, for example).
+    Other(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::WrongKind { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            DecodeError::Invalid { value, expected } => write!(f, "{value:?} is not {expected}"),
+            DecodeError::Other(reason) => f.write_str(reason),
+        }
     }
 }
 
 /// Decodes into a Go string: any scalar's text, null → "".
-pub(crate) fn decode_string(tree: &Tree, node: NodeId) -> Result<String, String> {
+pub(crate) fn decode_string(tree: &Tree, node: NodeId) -> Result<String, DecodeError> {
     let n = &tree.nodes[node];
     let Kind::Scalar { value, .. } = &n.kind else {
-        return Err(format!(
-            "expected a string, found {}",
-            kind_name(tree, node)
-        ));
+        return Err(DecodeError::WrongKind {
+            expected: Expected::String,
+            found: kind_name(tree, node),
+        });
     };
     if resolve::node_tag(n) == "!!null" {
         return Ok(String::new());
     }
     if n.tag.as_deref() == Some("!!binary") {
-        return match resolve::resolve_node(n)? {
+        return match resolve::resolve_node(n).map_err(DecodeError::Other)? {
             Scalar::Str(s) => Ok(s),
             _ => Ok(value.clone()),
         };
     }
-    resolve::resolve_node(n)?;
+    resolve::resolve_node(n).map_err(DecodeError::Other)?;
     Ok(value.clone())
 }
 
 /// Decodes into a Go bool: `true`/`false` (the case forms yaml.v3 accepts),
 /// the YAML 1.1 words `yes`/`no`/`on`/`off`/`y`/`n`, null → false.
-pub(crate) fn decode_bool(tree: &Tree, node: NodeId) -> Result<bool, String> {
+pub(crate) fn decode_bool(tree: &Tree, node: NodeId) -> Result<bool, DecodeError> {
     let n = &tree.nodes[node];
     let Kind::Scalar { value, .. } = &n.kind else {
-        return Err(format!(
-            "expected true or false, found {}",
-            kind_name(tree, node)
-        ));
+        return Err(DecodeError::WrongKind {
+            expected: Expected::Bool,
+            found: kind_name(tree, node),
+        });
     };
     if resolve::node_tag(n) == "!!null" {
         return Ok(false);
     }
-    match resolve::resolve_node(n)? {
+    let not_bool = || DecodeError::Invalid {
+        value: value.clone(),
+        expected: Expected::Bool,
+    };
+    match resolve::resolve_node(n).map_err(DecodeError::Other)? {
         Scalar::Null => Ok(false),
         Scalar::Bool(b) => Ok(b),
         Scalar::Str(s) => match s.as_str() {
             "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Ok(true),
             "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Ok(false),
-            _ => Err(format!("{value:?} is not true or false")),
+            _ => Err(not_bool()),
         },
-        _ => Err(format!("{value:?} is not true or false")),
+        _ => Err(not_bool()),
     }
 }
 
 /// Decodes into a Go int: integers, floats truncated, null → 0; a string
 /// (quoted digits too) is an error, as in the server.
-pub(crate) fn decode_int(tree: &Tree, node: NodeId) -> Result<i64, String> {
+pub(crate) fn decode_int(tree: &Tree, node: NodeId) -> Result<i64, DecodeError> {
     let n = &tree.nodes[node];
     let Kind::Scalar { value, .. } = &n.kind else {
-        return Err(format!(
-            "expected an integer, found {}",
-            kind_name(tree, node)
-        ));
+        return Err(DecodeError::WrongKind {
+            expected: Expected::Integer,
+            found: kind_name(tree, node),
+        });
     };
     if resolve::node_tag(n) == "!!null" {
         return Ok(0);
     }
-    let not_int = || format!("{value:?} is not an integer");
+    let not_int = || DecodeError::Invalid {
+        value: value.clone(),
+        expected: Expected::Integer,
+    };
     match resolve::resolve_node(n).map_err(|_| not_int())? {
         Scalar::Null => Ok(0),
         Scalar::Int(i) => i64::try_from(i).map_err(|_| not_int()),
@@ -350,7 +403,7 @@ pub(crate) fn decode_int(tree: &Tree, node: NodeId) -> Result<i64, String> {
 }
 
 /// Decodes into a Go `[]string`: null → empty.
-pub(crate) fn decode_list(tree: &Tree, node: NodeId) -> Result<Vec<String>, String> {
+pub(crate) fn decode_list(tree: &Tree, node: NodeId) -> Result<Vec<String>, DecodeError> {
     let n = &tree.nodes[node];
     match &n.kind {
         Kind::Sequence { items, .. } => items
@@ -358,7 +411,10 @@ pub(crate) fn decode_list(tree: &Tree, node: NodeId) -> Result<Vec<String>, Stri
             .map(|item| decode_string(tree, deref(tree, *item)))
             .collect(),
         Kind::Scalar { .. } if resolve::node_tag(n) == "!!null" => Ok(Vec::new()),
-        _ => Err(format!("expected a list, found {}", kind_name(tree, node))),
+        _ => Err(DecodeError::WrongKind {
+            expected: Expected::List,
+            found: kind_name(tree, node),
+        }),
     }
 }
 
