@@ -13,7 +13,9 @@ pub mod tray;
 pub mod os_text;
 
 // ZH area: process exit statuses and config errors in Chinese.
+pub mod config_text;
 pub mod exit_text;
+pub use config_text::config_error_text;
 pub use exit_text::exit_status_text;
 
 /// A supported language.
@@ -555,6 +557,12 @@ pub enum Msg<'a> {
         program: &'a str,
         pid: u32,
     },
+    StatusConfigMissing {
+        path: &'a str,
+        explicit: bool,
+        /// The port of the built-in template.
+        port: u16,
+    },
 
     // Releases fixes: settings values.
     SettingsUnknownValue {
@@ -976,6 +984,12 @@ impl Msg<'_> {
             RelaunchProgramMissing { program, pid } => format!(
                 "Restart failed: the server program {program} does not exist or is not a file. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
             ),
+            StatusConfigMissing { path, explicit: false, port } => format!(
+                "The config file {path} does not exist. `cpa-tray start` creates it from the built-in template (port {port}) and asks for a management password."
+            ),
+            StatusConfigMissing { path, explicit: true, .. } => format!(
+                "The config file {path} given with --config does not exist, so `cpa-tray start` with it would fail. Check the path, or leave out --config: `cpa-tray start` then creates the home folder's config.yaml from the built-in template."
+            ),
             // Releases fixes: settings values.
             SettingsUnknownValue {
                 path,
@@ -1360,6 +1374,12 @@ impl Msg<'_> {
             // Service fixes: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
                 "重启失败：服务程序 {program} 不存在或不是文件。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
+            ),
+            StatusConfigMissing { path, explicit: false, port } => format!(
+                "配置文件 {path} 不存在。`cpa-tray start` 会用内置模板（端口 {port}）创建它，并要求设置管理密码。"
+            ),
+            StatusConfigMissing { path, explicit: true, .. } => format!(
+                "通过 --config 指定的配置文件 {path} 不存在，因此用它运行 `cpa-tray start` 会失败。请检查路径，或去掉 --config：这样 `cpa-tray start` 会用内置模板创建主文件夹中的 config.yaml。"
             ),
             // Releases fixes: settings values.
             SettingsUnknownValue {
