@@ -8,16 +8,18 @@
 //! and possible-value notes are replaced by Chinese ones. Parse errors are
 //! written in Chinese by [`zh_error`]. English output is clap's own.
 //!
-//! The language comes from `--lang`, `CPA_TRAY_LANG` or the system locale:
-//! the `language` setting is not read, because the home folder is not known
-//! before parsing.
+//! The language comes from `--lang`, `CPA_TRAY_LANG`, the `language` setting
+//! or the system locale, as for the commands' own messages.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
+use cpa_core::home::Home;
 use cpa_core::messages::Lang;
+use cpa_core::settings::SettingsStore;
 
 use crate::cli::Cli;
 
@@ -449,21 +451,45 @@ fn zh_parse_reason(source: &(dyn std::error::Error + 'static)) -> Option<&'stati
 }
 
 /// Finds the language before clap parses: `--lang X` or `--lang=X`, then
-/// `CPA_TRAY_LANG`, then the system locale.
+/// `CPA_TRAY_LANG`, then the `language` setting of the home folder that
+/// `--home`, `CPA_TRAY_HOME` or `--config` chooses, then the system locale.
+/// Settings warnings are left to the command, which reports them.
 fn help_language(args: &[OsString]) -> Lang {
-    let mut explicit = None;
-    let mut iter = args.iter().map(|arg| arg.to_string_lossy());
-    while let Some(arg) = iter.next() {
-        if arg == "--lang" {
-            explicit = iter.next().map(|value| value.into_owned());
-        } else if let Some(value) = arg.strip_prefix("--lang=") {
-            explicit = Some(value.to_string());
-        }
-    }
-    let explicit = explicit
+    let explicit = option_value(args, "--lang")
         .or_else(|| std::env::var("CPA_TRAY_LANG").ok())
         .and_then(|tag| Lang::from_tag(&tag));
-    Lang::resolve(explicit, None)
+    if explicit.is_some() {
+        return Lang::resolve(explicit, None);
+    }
+    let home = option_value(args, "--home")
+        .or_else(|| std::env::var("CPA_TRAY_HOME").ok())
+        .map(PathBuf::from);
+    let config = option_value(args, "--config").map(PathBuf::from);
+    let setting = Home::resolve(home.as_deref(), config.as_deref())
+        .ok()
+        .and_then(|home| {
+            SettingsStore::new(home.settings_path(), home.settings_fallback_path())
+                .load()
+                .settings
+                .language()
+                .map(str::to_string)
+        });
+    Lang::resolve(None, setting.as_deref())
+}
+
+/// Returns the last value of `--name X` or `--name=X` in `args`.
+fn option_value(args: &[OsString], name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    let mut value = None;
+    let mut iter = args.iter().map(|arg| arg.to_string_lossy());
+    while let Some(arg) = iter.next() {
+        if arg == name {
+            value = iter.next().map(|next| next.into_owned());
+        } else if let Some(rest) = arg.strip_prefix(&prefix) {
+            value = Some(rest.to_string());
+        }
+    }
+    value
 }
 
 #[cfg(test)]

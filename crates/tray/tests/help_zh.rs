@@ -112,3 +112,19 @@ fn english_error_stays_clap_english() {
         "{stderr}"
     );
 }
+
+#[test]
+fn language_setting_chooses_chinese_help() {
+    let home = tempfile::tempdir().expect("temporary home");
+    std::fs::write(
+        home.path().join("settings.json"),
+        r#"{"language": "zh-CN"}"#,
+    )
+    .expect("write settings.json");
+    let home_arg = home.path().to_str().expect("UTF-8 temporary path");
+    let output = run(&["--home", home_arg, "stop", "--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("用法：cpa-tray stop"), "{help}");
+    assert!(help.contains("停止此托盘启动的服务"), "{help}");
+}
