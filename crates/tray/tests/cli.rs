@@ -233,6 +233,7 @@ fn status_json_fields() {
     assert_eq!(value["pid"], home.recorded_pid().unwrap());
     assert_eq!(value["port"], port);
     assert_eq!(value["engine"], "builtin");
+    assert_eq!(value["engineChoice"], "builtin");
     assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(value["home"], shown(home.path()));
     assert_eq!(value["config"], shown(&home.config()));
@@ -1634,4 +1635,33 @@ fn ctrl_d_at_prompt_ends_the_line() {
         );
         assert!(shown.contains(cancelled), "{lang}: {shown:?}");
     }
+}
+
+#[test]
+fn status_names_a_missing_config() {
+    let home = TrayHome::new();
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!(
+            "The config file {} does not exist. `cpa-tray start` creates it from the built-in template (port 8317)",
+            shown(&home.config())
+        )),
+        "{message}"
+    );
+
+    let missing = home.path().join("nonexist.yaml");
+    let output = home.run(&["--config", missing.to_str().unwrap(), "status"], "");
+    assert_success(&output);
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!(
+            "The config file {} given with --config does not exist",
+            shown(&missing)
+        )),
+        "{message}"
+    );
+    assert!(message.contains("would fail"), "{message}");
+    assert!(!missing.exists(), "status created the config");
 }

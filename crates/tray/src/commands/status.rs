@@ -13,7 +13,9 @@
 //!   start the server again after a crash;
 //! - `stopped`: none of the above.
 //!
-//! The text output carries the same facts.
+//! The text output carries the same facts. `engine` is `builtin` or
+//! `external`; `engineChoice` tells an installed release (`official`) from
+//! another program (`path`).
 
 use cpa_core::messages::Msg;
 use cpa_core::supervisor::{self, PortOwner, logfile};
@@ -98,6 +100,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             "pid": running.map(|record| record.pid),
             "port": port,
             "engine": running.map(|record| record.engine.clone()),
+            "engineChoice": running.map(engine_choice),
             "version": running.map(|record| record.version.clone()),
             "home": display(ctx.home.root()),
             "config": running
@@ -155,6 +158,15 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 for line in &failure.lines {
                     crate::context::eprint_line(line);
                 }
+            }
+            // Not an error either, but a user asking for the status should
+            // learn that the file is missing and what `start` would do.
+            if !ctx.home.config_path().exists() {
+                ctx.warn(Msg::StatusConfigMissing {
+                    path: &ctx.config_display(),
+                    explicit: ctx.config_explicit,
+                    port: cpa_core::template::DEFAULT_PORT,
+                });
             }
             if let Some(stale) = &status.stale {
                 let log = display(&log_path);
@@ -228,6 +240,20 @@ fn say_port_owner(ctx: &Context, port: u16, owner: Option<&PortOwner>) {
             port,
             config: &config,
         }),
+    }
+}
+
+/// Returns the `--engine` value that names the recorded server program:
+/// `builtin`, `official` (an installed CLIProxyAPI release) or `path` (any
+/// other program). The record's `engine` field only tells the built-in
+/// engine from the rest, and stays as it is for existing readers.
+fn engine_choice(record: &supervisor::EngineRecord) -> &'static str {
+    // Only a binary under `versions/<tag>/` gets a tag as its version; any
+    // other program records `unknown`. The text output uses the same rule.
+    match record.engine.as_str() {
+        "builtin" => "builtin",
+        _ if record.version.starts_with('v') => "official",
+        _ => "path",
     }
 }
 
