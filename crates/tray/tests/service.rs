@@ -177,6 +177,10 @@ fn restart_keeps_the_running_engine() {
         .unwrap();
     assert_eq!(record.engine, "external");
     assert_eq!(record.exe, test_server().canonicalize().unwrap());
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["engine"], "external");
+    assert_eq!(value["engineChoice"], "path");
     assert_success(&home.run(&["stop"], ""));
 }
 
@@ -431,6 +435,7 @@ fn original_install_runs_its_recorded_release() {
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["running"], true);
     assert_eq!(value["engine"], "external");
+    assert_eq!(value["engineChoice"], "official");
     assert_eq!(value["version"], "v6.7.37");
     assert_success(&home.run(&["stop"], ""));
     assert_eq!(
