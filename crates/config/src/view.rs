@@ -133,10 +133,10 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn error(&self, node: NodeId, path: &str, what: DecodeError) -> ConfigError {
-        let message = format!("`{path}`: {what}");
+    fn error(&self, node: NodeId, path: &str, reason: DecodeError) -> ConfigError {
+        let message = format!("`{path}`: {reason}");
         let key = path.to_string();
-        let problem = match what {
+        let problem = match reason {
             DecodeError::WrongKind { expected, found } => Problem::WrongKind {
                 key,
                 expected,
@@ -296,7 +296,7 @@ fn kind_name(tree: &Tree, node: NodeId) -> NodeKind {
     }
 }
 
-/// Why a node does not decode into the type the server reads it as.
+/// Reason a node does not decode into the type the server reads it as.
 #[derive(Debug)]
 pub(crate) enum DecodeError {
     WrongKind {
