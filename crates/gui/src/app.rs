@@ -104,6 +104,8 @@ pub enum Event {
     AutoRestart,
     /// A second tray for the same home folder was started and poked this one.
     Poke,
+    /// SIGTERM, SIGHUP or SIGINT arrived; the tray exits as Exit does.
+    ExitSignal(&'static str),
 }
 
 /// Sends an event to the tray thread from any thread.
@@ -276,6 +278,10 @@ impl Controller {
                 notify::notify(Level::Info, text);
             }
             Event::ServerExited { pid, status } => self.on_server_exit(pid, &status),
+            Event::ExitSignal(name) => {
+                notify::log(&format!("received {name}; exiting as Exit does"));
+                self.exit();
+            }
             Event::StatusCheck => {
                 if self.state.busy.is_none() {
                     let was_running = self.state.server.is_running();
@@ -1254,6 +1260,9 @@ pub fn run_tray(options: TrayOptions) -> ExitCode {
             None
         }
     };
+    // Before the first thread of the tray starts, so that every thread
+    // inherits the mask and only the signal thread takes these signals.
+    crate::signals::block_exit_signals();
     // Checks the server log for as long as the tray runs, whoever started
     // the server; a check while none runs finds a log that does not grow.
     let _rotation = watch_log_size(&options.home);

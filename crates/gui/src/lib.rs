@@ -36,6 +36,7 @@ pub mod icon;
 pub mod model;
 pub mod notify;
 mod platform;
+mod signals;
 pub mod text;
 mod tray_ui;
 #[cfg(windows)]

@@ -79,6 +79,7 @@ pub fn run(options: TrayOptions, mut instance: Option<Instance>) -> ExitCode {
     });
     forward_tray_events(&sink);
     forward_pokes(instance.as_mut(), &sink);
+    crate::signals::forward_exit_signals(&sink);
     let mut controller = Controller::new(options, sink);
     controller.create_tray();
     // A quiet period of STATUS_CHECK_INTERVAL triggers the status check, so
@@ -153,6 +154,7 @@ pub fn run(options: TrayOptions, mut instance: Option<Instance>) -> ExitCode {
     });
     forward_tray_events(&sink);
     forward_pokes(instance.as_mut(), &sink);
+    crate::signals::forward_exit_signals(&sink);
     start_status_checks(sink.clone());
     let mut app = App {
         options: Some(options),

@@ -2016,3 +2016,39 @@ fn management_status(port: u16, password: &str) -> u16 {
     .expect("management request")
     .status
 }
+
+#[test]
+fn exit_signals_stop_own_server() {
+    for signal in ["TERM", "HUP", "INT"] {
+        let Some(bus) = Bus::start() else { return };
+        let hash = cpa_config::secret::hash_password_with_cost("Signal-pass-1", 4).unwrap();
+        let Some(env) = TestHome::new(&hash) else {
+            return;
+        };
+        let (_notifications, _received) = serve_notifications(&bus);
+        let mut tray = Tray::launch(&bus, &env);
+        tray.click("Start");
+        tray.wait_status("Running");
+        let pid = env.record().expect("server record").pid;
+
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(tray.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        let status = wait_for(Duration::from_secs(15), "the tray to exit", || {
+            tray.child.try_wait().unwrap()
+        });
+        assert!(status.success(), "SIG{signal}: tray exited with {status}");
+        assert!(
+            !process_alive(pid),
+            "SIG{signal}: server pid {pid} still runs"
+        );
+        assert!(!env.serving(), "SIG{signal}: port {} still open", env.port);
+        assert!(
+            env.record().is_none(),
+            "SIG{signal}: the server record was left behind"
+        );
+    }
+}
