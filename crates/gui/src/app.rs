@@ -746,6 +746,25 @@ fn ensure_config(home: &Home, lang: Lang) -> Result<(), String> {
     }
 }
 
+/// Checks that the config can take the new password before the dialog asks
+/// for it, as `cpa-tray password set` does. Returns the notification text,
+/// with the path and the OS error, when it cannot.
+fn check_config_writable(home: &Home, lang: Lang) -> Result<(), String> {
+    cpa_config::check_writable(home.config_path()).map_err(|err| {
+        let detail = match &err.source {
+            Some(source) => source.to_string(),
+            None => err.message.clone(),
+        };
+        let path = home.config_path().display().to_string();
+        notify::log(&format!("password change refused: {err}"));
+        Text::ConfigNotWritable {
+            path: &path,
+            detail: &detail,
+        }
+        .text(lang)
+    })
+}
+
 /// Returns the minimum password length the config requires: 12 bytes while
 /// remote management is on, as `cpa-tray password set` enforces, else 8.
 fn min_password_bytes(view: &cpa_config::ServerView) -> usize {
@@ -810,6 +829,11 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         Err(detail) => return fail(&detail),
     };
     if view.secret().is_empty() {
+        if let Err(text) = check_config_writable(home, lang) {
+            notify::notify(Level::Error, text);
+            notify::notify(Level::Warning, Msg::PasswordNotSetStartCancelled.text(lang));
+            return None;
+        }
         let invocation = Invocation {
             request: Request::Password {
                 mode: Mode::FirstRun,
@@ -995,6 +1019,11 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
     if let Err(detail) = ensure_config(home, lang) {
         notify::log(&format!("reset password: {detail}"));
         notify::notify(Level::Error, Text::PasswordUpdateFailed.text(lang));
+        finish(false);
+        return;
+    }
+    if let Err(text) = check_config_writable(home, lang) {
+        notify::notify(Level::Error, text);
         finish(false);
         return;
     }

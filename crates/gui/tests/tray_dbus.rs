@@ -2052,3 +2052,99 @@ fn exit_signals_stop_own_server() {
         );
     }
 }
+
+/// Makes a file immutable (`chattr +i`, which binds root too) until dropped.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(path: &Path) -> Option<Immutable> {
+        let done = Command::new("chattr").arg("+i").arg(path).status();
+        match done {
+            Ok(status) if status.success() => Some(Immutable(path.to_path_buf())),
+            Ok(status) => cpa_testkit::missing_tool(&format!(
+                "chattr +i support on {} (chattr exited with {status})",
+                path.display()
+            )),
+            Err(_) => cpa_testkit::missing_tool("chattr (e2fsprogs)"),
+        }
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn unwritable_config_refused_before_dialog() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Old-password-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    let config = env.home.join("config.yaml");
+    let Some(_immutable) = Immutable::set(&config) else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    env.script("password:New-password-2\n");
+    tray.click("Reset Password");
+    let notice = wait_notification_where(
+        &received,
+        Duration::from_secs(10),
+        "the not-writable notice",
+        |body| body.starts_with("Cannot write the password to"),
+    );
+    assert!(notice.contains(&config.display().to_string()), "{notice}");
+    assert!(notice.contains("Operation not permitted"), "{notice}");
+    wait_for(Duration::from_secs(5), "Reset Password enabled", || {
+        tray.item("Reset Password").enabled.then_some(())
+    });
+    assert!(
+        !env.answers().with_extension("asked").exists(),
+        "the dialog opened for a config it cannot write"
+    );
+    let bodies = notification_bodies(&received);
+    assert!(
+        !bodies
+            .iter()
+            .any(|body| body.starts_with("Failed to open the dialog")),
+        "{bodies:?}"
+    );
+    assert_eq!(env.secret(), hash);
+}
+
+#[test]
+fn dialog_save_failure_has_own_status() {
+    let Some(env) = TestHome::new("") else { return };
+    let config = env.home.join("config.yaml");
+    env.script("password:New-password-2\n");
+    // The config turns read-only after the dialog opened.
+    let Some(_immutable) = Immutable::set(&config) else {
+        return;
+    };
+    let output = Command::new(HARNESS)
+        .args(["ui", "password", "--mode", "reset", "--config"])
+        .arg(&config)
+        .env("CPA_GUI_HARNESS_ANSWERS", env.answers())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the harness dialog");
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&config.display().to_string()), "{stderr}");
+    assert!(stderr.contains("Operation not permitted"), "{stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "reported saved: {:?}",
+        output.stdout
+    );
+}

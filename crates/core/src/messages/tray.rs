@@ -214,6 +214,11 @@ pub enum TrayMsg<'a> {
     RemotePasswordTooShort {
         min: usize,
     },
+    /// `detail` is the OS error.
+    ConfigNotWritable {
+        path: &'a str,
+        detail: &'a str,
+    },
     RuleCharacters,
     RuleNoSurroundingSpace,
     RuleNotHashPrefix,
@@ -373,6 +378,9 @@ impl TrayMsg<'_> {
             RemotePasswordTooShort { min } => format!(
                 "Remote management is on in config.yaml, so the password needs at least {min} bytes."
             ),
+            ConfigNotWritable { path, detail } => format!(
+                "Cannot write the password to {path}: {detail}. Make the file writable (for example `chattr -i` or `chmod u+w`), then try again."
+            ),
             RuleCharacters => {
                 "Printable ASCII only: letters, digits, punctuation, inner spaces".into()
             }
@@ -522,6 +530,9 @@ impl TrayMsg<'_> {
             RemotePasswordTooShort { min } => {
                 format!("config.yaml 已开启远程管理，密码至少需要 {min} 字节。")
             }
+            ConfigNotWritable { path, detail } => format!(
+                "无法把密码写入 {path}：{detail}。请让该文件可写（例如 `chattr -i` 或 `chmod u+w`），然后重试。"
+            ),
             RuleCharacters => "仅限可打印 ASCII：字母、数字、标点、中间的空格".into(),
             RuleNoSurroundingSpace => "开头和结尾不能是空格".into(),
             RuleNotHashPrefix => "不能以 $2a$、$2b$ 或 $2y$ 开头".into(),
@@ -642,6 +653,10 @@ mod tests {
             ShowPassword,
             RuleLength { min: 8, bytes: 3 },
             RemotePasswordTooShort { min: 12 },
+            ConfigNotWritable {
+                path: "x",
+                detail: "x",
+            },
             RuleCharacters,
             RuleNoSurroundingSpace,
             RuleNotHashPrefix,
@@ -715,6 +730,7 @@ mod tests {
                 ShowPassword => {}
                 RuleLength { .. } => {}
                 RemotePasswordTooShort { .. } => {}
+                ConfigNotWritable { .. } => {}
                 RuleCharacters => {}
                 RuleNoSurroundingSpace => {}
                 RuleNotHashPrefix => {}
