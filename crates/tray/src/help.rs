@@ -429,6 +429,11 @@ fn zh_error(err: &clap::Error) -> String {
             }
         }
     }
+    if let Some(ContextValue::StyledStrs(tips)) = err.get(ContextKind::Suggested) {
+        for tip in tips {
+            let _ = write!(out, "\n  提示：{}\n", zh_tip(&tip.to_string()));
+        }
+    }
     if let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) {
         let usage = usage.to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim();
@@ -436,6 +441,31 @@ fn zh_error(err: &clap::Error) -> String {
     }
     out.push_str("\n更多信息请使用 '--help'。\n");
     out
+}
+
+/// Translates one of clap's free-text tips (clap 4.6 writes three kinds);
+/// an unknown tip stays English rather than being dropped.
+fn zh_tip(tip: &str) -> String {
+    let quoted = |text: &str| -> Option<String> {
+        Some(text.strip_prefix('\'')?.strip_suffix('\'')?.to_string())
+    };
+    if let Some(rest) = tip.strip_prefix("to pass ")
+        && let Some((value, command)) = rest.split_once(" as a value, use ")
+        && let (Some(value), Some(command)) = (quoted(value), quoted(command))
+    {
+        return format!("如果要把 '{value}' 当作值传入，请使用 '{command}'");
+    }
+    if let Some(rest) = tip.strip_prefix("subcommand ")
+        && let Some(name) = rest
+            .strip_suffix(" exists; to use it, remove the '--' before it")
+            .and_then(quoted)
+    {
+        return format!("子命令 '{name}' 存在；要使用它，请删除它前面的 '--'");
+    }
+    if let Some(usage) = tip.strip_suffix(" exists").and_then(quoted) {
+        return format!("可以使用 '{usage}'");
+    }
+    tip.to_string()
 }
 
 /// Explains in Chinese why a value did not parse, for the value types the
@@ -675,5 +705,30 @@ mod tests {
             text.contains("用法：cpa-tray [OPTIONS] [COMMAND]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn clap_tips_in_chinese() {
+        let err = zh_command()
+            .try_get_matches_from(["cpa-tray", "--", "start"])
+            .expect_err("start after -- is not a command");
+        let text = zh_error(&err);
+        assert!(
+            text.contains("提示：子命令 'start' 存在；要使用它，请删除它前面的 '--'"),
+            "{text}"
+        );
+
+        let err = zh_command()
+            .try_get_matches_from(["cpa-tray", "versions", "use", "-x"])
+            .expect_err("-x is not an option");
+        let text = zh_error(&err);
+        assert!(
+            text.contains("提示：如果要把 '-x' 当作值传入，请使用 '-- -x'"),
+            "{text}"
+        );
+
+        assert_eq!(zh_tip("'status --json' exists"), "可以使用 'status --json'");
+
+        assert_eq!(zh_tip("something new"), "something new");
     }
 }
