@@ -1055,7 +1055,7 @@ fn failed_updates_keep_running_version() {
             "truncated",
             asset_path.clone(),
             truncated,
-            "retry the update",
+            "run `cpa-tray update` again",
         ),
     ];
     for (case, path, fault, expected) in cases {
@@ -1295,4 +1295,133 @@ fn unknown_language_setting_warns() {
     assert!(err.contains(&settings.display().to_string()), "{err}");
     assert!(err.contains("\"de\""), "{err}");
     assert!(err.contains("en, zh-CN"), "{err}");
+}
+
+/// Runs `args` and returns stderr, after checking that the command failed.
+fn failed_stderr(command: &mut Command) -> String {
+    let output = common::run(command, "");
+    assert!(!output.status.success(), "{}", stdout(&output));
+    stderr(&output)
+}
+
+#[test]
+fn release_error_hints_name_the_next_step() {
+    use releases_fake::{Fault, LATEST_PATH};
+
+    let setup = Setup::new();
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+
+    // No asset for this OS/arch: say how to get a build anyway.
+    let other_platform = serde_json::json!({
+        "tag_name": "v6.0.0",
+        "assets": [{
+            "name": "CLIProxyAPI_6.0.0_plan9_amd64.tar.gz",
+            "size": 10,
+            "browser_download_url": format!("{}/download/v6.0.0/plan9", setup.fake.base),
+        }],
+    });
+    setup
+        .fake
+        .inject(LATEST_PATH, Fault::status(200, &other_platform.to_string()));
+    let err = failed_stderr(&mut setup.command(&["install", "--yes"]));
+    assert!(err.contains("No asset for v6.0.0"), "{err}");
+    assert!(err.contains("cpa-tray install --from FILE"), "{err}");
+    assert!(err.contains("--engine builtin"), "{err}");
+    setup.fake.clear_faults();
+
+    // A truncated download during `install` names `install`, not the update.
+    let archive = releases_fake::archive(Stand::Engine);
+    let asset_path = format!("/download/v6.0.0/{}", asset_name("v6.0.0"));
+    let truncated = Fault {
+        body: archive[..archive.len() / 2].to_vec(),
+        claimed_len: Some(archive.len()),
+        ..Fault::status(200, "")
+    };
+    setup.fake.inject(&asset_path, truncated.clone());
+    let err = failed_stderr(&mut setup.command(&["install", "--yes"]));
+    assert!(err.contains("run `cpa-tray install` again"), "{err}");
+    assert!(!err.contains("update"), "{err}");
+    setup.fake.inject(&asset_path, truncated);
+    let err = failed_stderr(&mut setup.command(&["update", "--yes"]));
+    assert!(err.contains("run `cpa-tray update` again"), "{err}");
+    setup.fake.clear_faults();
+
+    // A release listing over the 8 MiB limit is named as such, with a hint.
+    let huge = format!("{{\"padding\":\"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    setup.fake.inject(LATEST_PATH, Fault::status(200, &huge));
+    let err = failed_stderr(&mut setup.command(&["update", "--check"]));
+    assert!(err.contains("is larger than 8388608 bytes"), "{err}");
+    assert!(!err.contains("HTTP 200"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    assert!(err.contains("CPA_TRAY_RELEASES_API"), "{err}");
+    setup.fake.clear_faults();
+
+    // An invalid CPA_TRAY_RELEASES_API is named, with how to fix it.
+    let err = failed_stderr(
+        setup
+            .command(&["update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", "ftp://x"),
+    );
+    assert!(
+        err.contains("\"ftp://x\" in CPA_TRAY_RELEASES_API"),
+        "{err}"
+    );
+    assert!(
+        err.contains("set CPA_TRAY_RELEASES_API to an http:// or https:// URL"),
+        "{err}"
+    );
+
+    // A 404 on checksums.txt points at --allow-unverified, which then works.
+    setup
+        .fake
+        .inject("/download/v6.0.0/checksums.txt", Fault::status(404, "gone"));
+    let err = failed_stderr(&mut setup.command(&["install", "--yes"]));
+    assert!(err.contains("checksums.txt"), "{err}");
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(err.contains("--allow-unverified"), "{err}");
+    let err = failed_stderr(&mut setup.command(&["update", "--yes"]));
+    assert!(err.contains("cpa-tray install --allow-unverified"), "{err}");
+    assert!(setup.installed_tags().is_empty());
+    let output = setup.run(&["install", "--yes", "--allow-unverified"]);
+    assert_success(&output);
+    assert_eq!(setup.installed_tags(), ["v6.0.0"]);
+}
+
+#[test]
+fn release_error_details_are_chinese_under_zh_cn() {
+    use releases_fake::{Fault, LATEST_PATH};
+
+    let setup = Setup::new();
+    let err = failed_stderr(
+        setup
+            .command(&["--lang", "zh-CN", "update", "--check"])
+            .env("CPA_TRAY_RELEASES_API", "ftp://x"),
+    );
+    assert!(
+        err.contains("CPA_TRAY_RELEASES_API 中无效的 URL \"ftp://x\""),
+        "{err}"
+    );
+    assert!(err.contains("需要 http:// 或 https:// URL"), "{err}");
+    assert!(err.contains("请把 CPA_TRAY_RELEASES_API 设为"), "{err}");
+    assert!(!err.contains("expected"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cli-proxy-api.txt");
+    std::fs::write(&file, "not an archive").unwrap();
+    let err = failed_stderr(&mut setup.command(&[
+        "--lang",
+        "zh-CN",
+        "install",
+        "--from",
+        file.to_str().unwrap(),
+    ]));
+    assert!(err.contains("需要 .zip 或 .tar.gz 发布压缩包"), "{err}");
+    assert!(!err.contains("expected"), "{err}");
+
+    setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
+    let huge = format!("{{\"padding\":\"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    setup.fake.inject(LATEST_PATH, Fault::status(200, &huge));
+    let err = failed_stderr(&mut setup.command(&["--lang", "zh-CN", "update", "--check"]));
+    assert!(err.contains("的响应超过 8388608 字节"), "{err}");
+    assert!(err.contains("请检查发布 API 地址"), "{err}");
 }

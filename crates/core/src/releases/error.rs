@@ -8,6 +8,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::github::redact_url;
+use super::reason_zh::{zh_origin, zh_reason};
 use crate::messages::Lang;
 
 /// Reason no checksum was found for an archive.
@@ -19,6 +20,8 @@ pub enum MissingChecksum {
     /// re-uploads the file after each build job, so it can be incomplete for a
     /// few minutes after a release is published.
     NoEntry,
+    /// The release lists `checksums.txt`, but its URL returned HTTP 404.
+    ChecksumsFileNotFound { url: String },
 }
 
 /// An error of the release pipeline. Failures leave `versions/` as it was.
@@ -30,8 +33,15 @@ pub enum ReleaseError {
     #[error("CLIProxyAPI publishes no build for {os}/{arch}")]
     UnsupportedPlatform { os: String, arch: String },
 
-    #[error("Invalid URL {:?}: {reason}", redact_url(url))]
-    InvalidUrl { url: String, reason: String },
+    #[error("Invalid URL {:?}{}: {reason}", redact_url(url), origin.map(|o| format!(" in {o}")).unwrap_or_default())]
+    InvalidUrl {
+        url: String,
+        reason: String,
+        /// The setting or variable that configured the URL:
+        /// [`super::API_BASE_ENV`], `the releasesApi setting` or
+        /// `the downloadMirrors setting`.
+        origin: Option<&'static str>,
+    },
 
     #[error("Invalid proxy URL {url}: {reason}")]
     InvalidProxy { url: String, reason: String },
@@ -48,6 +58,9 @@ pub enum ReleaseError {
 
     #[error("Not found (HTTP 404): {}: {message}", redact_url(url))]
     NotFound { url: String, message: String },
+
+    #[error("Response from {} is larger than {limit} bytes", redact_url(url))]
+    ResponseTooLarge { url: String, limit: u64 },
 
     #[error("Request failed with HTTP {status}: {}: {message}", redact_url(url))]
     HttpStatus {
@@ -119,6 +132,7 @@ pub enum ReleaseError {
     #[error("{}", match reason {
         MissingChecksum::NoChecksumsFile => format!("No checksum for {name}: the release has no checksums.txt"),
         MissingChecksum::NoEntry => format!("No checksum for {name}: checksums.txt has no line for it"),
+        MissingChecksum::ChecksumsFileNotFound { url } => format!("No checksum for {name}: the release lists checksums.txt, but {} returned HTTP 404", redact_url(url)),
     })]
     ChecksumMissing {
         name: String,
@@ -186,8 +200,13 @@ impl ReleaseError {
         }
     }
 
-    /// Returns the next step for the user, if there is a useful one.
+    /// Returns the next step for the user, if there is a useful one. Steps
+    /// that repeat a command name `cpa-tray update`; see [`ReleaseError::hint_for`].
     pub fn hint(&self) -> Option<String> {
+        self.english_hint("update")
+    }
+
+    fn english_hint(&self, command: &str) -> Option<String> {
         let hint = match self {
             ReleaseError::RateLimited { .. } if token_set() => {
                 "wait until the reset time; the GitHub token in GITHUB_TOKEN already raises the limit, so it may be used up by other programs"
@@ -211,13 +230,43 @@ impl ReleaseError {
                 "the download is not a zip/tar.gz; check proxy settings (a proxy or captive portal may have returned a web page)"
             }
             ReleaseError::Truncated { .. } | ReleaseError::TooLarge { .. } => {
-                "retry the update; if it keeps failing, check the proxy settings or try a download mirror"
+                return Some(format!(
+                    "run `cpa-tray {command}` again; if it keeps failing, check the proxy settings or try a download mirror"
+                ));
+            }
+            ReleaseError::ResponseTooLarge { .. } => {
+                "no release listing or checksums file is that large; check the releases API base URL (CPA_TRAY_RELEASES_API or the releasesApi setting), the download mirrors and the proxy settings"
+            }
+            ReleaseError::AssetNotFound { expected, .. } => {
+                return Some(format!(
+                    "download {expected} (or the build for this computer) from the release page and run `cpa-tray install --from FILE`, or run the built-in engine with `cpa-tray start --engine builtin`"
+                ));
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some("the downloadMirrors setting"),
+                ..
+            } => {
+                "correct or remove that entry of downloadMirrors in settings.json; a mirror is an http:// or https:// URL prefix"
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some(super::API_BASE_ENV),
+                ..
+            } => {
+                "set CPA_TRAY_RELEASES_API to an http:// or https:// URL such as https://api.github.com, or unset it"
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some(_), ..
+            } => {
+                "set releasesApi in settings.json to an http:// or https:// URL such as https://api.github.com, or remove it"
             }
             ReleaseError::ChecksumMismatch { .. } => {
                 "nothing was installed; retry, and if the mismatch persists, check the proxy or mirror, which may be serving a modified file"
             }
-            ReleaseError::ChecksumMissing { .. } => {
+            ReleaseError::ChecksumMissing { .. } if command == "install" => {
                 "retry in a few minutes, or pass --allow-unverified to install without a checksum"
+            }
+            ReleaseError::ChecksumMissing { .. } => {
+                "retry in a few minutes, or run `cpa-tray install --allow-unverified` to install without a checksum"
             }
             ReleaseError::BinaryMissing { .. } | ReleaseError::CorruptArchive { .. } => {
                 "an antivirus program may have removed or locked the file; check its quarantine and retry"
@@ -234,7 +283,7 @@ impl ReleaseError {
             ReleaseError::NotInstalled { .. } => {
                 "run `cpa-tray versions list` to see installed versions, or `cpa-tray install`"
             }
-            ReleaseError::AllSourcesFailed { last, .. } => return last.hint(),
+            ReleaseError::AllSourcesFailed { last, .. } => return last.english_hint(command),
             _ => return None,
         };
         Some(hint.to_string())
@@ -254,11 +303,18 @@ impl ReleaseError {
         }
     }
 
-    /// Returns the next step in `lang`, if there is a useful one.
+    /// Returns the next step in `lang`, if there is a useful one, naming
+    /// `cpa-tray update` where the step repeats the command.
     pub fn hint_in(&self, lang: Lang) -> Option<String> {
+        self.hint_for(lang, "update")
+    }
+
+    /// Returns the next step in `lang` after a failed `cpa-tray {command}`
+    /// (`install` or `update`), if there is a useful one.
+    pub fn hint_for(&self, lang: Lang, command: &str) -> Option<String> {
         match lang {
-            Lang::En => self.hint(),
-            Lang::ZhCn => self.chinese_hint(),
+            Lang::En => self.english_hint(command),
+            Lang::ZhCn => self.chinese_hint(command),
         }
     }
 
@@ -326,7 +382,7 @@ impl ReleaseError {
                     "check the path; --from takes a release archive you already downloaded"
                 }
             }
-            _ => return self.hint_in(lang),
+            _ => return self.hint_for(lang, "install"),
         };
         Some(hint.to_string())
     }
@@ -335,6 +391,7 @@ impl ReleaseError {
         use ReleaseError::*;
         let url = match self {
             InvalidUrl { url, .. }
+            | ResponseTooLarge { url, .. }
             | RateLimited { url, .. }
             | NotFound { url, .. }
             | HttpStatus { url, .. }
@@ -345,12 +402,23 @@ impl ReleaseError {
             _ => String::new(),
         };
         match self {
-            InvalidTag { tag, reason } => format!("无效的发布标签 {tag:?}：{reason}"),
+            InvalidTag { tag, reason } => {
+                format!("无效的发布标签 {tag:?}：{}", zh_reason(reason))
+            }
             UnsupportedPlatform { os, arch } => {
                 format!("CLIProxyAPI 没有为 {os}/{arch} 发布构建")
             }
-            InvalidUrl { reason, .. } => format!("无效的 URL {url:?}：{reason}"),
-            InvalidProxy { url, reason } => format!("无效的代理 URL {url}：{reason}"),
+            InvalidUrl { reason, origin, .. } => format!(
+                "{}无效的 URL {url:?}：{}",
+                origin
+                    .map(|origin| format!("{} 中", zh_origin(origin)))
+                    .unwrap_or_default(),
+                zh_reason(reason)
+            ),
+            ResponseTooLarge { limit, .. } => format!("{url} 的响应超过 {limit} 字节"),
+            InvalidProxy { url, reason } => {
+                format!("无效的代理 URL {url}：{}", zh_reason(reason))
+            }
             RateLimited {
                 status,
                 reset,
@@ -416,13 +484,22 @@ impl ReleaseError {
                 MissingChecksum::NoEntry => {
                     format!("{name} 没有校验和：checksums.txt 中没有它的条目")
                 }
+                MissingChecksum::ChecksumsFileNotFound { url } => format!(
+                    "{name} 没有校验和：该发布版本列出了 checksums.txt，但 {} 返回 HTTP 404",
+                    redact_url(url)
+                ),
             },
             InvalidChecksums {
                 source_name,
                 line,
                 reason,
-            } => format!("校验和文件 {source_name} 第 {line} 行无效：{reason}"),
-            UnsafeArchive { archive, reason } => format!("已拒绝压缩包 {archive}：{reason}"),
+            } => format!(
+                "校验和文件 {source_name} 第 {line} 行无效：{}",
+                zh_reason(reason)
+            ),
+            UnsafeArchive { archive, reason } => {
+                format!("已拒绝压缩包 {archive}：{}", zh_reason(reason))
+            }
             BinaryMissing { archive, binary } => {
                 format!("压缩包 {archive} 的顶层没有 {binary}")
             }
@@ -445,7 +522,11 @@ impl ReleaseError {
                 format!("{action} {} 失败", path.display())
             }
             InvalidArchiveName { path, reason } => {
-                format!("无效的发布压缩包文件名 {}：{reason}", path.display())
+                format!(
+                    "无效的发布压缩包文件名 {}：{}",
+                    path.display(),
+                    zh_reason(reason)
+                )
             }
             Cancelled => "已取消下载".to_string(),
             NotInstalled { tag, dir, binary } => {
@@ -458,7 +539,7 @@ impl ReleaseError {
         }
     }
 
-    fn chinese_hint(&self) -> Option<String> {
+    fn chinese_hint(&self, command: &str) -> Option<String> {
         let hint = match self {
             ReleaseError::RateLimited { .. } if token_set() => {
                 "请等到重置时间；GITHUB_TOKEN 中的 GitHub 令牌已提高限额，额度可能被其他程序用完"
@@ -480,13 +561,43 @@ impl ReleaseError {
                 "下载内容不是 zip/tar.gz；请检查代理设置（代理或认证门户可能返回了网页）"
             }
             ReleaseError::Truncated { .. } | ReleaseError::TooLarge { .. } => {
-                "请重试更新；如果仍然失败，请检查代理设置或改用下载镜像"
+                return Some(format!(
+                    "请再次运行 `cpa-tray {command}`；如果仍然失败，请检查代理设置或改用下载镜像"
+                ));
+            }
+            ReleaseError::ResponseTooLarge { .. } => {
+                "发布列表和校验和文件都不会这么大；请检查发布 API 地址（CPA_TRAY_RELEASES_API 或设置项 releasesApi）、下载镜像和代理设置"
+            }
+            ReleaseError::AssetNotFound { expected, .. } => {
+                return Some(format!(
+                    "请从发布页面下载 {expected}（或适合本机的构建），再运行 `cpa-tray install --from 文件`；或用 `cpa-tray start --engine builtin` 运行内置引擎"
+                ));
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some("the downloadMirrors setting"),
+                ..
+            } => {
+                "请在 settings.json 中改正或删除 downloadMirrors 的这一项；镜像是 http:// 或 https:// URL 前缀"
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some(super::API_BASE_ENV),
+                ..
+            } => {
+                "请把 CPA_TRAY_RELEASES_API 设为 http:// 或 https:// URL（例如 https://api.github.com），或取消设置它"
+            }
+            ReleaseError::InvalidUrl {
+                origin: Some(_), ..
+            } => {
+                "请把 settings.json 中的 releasesApi 设为 http:// 或 https:// URL（例如 https://api.github.com），或删除它"
             }
             ReleaseError::ChecksumMismatch { .. } => {
                 "没有安装任何内容；请重试，如果仍不符，请检查代理或镜像，它们可能提供了被修改的文件"
             }
-            ReleaseError::ChecksumMissing { .. } => {
+            ReleaseError::ChecksumMissing { .. } if command == "install" => {
                 "请过几分钟再试，或加上 --allow-unverified 跳过校验安装"
+            }
+            ReleaseError::ChecksumMissing { .. } => {
+                "请过几分钟再试，或运行 `cpa-tray install --allow-unverified` 跳过校验安装"
             }
             ReleaseError::BinaryMissing { .. } | ReleaseError::CorruptArchive { .. } => {
                 "杀毒软件可能删除或锁定了该文件；请检查其隔离区后重试"
@@ -501,7 +612,7 @@ impl ReleaseError {
             ReleaseError::NotInstalled { .. } => {
                 "运行 `cpa-tray versions list` 查看已安装的版本，或运行 `cpa-tray install`"
             }
-            ReleaseError::AllSourcesFailed { last, .. } => return last.chinese_hint(),
+            ReleaseError::AllSourcesFailed { last, .. } => return last.chinese_hint(command),
             _ => return None,
         };
         Some(hint.to_string())

@@ -187,7 +187,7 @@ impl ReleaseSource {
     }
 
     fn validate(&self) -> Result<(), ReleaseError> {
-        check_http_url(&self.api_base)?;
+        check_http_url(&self.api_base, self.api_base_origin())?;
         let parts: Vec<&str> = self.repository.split('/').collect();
         let valid_part = |part: &str| {
             !part.is_empty()
@@ -201,14 +201,31 @@ impl ReleaseSource {
             return Err(ReleaseError::InvalidUrl {
                 url: self.repository.clone(),
                 reason: "the repository must be written as owner/name".to_string(),
+                origin: None,
             });
         }
         for mirror in &self.mirrors {
             if !mirror.trim().is_empty() {
-                check_http_url(mirror.trim())?;
+                check_http_url(mirror.trim(), Some("the downloadMirrors setting"))?;
             }
         }
         Ok(())
+    }
+
+    /// Names where `api_base` came from, for error messages. The environment
+    /// variable wins over the setting in [`ReleaseSource::resolve_api_base`],
+    /// so a set variable is the origin. Otherwise a value other than the
+    /// default came from the `releasesApi` setting or from code that built
+    /// this source, which is named as the setting too.
+    fn api_base_origin(&self) -> Option<&'static str> {
+        let env_set = std::env::var(API_BASE_ENV).is_ok_and(|value| !value.trim().is_empty());
+        if env_set {
+            Some(API_BASE_ENV)
+        } else if self.api_base != DEFAULT_API_BASE {
+            Some("the releasesApi setting")
+        } else {
+            None
+        }
     }
 
     /// Builds the HTTP client: proxy, connect and per-read timeouts, and no
@@ -244,7 +261,7 @@ impl ReleaseSource {
     }
 }
 
-fn check_http_url(url: &str) -> Result<(), ReleaseError> {
+fn check_http_url(url: &str, origin: Option<&'static str>) -> Result<(), ReleaseError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         Ok(())
@@ -252,6 +269,7 @@ fn check_http_url(url: &str) -> Result<(), ReleaseError> {
         Err(ReleaseError::InvalidUrl {
             url: redact_url(url),
             reason: "expected an http:// or https:// URL".to_string(),
+            origin,
         })
     }
 }
@@ -384,10 +402,9 @@ pub(crate) fn read_limited(
         .read_to_end(&mut body)
         .map_err(|err| map_io_error(url, err, timeout))?;
     if body.len() as u64 > limit {
-        return Err(ReleaseError::HttpStatus {
+        return Err(ReleaseError::ResponseTooLarge {
             url: url.to_string(),
-            status: 200,
-            message: format!("the response is larger than {limit} bytes"),
+            limit,
         });
     }
     Ok(body)

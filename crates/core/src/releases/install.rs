@@ -173,20 +173,37 @@ pub fn install(
     let mut expected_sha = Vec::new();
     let verified_by = match release.checksums_asset() {
         Some(sums_asset) => {
-            let (url, text) = download::fetch_small_text(
+            let fetched = download::fetch_small_text(
                 source,
                 &agent,
                 &sums_asset.name,
                 &sums_asset.browser_download_url,
                 cancel,
-            )?;
-            let sums = Checksums::parse(&url, &text)?;
-            match sums.get(&asset.name) {
-                Some(digest) => {
-                    expected_sha.push(digest.to_string());
-                    Some(VerifiedBy::ChecksumsFile)
+            );
+            match fetched {
+                Ok((url, text)) => {
+                    let sums = Checksums::parse(&url, &text)?;
+                    match sums.get(&asset.name) {
+                        Some(digest) => {
+                            expected_sha.push(digest.to_string());
+                            Some(VerifiedBy::ChecksumsFile)
+                        }
+                        None => unverified_or(options, &asset.name, MissingChecksum::NoEntry)?,
+                    }
                 }
-                None => unverified_or(options, &asset.name, MissingChecksum::NoEntry)?,
+                // A listed but missing checksums.txt counts as none, so
+                // GitHub's digest or `allow_unverified` can still apply.
+                Err(err) => match err.last_cause() {
+                    ReleaseError::NotFound { .. } if github_digest.is_some() => {
+                        Some(VerifiedBy::GithubDigest)
+                    }
+                    ReleaseError::NotFound { url, .. } => unverified_or(
+                        options,
+                        &asset.name,
+                        MissingChecksum::ChecksumsFileNotFound { url: url.clone() },
+                    )?,
+                    _ => return Err(err),
+                },
             }
         }
         None if github_digest.is_some() => Some(VerifiedBy::GithubDigest),

@@ -69,6 +69,7 @@ mod extract;
 mod first_start;
 mod github;
 mod install;
+mod reason_zh;
 mod store;
 mod temp;
 mod version;

@@ -160,9 +160,9 @@ pub(crate) fn lock_and_sweep(dir: &Path) -> InstallLock {
         }
         Err(_) => remove_older_than(dir, STALE_AFTER),
     }
-    let held = file.lock_shared().is_ok();
+    let locked = file.lock_shared().is_ok();
     InstallLock {
-        _file: held.then_some(file),
+        _file: locked.then_some(file),
     }
 }
 

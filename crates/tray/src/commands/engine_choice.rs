@@ -194,11 +194,11 @@ pub fn official_or_install(ctx: &Context) -> Result<Engine, Failure> {
     let source = release_cmd::release_source(ctx);
     let store = release_cmd::version_store(ctx)?;
     let check = releases::check(&source, &store, ctx.settings.version(), platform)
-        .map_err(|err| release_cmd::release_failure(ctx, &err))?;
+        .map_err(|err| release_cmd::release_failure_for(ctx, &err, "install"))?;
     let asset = check
         .asset
         .as_ref()
-        .map_err(|err| release_cmd::release_failure(ctx, err))?;
+        .map_err(|err| release_cmd::release_failure_for(ctx, err, "install"))?;
     let installed = install_release(ctx, &check.latest, &asset.name, platform)?;
     Ok(release_engine(installed))
 }
@@ -215,13 +215,7 @@ fn install_release(
     let store = release_cmd::version_store(ctx)?;
     let options = release_cmd::install_options(ctx, platform, false);
     let outcome = release_cmd::download_and_install(
-        ctx,
-        &source,
-        release,
-        &store,
-        &options,
-        asset,
-        Msg::DownloadCancelled,
+        ctx, &source, release, &store, &options, asset, "install",
     )?;
     release_cmd::report_install(ctx, &outcome);
     release_cmd::record_version(ctx, &outcome.installed.tag, platform)?;

@@ -68,7 +68,7 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> CommandResult {
         &store,
         &options,
         &asset.name,
-        Msg::ReleaseUpdateCancelled,
+        "update",
     )?;
     activate(ctx, &outcome, platform, super::seconds(args.ready_timeout))
 }
@@ -108,7 +108,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
         None => {
             let source = release_source(ctx);
             let check = releases::check(&source, &store, ctx.settings.version(), platform)
-                .map_err(|err| release_failure(ctx, &err))?;
+                .map_err(|err| release_failure_for(ctx, &err, "install"))?;
             match (check.status, &check.active) {
                 (UpdateStatus::UpToDate, _) => {
                     ctx.say(Msg::ReleaseAlreadyLatest {
@@ -129,7 +129,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
             let asset = check
                 .asset
                 .as_ref()
-                .map_err(|err| release_failure(ctx, err))?;
+                .map_err(|err| release_failure_for(ctx, err, "install"))?;
             if !check.latest_installed {
                 confirm(ctx, args.yes, &check.latest.tag, &asset.name, asset.size)?;
             }
@@ -140,7 +140,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> CommandResult {
                 &store,
                 &options,
                 &asset.name,
-                Msg::DownloadCancelled,
+                "install",
             )?
         }
     };
@@ -296,6 +296,9 @@ fn confirm(ctx: &Context, yes: bool, tag: &str, asset: &str, size: u64) -> Resul
     }
 }
 
+/// Downloads and installs `release` with a progress bar and Ctrl+C handling.
+/// `command` (`install` or `update`) picks the cancel message and the
+/// command that hints repeat.
 pub(super) fn download_and_install(
     ctx: &Context,
     source: &ReleaseSource,
@@ -303,7 +306,7 @@ pub(super) fn download_and_install(
     store: &VersionStore,
     options: &InstallOptions,
     asset: &str,
-    cancelled: Msg<'static>,
+    command: &str,
 ) -> Result<InstallOutcome, Failure> {
     let mut bar = ProgressBar::new(ctx, asset);
     // Ctrl+C only sets the cancel flag, so the install deletes its temporary
@@ -319,13 +322,18 @@ pub(super) fn download_and_install(
     );
     drop(interrupt);
     bar.finish();
+    let cancelled = if command == "update" {
+        Msg::ReleaseUpdateCancelled
+    } else {
+        Msg::DownloadCancelled
+    };
     match result {
         Ok(outcome) => Ok(outcome),
         Err(ReleaseError::Cancelled) => Err(Failure {
             lines: vec![ctx.text(cancelled)],
             exit_code: INTERRUPTED_EXIT_CODE,
         }),
-        Err(err) => Err(release_failure(ctx, &err)),
+        Err(err) => Err(release_failure_for(ctx, &err, command)),
     }
 }
 
@@ -479,8 +487,14 @@ pub(super) fn record_version(ctx: &Context, tag: &str, platform: Platform) -> Co
 }
 
 /// Turns a release error into `error:`, `Caused by:` and `hint:` lines.
+/// Hints that repeat a command name `cpa-tray update`.
 pub(super) fn release_failure(ctx: &Context, err: &ReleaseError) -> Failure {
-    release_failure_with(ctx, err, err.hint_in(ctx.lang))
+    release_failure_for(ctx, err, "update")
+}
+
+/// Like [`release_failure`], after a failed `cpa-tray {command}`.
+pub(super) fn release_failure_for(ctx: &Context, err: &ReleaseError, command: &str) -> Failure {
+    release_failure_with(ctx, err, err.hint_for(ctx.lang, command))
 }
 
 /// Like [`release_failure`], with `hint` as the next step.
