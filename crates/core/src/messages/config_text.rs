@@ -3,12 +3,16 @@
 //! cpa-config words its errors in English and records the facts behind
 //! each one as a [`Problem`]. For Chinese this module words the same facts:
 //! the file, line and column, the key and value, and the next step.
+//!
+//! An OS reason inside (`No such file or directory (os error 2)`) stays as
+//! the OS wrote it: the Chinese text of a [`super::Msg`] that embeds this
+//! text translates such reasons once, and a second pass would nest them.
 
 use std::path::Path;
 
 use cpa_config::{ConfigError, ErrorKind, Expected, IoAction, NodeKind, Problem};
 
-use super::{Lang, os_text};
+use super::Lang;
 
 /// Describes a config error as `FILE[:LINE[:COLUMN]]: reason`, for English
 /// exactly the error's own text.
@@ -81,9 +85,7 @@ fn zh_reason(err: &ConfigError) -> String {
                 "编辑后的内容无法按预期读回，没有写入任何内容（{}）",
                 err.message
             ),
-            ErrorKind::Read | ErrorKind::Write | ErrorKind::Conflict => {
-                os_text::localize(&err.message).into_owned()
-            }
+            ErrorKind::Read | ErrorKind::Write | ErrorKind::Conflict => err.message.clone(),
         },
     }
 }
@@ -125,7 +127,7 @@ fn zh_io(action: IoAction, source: Option<&std::io::Error>, path: &Path) -> Stri
     let Some(source) = source else {
         return format!("{action}（{}）", path.display());
     };
-    let reason = os_text::localize(&source.to_string()).into_owned();
+    let reason = source.to_string();
     let hint = match source.kind() {
         std::io::ErrorKind::NotFound => "；请检查路径，或先创建该文件",
         std::io::ErrorKind::PermissionDenied => {
@@ -222,5 +224,18 @@ mod tests {
         assert!(text.contains("无法读取配置文件："), "{text}");
         assert!(text.contains("请检查路径，或先创建该文件"), "{text}");
         assert!(!text.contains("Failed to"), "{text}");
+    }
+
+    #[test]
+    fn missing_file_inside_message_translated_once() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("config.yaml");
+        let err = cpa_config::load(&path).expect_err("the file is missing");
+        let detail = config_error_text(&err, Lang::ZhCn);
+        let text = crate::messages::Msg::ConfigUnusable { detail: &detail }.text(Lang::ZhCn);
+        let reason = err.source.as_ref().expect("an I/O error").to_string();
+        let translated_once = crate::messages::os_text::localize(&reason);
+        assert_ne!(translated_once, reason, "the OS reason has no Chinese");
+        assert!(text.contains(translated_once.as_ref()), "{text}");
     }
 }
