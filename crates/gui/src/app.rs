@@ -53,6 +53,9 @@ mod update;
 /// by a thread blocked in `wait`, which needs no polling.
 pub const STATUS_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How often a worker checks whether its dialog process ended.
+const DIALOG_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Restarts after a crash wait 1, 2, 4, 8 and 16 s, then give up.
 const MAX_AUTO_RESTARTS: u32 = 5;
 
@@ -127,9 +130,8 @@ struct Shared {
     /// Set when the user chose Exit; a start that has not spawned the server
     /// yet gives up instead.
     exiting: AtomicBool,
-    /// Pid of the password dialog process while its window is open, so Exit
-    /// can close it.
-    dialog_pid: Mutex<Option<u32>>,
+    /// The dialog process while its window is open, so Exit can end it.
+    dialog: Mutex<Option<std::process::Child>>,
 }
 
 impl Shared {
@@ -207,7 +209,7 @@ impl Controller {
             restart_attempts: AtomicU32::new(0),
             cancel_update: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
-            dialog_pid: Mutex::new(None),
+            dialog: Mutex::new(None),
         });
         Controller {
             shared,
@@ -509,9 +511,10 @@ impl Controller {
     }
 
     /// Stops the server this tray started and quits. While a start, stop,
-    /// update or password change runs, Exit waits for it to end. A start that
-    /// has not spawned the server yet gives up, a download is cancelled, and
-    /// a server spawned meanwhile is stopped.
+    /// update or password change runs, Exit waits for it to end. An open
+    /// dialog is closed as if cancelled, a start that has not spawned the
+    /// server yet gives up, a download is cancelled, and a server spawned
+    /// meanwhile is stopped.
     fn exit(&mut self) {
         self.shared.exiting.store(true, Ordering::SeqCst);
         self.shared.cancel_update.store(true, Ordering::SeqCst);
@@ -519,6 +522,9 @@ impl Controller {
             if !self.exit_pending {
                 notify::log(&format!("exit chosen while {busy:?}; exiting when it ends"));
             }
+            // An open dialog would keep the action, and so the exit, waiting
+            // for the user.
+            end_dialog(&self.shared);
             self.exit_pending = true;
             return;
         }
@@ -721,13 +727,37 @@ fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
     }
 }
 
-/// Runs a dialog as a child process and returns its exit status.
+/// Runs a dialog as a child process and returns its exit status. A dialog
+/// that Exit ended returns [`EXIT_CANCELLED`].
 fn dialog_exit_code(shared: &Shared, invocation: &Invocation) -> Result<i32, String> {
     let options = &shared.options;
-    let status = dialog_command(options, invocation)
+    let child = dialog_command(options, invocation)
         .stdin(Stdio::null())
-        .status()
+        .spawn()
         .map_err(|err| format!("failed to run {}: {err}", options.dialog_program.display()))?;
+    register_dialog(shared, child);
+    // Polls, so Exit can take the lock and end the dialog meanwhile.
+    let status = loop {
+        let polled = match shared.dialog.lock() {
+            Ok(mut dialog) => match dialog.as_mut() {
+                Some(child) => child.try_wait(),
+                None => Err(std::io::Error::other("lost track of the dialog process")),
+            },
+            Err(_) => Err(std::io::Error::other("the dialog registry is unavailable")),
+        };
+        match polled {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(DIALOG_POLL_INTERVAL),
+            Err(err) => {
+                unregister_dialog(shared);
+                return Err(format!("failed to wait for the dialog: {err}"));
+            }
+        }
+    };
+    unregister_dialog(shared);
+    if shared.exiting.load(Ordering::SeqCst) && status.code() != Some(0) {
+        return Ok(i32::from(EXIT_CANCELLED));
+    }
     status
         .code()
         .ok_or_else(|| format!("the dialog process ended without a status ({status})"))
@@ -906,6 +936,12 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
     shared.expect_exit_of_owned();
     if let Err(err) = supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT) {
         return fail(&err.to_string());
+    }
+    // The stop can take seconds (a graceful stop, then a forced kill), and
+    // an Exit chosen meanwhile must not get a new server.
+    if shared.exiting.load(Ordering::SeqCst) {
+        notify::log("start abandoned after the stop: the tray is exiting");
+        return None;
     }
     let ready = match launch(shared, &engine, &address) {
         Ok(ready) => ready,
@@ -1172,15 +1208,32 @@ impl Drop for PendingKeyCheck {
     }
 }
 
-fn register_dialog(shared: &Shared, pid: u32) {
-    if let Ok(mut dialog) = shared.dialog_pid.lock() {
-        *dialog = Some(pid);
+/// Keeps `child` where Exit can end it while its window is open.
+fn register_dialog(shared: &Shared, child: std::process::Child) {
+    if let Ok(mut dialog) = shared.dialog.lock() {
+        *dialog = Some(child);
     }
 }
 
-fn unregister_dialog(shared: &Shared) {
-    if let Ok(mut dialog) = shared.dialog_pid.lock() {
-        *dialog = None;
+/// Takes back the dialog process that [`register_dialog`] kept.
+fn unregister_dialog(shared: &Shared) -> Option<std::process::Child> {
+    shared
+        .dialog
+        .lock()
+        .ok()
+        .and_then(|mut dialog| dialog.take())
+}
+
+/// Ends the open dialog process, if any, so that an Exit waiting for the
+/// dialog's action does not wait for the user.
+fn end_dialog(shared: &Shared) {
+    if let Ok(mut dialog) = shared.dialog.lock()
+        && let Some(child) = dialog.as_mut()
+    {
+        notify::log(&format!("exit: closing the dialog (pid {})", child.id()));
+        if let Err(err) = child.kill() {
+            notify::log(&format!("failed to close the dialog: {err}"));
+        }
     }
 }
 
@@ -1211,7 +1264,6 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
             return PasswordResult::Failed(format!("failed to run {program}: {err}"));
         }
     };
-    register_dialog(shared, child.id());
     let stderr = child.stderr.take().map(|mut stderr| {
         std::thread::spawn(move || {
             let mut text = String::new();
@@ -1225,20 +1277,26 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
     };
     let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
+    register_dialog(shared, child);
     let saved = stdout.read_line(&mut line).is_ok_and(|count| count > 0)
         && line.trim() == crate::dialog::password::SAVED_LINE;
+    let Some(mut child) = unregister_dialog(shared) else {
+        return PasswordResult::Failed("lost track of the dialog process".into());
+    };
     if saved {
         let pending = PendingKeyCheck {
             child,
             stdin,
             stdout,
         };
-        unregister_dialog(shared);
         return PasswordResult::Saved(check_key.then_some(pending));
     }
     drop(stdin);
     let status = child.wait();
-    unregister_dialog(shared);
+    if shared.exiting.load(Ordering::SeqCst) {
+        // Exit ended the dialog: nothing was saved and nothing failed.
+        return PasswordResult::Cancelled;
+    }
     // The dialog's last stderr line says why it failed.
     let reason = stderr
         .and_then(|reader| reader.join().ok())

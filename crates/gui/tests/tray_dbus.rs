@@ -2148,3 +2148,67 @@ fn dialog_save_failure_has_own_status() {
         output.stdout
     );
 }
+
+#[test]
+fn exit_closes_open_password_dialog() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Old-password-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    let (_notifications, received) = serve_notifications(&bus);
+    let mut tray = Tray::launch(&bus, &env);
+
+    env.script("wait\n");
+    tray.click("Reset Password");
+    wait_for(Duration::from_secs(10), "the password dialog", || {
+        let asked = std::fs::read_to_string(env.answers().with_extension("asked")).ok()?;
+        (asked == "password\n").then_some(())
+    });
+    tray.click("Exit");
+    let status = wait_for(Duration::from_secs(10), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "tray exited with {status}");
+    let bodies = notification_bodies(&received);
+    assert!(
+        !bodies.iter().any(|body| body.starts_with("Failed")),
+        "{bodies:?}"
+    );
+    assert_eq!(env.secret(), hash);
+}
+
+#[test]
+fn exit_during_restart_stop_spawns_nothing() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("exit-test-1", 4).unwrap();
+    let Some(mut env) = TestHome::new(&hash) else {
+        return;
+    };
+    let Some(test_server) = test_server_binary() else {
+        return;
+    };
+    // The stand-in ignores SIGTERM, so each stop waits 5 s for the forced kill.
+    env.engine = test_server;
+    env.extra_env
+        .push(("CPA_TEST_SERVER".into(), "--ignore-sigterm".into()));
+    let (_notifications, _received) = serve_notifications(&bus);
+    let mut tray = Tray::launch(&bus, &env);
+    tray.click("Start");
+    tray.wait_status("Running");
+    let first = env.record().expect("server record").pid;
+
+    tray.click("Restart");
+    tray.wait_status("Starting...");
+    std::thread::sleep(Duration::from_millis(500));
+    tray.click("Exit");
+    let status = wait_for(Duration::from_secs(30), "the tray to exit", || {
+        tray.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "tray exited with {status}");
+    assert!(!process_alive(first), "server pid {first} still runs");
+    let log = std::fs::read_to_string(env.home.join("logs/engine.log")).unwrap_or_default();
+    let starts = log.matches("API server started successfully").count();
+    assert_eq!(starts, 1, "a server was spawned after Exit:\n{log}");
+    assert!(env.record().is_none(), "a server record was left behind");
+}

@@ -18,6 +18,7 @@
 //! its first line as the user's answer instead of opening a window, and
 //! removes that line. `password:<text>` saves `<text>` through the same code
 //! as the dialog's OK button; `cancel` and `no` cancel; `yes` accepts;
+//! `wait` keeps the dialog open until it is killed;
 //! `first`, `second` and `third` pick a button of `choose`. The labels of
 //! each `choose` are appended to `<answers>.choices`, one line each. The
 //! progress window reads the parent's reports. With `cancel` it sends
@@ -219,6 +220,10 @@ fn ui(args: Vec<OsString>) -> ExitCode {
         (Request::Choose { .. }, "second") => ExitCode::from(EXIT_SECOND_CHOICE),
         (Request::Choose { third: Some(_), .. }, "third") => ExitCode::from(EXIT_THIRD_CHOICE),
         (_, "yes") => ExitCode::from(EXIT_ACCEPTED),
+        // A user who leaves the window open: only a kill ends it.
+        (_, "wait") => loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        },
         _ => ExitCode::from(EXIT_CANCELLED),
     }
 }
