@@ -1425,3 +1425,36 @@ fn release_error_details_are_chinese_under_zh_cn() {
     assert!(err.contains("的响应超过 8388608 字节"), "{err}");
     assert!(err.contains("请检查发布 API 地址"), "{err}");
 }
+
+/// `--engine PATH` runs that binary for this start and its restarts, and,
+/// unlike `builtin` and `official`, is not stored as the `engine` setting.
+#[test]
+fn engine_path_flag_is_not_stored() {
+    if skip("engine_path_flag_is_not_stored") {
+        return;
+    }
+    let setup = Setup::new();
+    let program = releases_fake::workspace_binary("cpa-engine");
+    let program_arg = program.to_str().expect("UTF-8 path");
+    assert_success(&setup.run(&["start", "--engine", program_arg, "--no-open"]));
+    assert!(
+        setup.settings().get("engine").is_none(),
+        "{}",
+        setup.settings()
+    );
+
+    let status_json = || {
+        let output = setup.run(&["status", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("status JSON")
+    };
+    assert_eq!(status_json()["engineChoice"], "path");
+    let old_pid = setup.home.recorded_pid().expect("a recorded server");
+
+    assert_success(&setup.run(&["restart"]));
+    let status = status_json();
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["engineChoice"], "path", "{status}");
+    assert_ne!(setup.home.recorded_pid(), Some(old_pid));
+    assert!(setup.settings().get("engine").is_none());
+    assert_success(&setup.run(&["stop"]));
+}
