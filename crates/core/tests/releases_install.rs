@@ -1413,7 +1413,8 @@ fn download_asset_checks_digest_and_cleans_up() {
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-/// Leaves what a killed install leaves: a partial download and a staging folder.
+/// Creates the entries a killed install leaves: a partial download and a
+/// staging folder.
 fn leave_temporary_entries(versions: &Path, suffix: &str) -> [PathBuf; 2] {
     let download = versions.join(format!("{TEMP_PREFIX}download-{suffix}"));
     fs::write(&download, b"partial archive").unwrap();

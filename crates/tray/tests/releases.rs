@@ -1297,7 +1297,7 @@ fn unknown_language_setting_warns() {
     assert!(err.contains("en, zh-CN"), "{err}");
 }
 
-/// Runs `args` and returns stderr, after checking that the command failed.
+/// Runs `command` and returns its stderr, after checking that it failed.
 fn failed_stderr(command: &mut Command) -> String {
     let output = common::run(command, "");
     assert!(!output.status.success(), "{}", stdout(&output));
@@ -1311,7 +1311,7 @@ fn release_error_hints_name_the_next_step() {
     let setup = Setup::new();
     setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
 
-    // No asset for this OS/arch: say how to get a build anyway.
+    // No asset for this OS/arch: the hint names other ways to get a server.
     let other_platform = serde_json::json!({
         "tag_name": "v6.0.0",
         "assets": [{
