@@ -153,7 +153,7 @@ fn unwritable_config_fails_before_any_prompt() {
 fn password_set_then_verify() {
     let home = TrayHome::new();
     // A fresh home: only `start` creates config.yaml from the template, once
-    // the password was accepted. A missing engine stops it right after that.
+    // the password was accepted and the engine found.
     let output = home.run(
         &["password", "set", "--password-stdin"],
         &format!("{PASSWORD}\n"),
@@ -166,6 +166,25 @@ fn password_set_then_verify() {
             "start",
             "--engine",
             missing_engine.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!output.status.success(), "start with a missing engine");
+    assert!(
+        !home.config().exists(),
+        "created before the engine was found"
+    );
+    // A file that is no program passes the engine check and fails to run,
+    // after the config was created (the template's port 8317 must be free).
+    let not_a_program = home.path().join("not-a-program");
+    std::fs::write(&not_a_program, b"plain text").unwrap();
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            not_a_program.to_str().unwrap(),
             "--password-stdin",
             "--no-open",
         ],
@@ -514,6 +533,7 @@ fn original_settings_file_is_read() {
         b"\xef\xbb\xbf{\"version\":\"v6.7.37\",\"arch\":\"amd64\",\"autoOpenWebUI\":true,\"language\":\"zh-CN\",\"lastChannel\":\"plus\"}\r\n",
     )
     .unwrap();
+    home.write_config(cpa_testkit::free_port(), "");
     let output = home.run(&["status"], "");
     assert_success(&output);
     assert!(stdout(&output).contains("未在运行"), "{}", stdout(&output));
@@ -1031,7 +1051,16 @@ fn engine_errors_list_the_valid_values() {
     assert!(err.contains("Unknown engine `bogus`"), "{err}");
     assert!(err.contains("builtin, cliproxyapi"), "{err}");
 
-    let output = home.run(&["start", "--engine", "cliproxyapi", "--no-open"], "");
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            "cliproxyapi",
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(err.contains("No CLIProxyAPI release is installed"), "{err}");
@@ -1494,7 +1523,14 @@ fn empty_home_variable_means_unset() {
         "{}",
         stdout(&output)
     );
-    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    // The only notice is about the default home's config, not yet created.
+    let expected = format!(
+        "The config file {} does not exist.",
+        shown(&user.path().join(".cli-proxy-api-tray/config.yaml"))
+    );
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains(&expected), "{message}");
 }
 
 #[test]
@@ -1664,4 +1700,30 @@ fn status_names_a_missing_config() {
     );
     assert!(message.contains("would fail"), "{message}");
     assert!(!missing.exists(), "status created the config");
+}
+
+#[test]
+fn cancelled_first_start_writes_nothing() {
+    if skip_under_runner("cancelled_first_start_writes_nothing", "a Linux pty") {
+        return;
+    }
+    let home = TrayHome::new();
+    let Some(mut script) = common::on_terminal(
+        &home.command(),
+        &["start", "--engine", "builtin", "--no-open"],
+        "",
+        "; echo \"exit=$?\"",
+    ) else {
+        return;
+    };
+    let shown = common::type_on_terminal(&mut script, &[(800, b"half-typed"), (300, b"\x03")]);
+
+    assert!(shown.contains("New management password:"), "{shown}");
+    assert!(shown.contains("exit=130"), "{shown}");
+    let mut left: Vec<String> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "a cancelled start wrote {left:?}");
 }

@@ -42,6 +42,23 @@ pub fn follow_running(ctx: &Context) -> Result<(Context, Option<EngineRecord>), 
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
     }
+    find_running(ctx)
+}
+
+/// Does what [`follow_running`] does but creates no folder, for the steps of
+/// `start` before the password prompt, which a cancel must leave unchanged.
+/// Without a `run` folder there is no record to follow; a home that cannot
+/// be created is reported once `start` creates it.
+pub fn follow_running_without_creating(
+    ctx: &Context,
+) -> Result<(Context, Option<EngineRecord>), Failure> {
+    if !ctx.home.run_dir().is_dir() {
+        return Ok((ctx.clone(), None));
+    }
+    find_running(ctx)
+}
+
+fn find_running(ctx: &Context) -> Result<(Context, Option<EngineRecord>), Failure> {
     let status = supervisor::status(&ctx.home).map_err(|err| {
         let detail = err.to_string();
         ctx.fail(Msg::RecordUnreadable { detail: &detail })

@@ -2,21 +2,25 @@
 //!
 //! Order: our server already runs? (`start` says so and stops there) →
 //! which engine, on a terminal (a first start may ask, and may download a
-//! release; without a terminal the engine is chosen after the password) →
-//! management key set? otherwise check the file is writable and ask for a
-//! password, without holding the home lock → take the lock and read the
-//! state again → create config.yaml from the template when missing (only
-//! `start` without `--config` does) and write the password's hash → stop our
-//! previous server → start → wait until it responds → print where the WebUI
-//! and the management API are → optionally open the WebUI. A failure at any
-//! step leaves nothing half done: nothing is written before a password passed
-//! the rules, and a server that exits during start-up leaves no record.
+//! release; without a terminal, and for `--engine builtin`, the engine is
+//! chosen after the password) → management key set? otherwise check the
+//! file is writable and ask for a password, without holding the home lock →
+//! take the lock and read the state again → check the address and the port
+//! → choose the engine if not done yet → create config.yaml from the template
+//! when missing (only `start` without `--config` does) and write the
+//! password's hash → stop our previous server → start → wait until it
+//! responds → print where the WebUI and the management API are → optionally
+//! open the WebUI. A failure at any step leaves nothing half done: nothing
+//! is written before a password passed the rules (except an answer to the
+//! first-start question and the release it downloads), and a server that
+//! exits during start-up leaves no record.
 
 use std::time::{Duration, Instant};
 
 use cpa_core::desktop;
 use cpa_core::messages::Msg;
 use cpa_core::password;
+use cpa_core::releases::EngineSetting;
 use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
 
 use super::{
@@ -44,7 +48,7 @@ pub const LOG_CHECK_SECONDS_ENV: &str = "CPA_TRAY_LOG_CHECK_SECONDS";
 /// Runs `start`, or `restart` when `restart` is set: a restart keeps the
 /// engine and version of the running server unless `--engine` is given.
 pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
-    let (followed, running) = follow_running(ctx)?;
+    let (followed, running) = super::follow_running_without_creating(ctx)?;
     let ctx = &followed;
     if !restart && let Some(record) = &running {
         ctx.say(Msg::AlreadyRunning {
@@ -70,8 +74,16 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     // nothing, and the question and its download run without the home lock.
     // Without a terminal nothing is asked, and the choice waits until the
     // password passed, so a cancelled start prints only the cancel message.
-    let choose_first =
-        super::engine_choice::Interaction::for_start(args.password_stdin).can_prompt();
+    // `--engine builtin` (or `cliproxyapi`) asks nothing and downloads
+    // nothing, but is stored as the `engine` setting, so it is resolved
+    // only once the password was accepted. A path is never stored, and
+    // `--engine official` may download a release, so both are resolved first.
+    let recorded_later = args.engine.as_deref().is_some_and(|value| {
+        value.trim() != EngineSetting::OFFICIAL
+            && !matches!(EngineSetting::parse(value), EngineSetting::Path(_))
+    });
+    let choose_first = !recorded_later
+        && super::engine_choice::Interaction::for_start(args.password_stdin).can_prompt();
     let early_engine = match &running {
         Some(record) if restart && args.engine.is_none() => Some(super::engine_from_record(record)),
         _ if choose_first => Some(super::select_engine_for_start(
@@ -104,31 +116,41 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         });
         return Ok(());
     }
-    // Every check that can fail runs before anything is written: a bad port
-    // must not leave a new config file or a stored password behind.
-    let planned = planned_address(ctx)?;
-    if running.is_none() {
-        super::check_port_free(ctx, &planned)?;
-    }
-    let doc = prepare_config(ctx)?;
-    let mut view = view(ctx, &doc)?;
-    if let Some(password) = password {
-        if !view.secret().is_empty() {
+    // Every check that can fail runs before anything is written, so a bad
+    // port, a broken stored key or an engine that is not found leaves no new
+    // config file and no stored password behind.
+    let existing = match ctx.home.config_path().exists() {
+        true => Some(view(ctx, &load_config(ctx)?)?),
+        false => None,
+    };
+    if let Some(existing) = &existing {
+        if password.is_some() && !existing.secret().is_empty() {
             // Starting would run the server with a key the user did not
             // type; saying so and stopping keeps both passwords knowable.
             let path = ctx.config_display();
             return Err(ctx.fail(Msg::PasswordSetMeanwhile { path: &path }));
         }
-        ensure_writable(ctx)?;
-        store_password(ctx, &password)?;
-        view = super::view(ctx, &load_config(ctx)?)?;
+        // With a password to store, the stored key is empty here and only
+        // the client API keys are checked; the new hash needs no check.
+        check_stored_key(ctx, existing)?;
     }
-    check_stored_key(ctx, &view)?;
-    let address = server_address(ctx, &view)?;
+    let address = match &existing {
+        Some(existing) => server_address(ctx, existing)?,
+        None => template_address(ctx)?,
+    };
+    if running.is_none() {
+        super::check_port_free(ctx, &address)?;
+    }
+    // The engine chosen here may be stored in settings.json.
     let engine = match early_engine {
         Some(engine) => engine,
         None => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
     };
+    prepare_config(ctx)?;
+    if let Some(password) = password {
+        ensure_writable(ctx)?;
+        store_password(ctx, &password)?;
+    }
     if let Some(record) = &running {
         super::check_relaunchable(ctx, &engine, record)?;
     }
@@ -161,14 +183,11 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     Ok(())
 }
 
-/// Returns the address the server will listen on: from the config file, or
-/// from the built-in template when `start` is about to create the file.
-fn planned_address(ctx: &Context) -> Result<ServerAddress, Failure> {
-    let path = ctx.home.config_path();
-    if path.exists() {
-        return server_address(ctx, &view(ctx, &load_config(ctx)?)?);
-    }
+/// Returns the address of the built-in template, which `start` is about to
+/// write as the config file.
+fn template_address(ctx: &Context) -> Result<ServerAddress, Failure> {
     let template = cpa_core::template::render("");
+    let path = ctx.home.config_path();
     let doc = cpa_config::ConfigDocument::parse(template.into_bytes(), path).map_err(|err| {
         let detail = err.to_string();
         ctx.fail(Msg::ConfigUnusable { detail: &detail })
