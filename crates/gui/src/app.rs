@@ -906,6 +906,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         Ok(address) => address,
         Err(detail) => return fail(&detail),
     };
+    warn_example_keys(&view, home, lang);
     let mut settings = shared.settings();
     if shared.options.offer_engine_choice && first_start::needed(home, &settings) {
         match first_start::offer(shared, lang) {
@@ -943,7 +944,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         notify::log("start abandoned after the stop: the tray is exiting");
         return None;
     }
-    let ready = match launch(shared, &engine, &address) {
+    let ready = match launch(shared, &engine, &address, lang) {
         Ok(ready) => ready,
         Err(detail) => return fail(&detail),
     };
@@ -968,11 +969,16 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
 
 /// Starts `engine` as the server this tray owns and watches its exit.
 /// Returns whether it became ready. The caller holds the home lock.
-fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Result<bool, String> {
+fn launch(
+    shared: &Arc<Shared>,
+    engine: &Engine,
+    address: &ServerAddress,
+    lang: Lang,
+) -> Result<bool, String> {
     let home = &shared.options.home;
     let options = supervisor::StartOptions::default();
-    let mut started =
-        supervisor::start(home, engine, address, &options).map_err(|err| err.to_string())?;
+    let mut started = supervisor::start(home, engine, address, &options)
+        .map_err(|err| start_error_text(err, home, lang))?;
     let pid = started.record.pid;
     if let Ok(mut owned) = shared.owned.lock() {
         *owned = Some((pid, Instant::now()));
@@ -986,6 +992,45 @@ fn launch(shared: &Arc<Shared>, engine: &Engine, address: &ServerAddress) -> Res
         watcher.send(Event::ServerExited { pid, status });
     });
     Ok(started.ready_after.is_some())
+}
+
+/// Renders a start failure; a taken port names the program that holds it,
+/// as `cpa-tray start` does.
+fn start_error_text(err: supervisor::StartError, home: &Home, lang: Lang) -> String {
+    let config = home.config_path().display().to_string();
+    match err {
+        supervisor::StartError::PortInUse {
+            port,
+            owner: Some(owner),
+        } => Msg::PortInUseBy {
+            port,
+            pid: owner.pid,
+            name: &owner.name,
+            config: &config,
+        }
+        .text(lang),
+        supervisor::StartError::PortInUse { port, owner: None } => Msg::PortInUse {
+            port,
+            config: &config,
+        }
+        .text(lang),
+        other => other.to_string(),
+    }
+}
+
+/// Warns when the config still lists upstream's example client API keys,
+/// with the same message as `cpa-tray start`.
+fn warn_example_keys(view: &cpa_config::ServerView, home: &Home, lang: Lang) {
+    let keys = view.client_api_keys.value.clone().unwrap_or_default();
+    let examples = cpa_core::password::example_api_keys(&keys);
+    if !examples.is_empty() {
+        let path = home.config_path().display().to_string();
+        let text = Msg::ExampleApiKeys {
+            path: &path,
+            keys: &examples.join(", "),
+        };
+        notify::notify(Level::Warning, text.text(lang));
+    }
 }
 
 /// Starts the size checks of `logs/engine.log`: one check per [`logfile::ROTATE_CHECK_INTERVAL`] (or the seconds

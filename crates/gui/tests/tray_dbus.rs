@@ -2212,3 +2212,57 @@ fn exit_during_restart_stop_spawns_nothing() {
     assert_eq!(starts, 1, "a server was spawned after Exit:\n{log}");
     assert!(env.record().is_none(), "a server record was left behind");
 }
+
+#[test]
+fn port_conflict_names_owner() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Port-pass-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    // This test process holds the server's port.
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", env.port)).unwrap();
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    tray.click("Start");
+    let failed = wait_notification_where(
+        &received,
+        Duration::from_secs(15),
+        "the start failure",
+        |body| body.starts_with("Start failed:"),
+    );
+    let owner = format!("(pid {})", std::process::id());
+    assert!(
+        failed.contains(&format!("Port {} is already in use by", env.port)),
+        "{failed}"
+    );
+    assert!(failed.contains(&owner), "{failed}");
+    assert_eq!(tray.status_line(), "Not Running");
+}
+
+#[test]
+fn example_api_keys_warn_at_start() {
+    let Some(bus) = Bus::start() else { return };
+    let hash = cpa_config::secret::hash_password_with_cost("Keys-pass-1", 4).unwrap();
+    let Some(env) = TestHome::new(&hash) else {
+        return;
+    };
+    let config = env.home.join("config.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("api-keys:\n  - your-api-key-1\n  - my-own-key-123\n");
+    std::fs::write(&config, text).unwrap();
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch(&bus, &env);
+
+    tray.click("Start");
+    let warning = wait_notification_where(
+        &received,
+        Duration::from_secs(15),
+        "the example key warning",
+        |body| body.contains("example client API keys"),
+    );
+    assert!(warning.contains("(your-api-key-1)"), "{warning}");
+    assert!(!warning.contains("my-own-key-123"), "{warning}");
+    tray.wait_status("Running");
+}

@@ -256,7 +256,7 @@ fn restart_on(
     shared.expect_exit_of_owned();
     supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT)
         .map_err(|err| failed(&err.to_string()))?;
-    match launch(shared, engine, &address) {
+    match launch(shared, engine, &address, lang) {
         Ok(true) => return Ok(()),
         Ok(false) => {
             // Not ready in time: stop it before the previous version takes
@@ -279,7 +279,7 @@ fn restart_on(
         version: previous.version.clone(),
     };
     let log = home.engine_log_path().display().to_string();
-    match launch(shared, &previous_engine, &address) {
+    match launch(shared, &previous_engine, &address, lang) {
         Ok(_) => Err(Notice::error(
             Msg::ReleaseRolledBack {
                 tag: &engine.version,
