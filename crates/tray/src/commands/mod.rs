@@ -47,7 +47,7 @@ pub fn follow_running(ctx: &Context) -> Result<(Context, Option<EngineRecord>), 
 
 /// Does what [`follow_running`] does but creates no folder, for the steps of
 /// `start` before the password prompt, which a cancel must leave unchanged.
-/// Without a `run` folder there is no record to follow; a home that cannot
+/// Without a `run` folder there is no record to follow. A home that cannot
 /// be created is reported once `start` creates it.
 pub fn follow_running_without_creating(
     ctx: &Context,

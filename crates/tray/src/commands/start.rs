@@ -74,8 +74,8 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     // nothing, and the question and its download run without the home lock.
     // Without a terminal nothing is asked, and the choice waits until the
     // password passed, so a cancelled start prints only the cancel message.
-    // `--engine builtin` (or `cliproxyapi`) asks nothing and downloads
-    // nothing, but is stored as the `engine` setting, so it is resolved
+    // `--engine builtin` (or `cliproxyapi`) needs no prompt and no download,
+    // but is stored as the `engine` setting, so it is resolved
     // only once the password was accepted. A path is never stored, and
     // `--engine official` may download a release, so both are resolved first.
     let recorded_later = args.engine.as_deref().is_some_and(|value| {
@@ -130,8 +130,8 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
             let path = ctx.config_display();
             return Err(ctx.fail(Msg::PasswordSetMeanwhile { path: &path }));
         }
-        // With a password to store, the stored key is empty here and only
-        // the client API keys are checked; the new hash needs no check.
+        // With a password to store, the stored key is empty here, so only
+        // the client API keys are checked. The new hash needs no check.
         check_stored_key(ctx, existing)?;
     }
     let address = match &existing {

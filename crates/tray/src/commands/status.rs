@@ -14,7 +14,7 @@
 //! - `stopped`: none of the above.
 //!
 //! The text output carries the same facts. `engine` is `builtin` or
-//! `external`; `engineChoice` tells an installed release (`official`) from
+//! `external`; `engineChoice` distinguishes an installed release (`official`) from
 //! another program (`path`).
 
 use cpa_core::messages::Msg;
@@ -245,10 +245,10 @@ fn say_port_owner(ctx: &Context, port: u16, owner: Option<&PortOwner>) {
 
 /// Returns the `--engine` value that names the recorded server program:
 /// `builtin`, `official` (an installed CLIProxyAPI release) or `path` (any
-/// other program). The record's `engine` field only tells the built-in
-/// engine from the rest, and stays as it is for existing readers.
+/// other program). The record's `engine` field only distinguishes the
+/// built-in engine from the rest, and stays as it is for existing readers.
 fn engine_choice(record: &supervisor::EngineRecord) -> &'static str {
-    // Only a binary under `versions/<tag>/` gets a tag as its version; any
+    // Only a binary under `versions/<tag>/` gets a tag as its version. Any
     // other program records `unknown`. The text output uses the same rule.
     match record.engine.as_str() {
         "builtin" => "builtin",
