@@ -14,8 +14,8 @@
 //! - `stopped`: none of the above.
 //!
 //! The text output carries the same facts. `engine` is `builtin` or
-//! `external`; `engineChoice` distinguishes an installed release (`official`) from
-//! another program (`path`).
+//! `external`, and `engineChoice` distinguishes an installed release
+//! (`official`) from another program (`path`).
 
 use cpa_core::messages::Msg;
 use cpa_core::supervisor::{self, PortOwner, logfile};
