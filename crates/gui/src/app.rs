@@ -506,6 +506,8 @@ impl Controller {
         spawn_worker("about", move || {
             if let DialogResult::Failed(detail) = run_dialog_child(&shared, &invocation) {
                 notify::log(&format!("about dialog failed: {detail}"));
+                let text = Text::AboutUnavailable { detail: &detail };
+                notify::notify(Level::Error, text.text(invocation.lang));
             }
         });
     }

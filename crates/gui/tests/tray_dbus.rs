@@ -2266,3 +2266,25 @@ fn example_api_keys_warn_at_start() {
     assert!(!warning.contains("my-own-key-123"), "{warning}");
     tray.wait_status("Running");
 }
+
+#[test]
+fn about_without_display_names_commands() {
+    let Some(bus) = Bus::start() else { return };
+    let Some(env) = TestHome::new("") else { return };
+    let (_notifications, received) = serve_notifications(&bus);
+    let tray = Tray::launch_with(&bus, &env, "en", false);
+
+    tray.click("About");
+    let notice = wait_notification_where(
+        &received,
+        Duration::from_secs(10),
+        "the About failure notice",
+        |body| body.starts_with("Failed to open the About window:"),
+    );
+    assert!(
+        notice.ends_with(
+            "Run `cpa-tray --version` and `cpa-tray status` in a terminal for the same facts."
+        ),
+        "{notice}"
+    );
+}

@@ -214,6 +214,9 @@ pub enum TrayMsg<'a> {
     RemotePasswordTooShort {
         min: usize,
     },
+    AboutUnavailable {
+        detail: &'a str,
+    },
     /// `detail` is the OS error.
     ConfigNotWritable {
         path: &'a str,
@@ -378,6 +381,9 @@ impl TrayMsg<'_> {
             RemotePasswordTooShort { min } => format!(
                 "Remote management is on in config.yaml, so the password needs at least {min} bytes."
             ),
+            AboutUnavailable { detail } => format!(
+                "Failed to open the About window: {detail}. Run `cpa-tray --version` and `cpa-tray status` in a terminal for the same facts."
+            ),
             ConfigNotWritable { path, detail } => format!(
                 "Cannot write the password to {path}: {detail}. Make the file writable (for example `chattr -i` or `chmod u+w`), then try again."
             ),
@@ -530,6 +536,9 @@ impl TrayMsg<'_> {
             RemotePasswordTooShort { min } => {
                 format!("config.yaml 已开启远程管理，密码至少需要 {min} 字节。")
             }
+            AboutUnavailable { detail } => format!(
+                "无法打开“关于”窗口：{detail}。请在终端中运行 `cpa-tray --version` 和 `cpa-tray status` 查看同样的信息。"
+            ),
             ConfigNotWritable { path, detail } => format!(
                 "无法把密码写入 {path}：{detail}。请让该文件可写（例如 `chattr -i` 或 `chmod u+w`），然后重试。"
             ),
@@ -657,6 +666,7 @@ mod tests {
                 path: "x",
                 detail: "x",
             },
+            AboutUnavailable { detail: "x" },
             RuleCharacters,
             RuleNoSurroundingSpace,
             RuleNotHashPrefix,
@@ -731,6 +741,7 @@ mod tests {
                 RuleLength { .. } => {}
                 RemotePasswordTooShort { .. } => {}
                 ConfigNotWritable { .. } => {}
+                AboutUnavailable { .. } => {}
                 RuleCharacters => {}
                 RuleNoSurroundingSpace => {}
                 RuleNotHashPrefix => {}
