@@ -628,14 +628,47 @@ mod tests {
 
     #[test]
     fn chinese_parser_parses_like_english() {
-        let args = [
-            "cpa-tray", "--lang", "zh-CN", "versions", "prune", "--keep", "3",
+        let cases: &[&[&str]] = &[
+            &[
+                "cpa-tray", "--lang", "zh-CN", "versions", "prune", "--keep", "3",
+            ],
+            &[
+                "cpa-tray",
+                "start",
+                "--engine",
+                "builtin",
+                "--no-open",
+                "--ready-timeout",
+                "3.5",
+            ],
+            &["cpa-tray", "--home", "/tmp/h", "logs", "-n", "7", "-f"],
+            &["cpa-tray", "open", "webui", "--config", "/tmp/c.yaml"],
+            &[
+                "cpa-tray",
+                "install",
+                "--from",
+                "a.zip",
+                "-y",
+                "--allow-unverified",
+            ],
+            &[
+                "cpa-tray",
+                "password",
+                "set",
+                "--password-stdin",
+                "--restart",
+            ],
+            &["cpa-tray"],
         ];
-        let zh = zh_command().try_get_matches_from(args).expect("zh parse");
-        let en = Cli::command().try_get_matches_from(args).expect("en parse");
-        let zh = Cli::from_arg_matches(&zh).expect("zh matches");
-        let en = Cli::from_arg_matches(&en).expect("en matches");
-        assert_eq!(format!("{zh:?}"), format!("{en:?}"));
+        for args in cases {
+            let zh = zh_command().try_get_matches_from(*args).expect("zh parse");
+            let en = Cli::command()
+                .try_get_matches_from(*args)
+                .expect("en parse");
+            let zh = Cli::from_arg_matches(&zh).expect("zh matches");
+            let en = Cli::from_arg_matches(&en).expect("en matches");
+            assert_eq!(format!("{zh:?}"), format!("{en:?}"), "{args:?}");
+        }
     }
 
     #[test]
