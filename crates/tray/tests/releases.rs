@@ -1247,6 +1247,12 @@ fn mode_of(path: &Path) -> u32 {
 #[cfg(unix)]
 #[test]
 fn install_on_fresh_home_is_private() {
+    if common::skip_under_runner(
+        "install_on_fresh_home_is_private",
+        "a Windows build sets no Unix modes",
+    ) {
+        return;
+    }
     let setup = Setup::new();
     setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
     let data = tempfile::tempdir().unwrap();
@@ -1292,7 +1298,7 @@ fn unknown_language_setting_warns() {
     assert_success(&output);
     let err = stderr(&output);
     assert!(err.contains("Ignoring `language`"), "{err}");
-    assert!(err.contains(&settings.display().to_string()), "{err}");
+    assert!(err.contains(&common::shown(&settings)), "{err}");
     assert!(err.contains("\"de\""), "{err}");
     assert!(err.contains("en, zh-CN"), "{err}");
 }
@@ -1308,6 +1314,9 @@ fn failed_stderr(command: &mut Command) -> String {
 fn release_error_hints_name_the_next_step() {
     use releases_fake::{Fault, LATEST_PATH};
 
+    if skip("release_error_hints_name_the_next_step") {
+        return;
+    }
     let setup = Setup::new();
     setup.fake.publish("v6.0.0", Stand::Engine, Sums::Correct);
 
