@@ -244,7 +244,8 @@ fn localize_built(mut command: clap::Command, path: &str) -> clap::Command {
 /// notes about defaults, environment variables and possible values.
 fn localize_arg(arg: clap::Arg, help: Option<&str>) -> clap::Arg {
     let Some(help) = help else {
-        // Left English: the tree test names the argument.
+        // Without a translation the English text stays, and the tree test
+        // lists the argument.
         return arg;
     };
     let mut text = help.to_string();
