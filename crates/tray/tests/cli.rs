@@ -1150,6 +1150,33 @@ fn help_is_localized_under_zh_cn() {
     assert!(stdout(&output).contains("Stop the server this tray started"));
 }
 
+/// A broken config.yaml is explained in Chinese under `--lang zh-CN`: the
+/// file, line and column, the key and what is wrong, with nothing written.
+#[test]
+fn config_error_reads_in_chinese() {
+    let home = TrayHome::new();
+    let config = home.path().join("config.yaml");
+    std::fs::write(&config, "port: 1\nport: 2\n").unwrap();
+
+    let output = home.run(
+        &["--lang", "zh-CN", "password", "set", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains(&format!("{}:2:1", config.display())),
+        "{text}"
+    );
+    assert!(text.contains("映射键 \"port\" 已在第 1 行定义过"), "{text}");
+    assert!(!text.contains("already defined"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "port: 1\nport: 2\n"
+    );
+}
+
 /// Waits until process `pid` blocks in a read (its wait channel names a
 /// pipe or terminal read), so a signal sent next reaches the prompt. Gives up
 /// after 5 s and lets the caller's assertions tell what happened.

@@ -139,14 +139,14 @@ pub fn load_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
                 detail: &detail,
             });
         }
-        let detail = err.to_string();
+        let detail = cpa_core::messages::config_error_text(&err, ctx.lang);
         ctx.fail(Msg::ConfigUnusable { detail: &detail })
     })
 }
 
 pub fn view(ctx: &Context, doc: &ConfigDocument) -> Result<ServerView, Failure> {
     doc.view().map_err(|err| {
-        let detail = err.to_string();
+        let detail = cpa_core::messages::config_error_text(&err, ctx.lang);
         ctx.fail(Msg::ConfigUnusable { detail: &detail })
     })
 }
@@ -204,7 +204,7 @@ pub fn store_password(ctx: &Context, password: &str) -> Result<(), Failure> {
     })?;
     cpa_config::update(ctx.home.config_path(), |doc| doc.with_secret_key(&hash)).map_err(
         |err| {
-            let detail = err.to_string();
+            let detail = cpa_core::messages::config_error_text(&err, ctx.lang);
             ctx.fail(Msg::PasswordWriteFailed { detail: &detail })
         },
     )?;
@@ -518,7 +518,7 @@ fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
             bad_config,
             log_path,
         } => {
-            let status = status.to_string();
+            let status = cpa_core::messages::exit_status_text(status, ctx.lang);
             let mut lines = Vec::new();
             if let Some(line) = bad_config {
                 lines.push(ctx.text(Msg::BadConfigLine { line: &line }));

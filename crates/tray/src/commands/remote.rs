@@ -69,7 +69,7 @@ fn write_allow_remote(ctx: &Context, value: bool) -> CommandResult {
     cpa_config::update(ctx.home.config_path(), |doc| doc.with_allow_remote(value))
         .map(drop)
         .map_err(|err| {
-            let detail = err.to_string();
+            let detail = cpa_core::messages::config_error_text(&err, ctx.lang);
             ctx.fail(Msg::ConfigUnusable { detail: &detail })
         })
 }

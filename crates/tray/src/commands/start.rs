@@ -252,7 +252,7 @@ fn supervise(
             return Ok(());
         }
 
-        let status_text = status.to_string();
+        let status_text = cpa_core::messages::exit_status_text(status, ctx.lang);
         let mut lines = vec![ctx.text(Msg::ServerExited {
             status: &status_text,
             log: &display(&log_path),
