@@ -513,7 +513,7 @@ pub fn wait_to_restart(home: &Home, delay: Duration) -> bool {
     let due_at = unix_seconds() + delay.as_secs();
     // Best effort: without the note the wait still runs, only `stop` cannot
     // cancel it.
-    let _ = std::fs::create_dir_all(home.run_dir());
+    let _ = crate::home::create_private_dir(&home.run_dir());
     let _ = std::fs::write(pending_restart_path(home), format!("{own} {due_at}"));
     let started = Instant::now();
     while started.elapsed() < delay {

@@ -17,7 +17,8 @@ pub fn run(ctx: &Context, args: &OpenArgs) -> CommandResult {
         OpenTarget::Folder => display(ctx.home.root()),
         OpenTarget::Logs => {
             let dir: PathBuf = ctx.home.logs_dir();
-            let _ = std::fs::create_dir_all(&dir);
+            // Creates the logs folder (0700 on Unix) so there is something to open.
+            let _ = ctx.home.create_dirs();
             display(&dir)
         }
     };
