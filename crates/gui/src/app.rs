@@ -1394,9 +1394,6 @@ pub fn run_tray(options: TrayOptions) -> ExitCode {
             None
         }
     };
-    // Before the first thread of the tray starts, so that every thread
-    // inherits the mask and only the signal thread takes these signals.
-    crate::signals::block_exit_signals();
     // Checks the server log for as long as the tray runs, whoever started
     // the server; a check while none runs finds a log that does not grow.
     let _rotation = watch_log_size(&options.home);

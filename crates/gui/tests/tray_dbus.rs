@@ -2030,6 +2030,18 @@ fn exit_signals_stop_own_server() {
         tray.click("Start");
         tray.wait_status("Running");
         let pid = env.record().expect("server record").pid;
+        // The server must not inherit a blocked or ignored SIGTERM, or a
+        // graceful stop could never reach it.
+        let status_text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        for field in ["SigBlk:", "SigIgn:"] {
+            let mask = status_text
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+                .unwrap();
+            let exit_bits = (1 << (15 - 1)) | (1 << (1 - 1)) | (1 << (2 - 1));
+            assert_eq!(mask & exit_bits, 0, "server {field} {mask:#x}");
+        }
 
         let sent = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -2049,6 +2061,11 @@ fn exit_signals_stop_own_server() {
         assert!(
             env.record().is_none(),
             "SIG{signal}: the server record was left behind"
+        );
+        let log = std::fs::read_to_string(env.home.join("logs/tray.log")).unwrap();
+        assert!(
+            !log.contains("KilledAfterTimeout"),
+            "SIG{signal}: the server ignored the graceful stop:\n{log}"
         );
     }
 }
