@@ -778,8 +778,8 @@ fn ensure_config(home: &Home, lang: Lang) -> Result<(), String> {
     }
 }
 
-/// Checks that the config can take the new password before the dialog asks
-/// for it, as `cpa-tray password set` does. Returns the notification text,
+/// Checks that the config can take the new password before the password
+/// dialog opens, as `cpa-tray password set` does. Returns the notification text,
 /// with the path and the OS error, when it cannot.
 fn check_config_writable(home: &Home, lang: Lang) -> Result<(), String> {
     cpa_config::check_writable(home.config_path()).map_err(|err| {
@@ -841,7 +841,7 @@ pub(crate) fn server_address(
 struct Started {
     server: ServerState,
     address: ServerAddress,
-    /// Whether it answered before the readiness timeout.
+    /// Whether it responded before the readiness timeout.
     ready: bool,
 }
 
@@ -996,8 +996,8 @@ fn launch(
     Ok(started.ready_after.is_some())
 }
 
-/// Renders a start failure; a taken port names the program that holds it,
-/// as `cpa-tray start` does.
+/// Renders a start failure. For a taken port it names the program that
+/// listens on it, as `cpa-tray start` does.
 fn start_error_text(err: supervisor::StartError, home: &Home, lang: Lang) -> String {
     let config = home.config_path().display().to_string();
     match err {

@@ -1,7 +1,7 @@
 //! SIGTERM, SIGHUP and SIGINT end the tray the way its Exit item does: the
 //! server this tray started is stopped, busy actions are waited for, then the
 //! tray quits. A logout or a plain `kill` would otherwise end the tray and
-//! leave its server running with nobody to stop it.
+//! leave its server running with no tray left to stop it.
 //!
 //! On Unix a handler writes the signal number to a pipe (the self-pipe
 //! trick), and one thread reads the pipe and sends an [`Event::ExitSignal`]

@@ -1996,9 +1996,10 @@ fn reset_restart_verifies_new_key() {
         .iter()
         .rposition(|body| body == "Started CLIProxyAPI");
     let active = bodies.iter().position(|body| body == "Password active");
-    assert!(updated < started && started < active, "order of {bodies:?}");
+    assert!(updated < started, "order of {bodies:?}");
+    assert!(started < active, "order of {bodies:?}");
 
-    // The restarted server holds the new key and rejects the old one.
+    // The restarted server accepts the new key and rejects the old one.
     assert_eq!(management_status(env.port, "New-password-2"), 200);
     assert_eq!(management_status(env.port, "Old-password-1"), 401);
 }

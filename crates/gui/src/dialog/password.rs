@@ -3,7 +3,7 @@
 //!
 //! The dialog process hashes the password and writes the hash itself, so the
 //! plaintext never crosses a pipe, an argument list or the environment. The
-//! tray only learns "saved", "cancelled" or "failed", and when it asks, the
+//! tray only learns "saved", "cancelled" or "failed", and on request the
 //! outcome of the key check that this process sends after a restart.
 
 use std::io::Write;
@@ -290,7 +290,7 @@ pub const CHECK_REQUEST: &str = "check";
 /// Any other line or the end of stdin ends it without a request.
 pub fn after_save(config: &Path, password: &str, check_key: bool) {
     let mut stdout = std::io::stdout().lock();
-    // Without a reader there is nobody to report to, so no check either.
+    // Without a reader the outcome would be lost, so no check is sent.
     let reported = writeln!(stdout, "{SAVED_LINE}").and_then(|()| stdout.flush());
     if reported.is_err() || !check_key {
         return;
