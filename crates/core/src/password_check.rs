@@ -2,7 +2,7 @@
 //!
 //! After a password change and a restart, both `cpa-tray password set
 //! --restart` and the tray's Reset Password send one authenticated
-//! `GET /v0/management/config` and explain the answer. The request is never
+//! `GET /v0/management/config` and explain the response. The request is never
 //! retried and never sent without the key: CLIProxyAPI counts every failed
 //! management request against the client's address, and five failures ban
 //! that address (loopback included) for 30 minutes.
@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::messages::Msg;
-use crate::supervisor::{self, ServerAddress, http};
+use crate::supervisor::{ServerAddress, http};
 
 /// Minimum password length in bytes while `allow-remote: true`: remote
 /// management exposes the key to guessing from the network.
@@ -25,7 +25,7 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Management path the check requests; it needs the key and changes nothing.
 pub const CHECK_PATH: &str = "/v0/management/config";
 
-/// Classified answer of the server to the check request.
+/// Classified response of the server to the check request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyCheck {
     /// 200: the server accepts the new key.
@@ -40,7 +40,7 @@ pub enum KeyCheck {
     Disabled,
     /// Any other status; `detail` is `HTTP <status>: <trimmed body>`.
     Unexpected { detail: String },
-    /// The request failed (connect, timeout, malformed answer).
+    /// The request failed (connect, timeout, malformed response).
     Failed { detail: String },
     /// The server uses TLS, which this plain HTTP client cannot speak, so no
     /// request was sent.
@@ -55,12 +55,15 @@ impl KeyCheck {
 
     /// Returns the message that explains this outcome. `config` is the
     /// config file as shown to the user, named when the key is rejected.
-    pub fn message<'a>(&'a self, config: &'a str) -> Msg<'a> {
+    /// `env_password` is whether the server was given a non-empty
+    /// `MANAGEMENT_PASSWORD`, which it accepts as a second key, so a 401
+    /// names it as a possible cause.
+    pub fn message<'a>(&'a self, config: &'a str, env_password: bool) -> Msg<'a> {
         match self {
             KeyCheck::Active => Msg::PasswordActive,
             KeyCheck::Rejected => Msg::PasswordRejected {
                 config,
-                env_password: std::env::var_os(supervisor::MANAGEMENT_PASSWORD_ENV).is_some(),
+                env_password,
             },
             KeyCheck::Banned => Msg::ManagementBanned,
             KeyCheck::Forbidden { body } => Msg::ManagementForbidden { body },
@@ -74,7 +77,7 @@ impl KeyCheck {
 }
 
 /// Sends exactly one `GET /v0/management/config` with `Authorization: Bearer
-/// <password>` to the server at `address` and classifies the answer.
+/// <password>` to the server at `address` and classifies the response.
 ///
 /// Sends nothing when `password` is empty (a request without the key would
 /// only count as a failure) or when the server uses TLS.
@@ -238,22 +241,21 @@ mod tests {
     fn messages_match_the_catalogue() {
         let config = "/home/u/.cli-proxy-api/config.yaml";
         assert_eq!(
-            KeyCheck::Active.message(config).text(Lang::En),
+            KeyCheck::Active.message(config, false).text(Lang::En),
             "Password active"
         );
         assert_eq!(
             KeyCheck::Unexpected {
                 detail: "HTTP 500: boom".into()
             }
-            .message(config)
+            .message(config, false)
             .text(Lang::En),
             "Failed to check the new password: HTTP 500: boom"
         );
-        assert!(
-            KeyCheck::Rejected
-                .message(config)
-                .text(Lang::En)
-                .contains(config)
-        );
+        let rejected = KeyCheck::Rejected.message(config, false).text(Lang::En);
+        assert!(rejected.contains(config), "{rejected}");
+        assert!(!rejected.contains("MANAGEMENT_PASSWORD"), "{rejected}");
+        let rejected = KeyCheck::Rejected.message(config, true).text(Lang::En);
+        assert!(rejected.contains("MANAGEMENT_PASSWORD"), "{rejected}");
     }
 }

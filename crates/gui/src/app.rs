@@ -1195,7 +1195,9 @@ fn report_key_check(outcome: KeyCheck, home: &Home, lang: Lang) {
         Level::Error
     };
     notify::log(&format!("key check after restart: {outcome:?}"));
-    notify::notify(level, outcome.message(&config).text(lang));
+    // The tray never passes MANAGEMENT_PASSWORD to its server (the default
+    // of `StartOptions`), so it cannot be the cause of a 401.
+    notify::notify(level, outcome.message(&config, false).text(lang));
 }
 
 /// Outcome of a password dialog child process.
