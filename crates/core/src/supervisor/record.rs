@@ -75,6 +75,12 @@ impl EngineRecord {
     pub fn has_exited(&self) -> bool {
         process::inspect(self.pid).is_none_or(|info| info.start_time != self.start_time)
     }
+
+    /// Returns the program to run again for a restart or a rollback: the path
+    /// as spawned, or the resolved executable for records without it.
+    pub fn program_to_run(&self) -> PathBuf {
+        self.program.clone().unwrap_or_else(|| self.exe.clone())
+    }
 }
 
 fn same_file(left: &Path, right: &Path) -> bool {

@@ -273,7 +273,7 @@ fn restart_on(
     }
 
     let previous_engine = Engine {
-        program: previous.exe.clone(),
+        program: previous.program_to_run(),
         leading_args: Vec::new(),
         kind: EngineKind::External,
         version: previous.version.clone(),

@@ -369,7 +369,7 @@ fn version_from_path(ctx: &Context, program: &Path) -> String {
 pub fn engine_from_record(record: &EngineRecord) -> Engine {
     let builtin = record.engine == EngineKind::Builtin.as_str();
     Engine {
-        program: record.program.clone().unwrap_or_else(|| record.exe.clone()),
+        program: record.program_to_run(),
         leading_args: if builtin {
             vec![crate::ENGINE_SUBCOMMAND.into()]
         } else {

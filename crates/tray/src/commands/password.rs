@@ -1,9 +1,8 @@
 //! `cpa-tray password set` and `cpa-tray password verify`.
 
-use std::time::Duration;
-
 use cpa_core::messages::Msg;
-use cpa_core::supervisor::{self, ServerAddress, http};
+use cpa_core::password_check::REMOTE_MIN_BYTES;
+use cpa_core::supervisor::{self, ServerAddress};
 
 use super::{
     engine_from_record, ensure_writable, env_password_active, follow_running, load_config,
@@ -12,9 +11,6 @@ use super::{
 use crate::cli::{PasswordSetArgs, PasswordVerifyArgs};
 use crate::context::{CommandResult, Context, Failure};
 use crate::prompt;
-
-/// Time the one verification request may take.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     // The password goes to the config file of the running server, if any;
@@ -37,11 +33,11 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
         .allow_remote
         .value
         .unwrap_or(false);
-    if remote && password.len() < super::remote::REMOTE_MIN_PASSWORD {
+    if remote && password.len() < REMOTE_MIN_BYTES {
         let path = ctx.config_display();
         return Err(ctx.fail(Msg::PasswordTooShortForRemote {
             path: &path,
-            min: super::remote::REMOTE_MIN_PASSWORD,
+            min: REMOTE_MIN_BYTES,
         }));
     }
     store_password(ctx, &password)?;
@@ -77,44 +73,16 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
 /// Never retries: each failed attempt counts towards the server's ban of this
 /// address (five failures ban it for 30 minutes, loopback included).
 fn check_new_password(ctx: &Context, address: &ServerAddress, password: &str) -> CommandResult {
-    if address.tls {
-        ctx.say(Msg::PasswordCheckSkippedTls);
-        return Ok(());
-    }
-    let bearer = format!("Bearer {password}");
-    let response = http::get(
-        address.probe(),
-        "/v0/management/config",
-        &[("Authorization", bearer.as_str())],
-        CHECK_TIMEOUT,
-    );
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => {
-            let detail = err.to_string();
-            return Err(ctx.fail(Msg::PasswordCheckFailed { detail: &detail }));
-        }
-    };
-    match response.status {
-        200 => {
-            ctx.say(Msg::PasswordActive);
-            Ok(())
-        }
-        // The server sees MANAGEMENT_PASSWORD only when it was passed on;
-        // otherwise the supervisor removed it, and it cannot explain a 401.
-        401 => Err(ctx.fail(Msg::PasswordRejected {
-            config: &ctx.config_display(),
-            env_password: env_password_active(),
-        })),
-        403 if response.body.contains("banned") => Err(ctx.fail(Msg::ManagementBanned)),
-        403 => Err(ctx.fail(Msg::ManagementForbidden {
-            body: response.body.trim(),
-        })),
-        404 => Err(ctx.fail(Msg::ManagementDisabled)),
-        other => {
-            let detail = format!("HTTP {other}: {}", response.body.trim());
-            Err(ctx.fail(Msg::PasswordCheckFailed { detail: &detail }))
-        }
+    let outcome = cpa_core::password_check::check_management_key(address, password);
+    // The server sees MANAGEMENT_PASSWORD only when it was passed on;
+    // otherwise the supervisor removed it, and it cannot explain a 401.
+    let config = ctx.config_display();
+    let message = outcome.message(&config, env_password_active());
+    if outcome.is_ok() {
+        ctx.say(message);
+        Ok(())
+    } else {
+        Err(ctx.fail(message))
     }
 }
 

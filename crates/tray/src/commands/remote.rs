@@ -1,15 +1,12 @@
 //! `cpa-tray remote enable|disable`: the `allow-remote` setting.
 
 use cpa_core::messages::Msg;
+use cpa_core::password_check::REMOTE_MIN_BYTES;
 
 use super::{ensure_writable, follow_running, load_config, require_config, server_address, view};
 use crate::cli::RemoteEnableArgs;
 use crate::context::{CommandResult, Context};
 use crate::prompt;
-
-/// Minimum password length for remote management, which exposes the key to
-/// guessing from the network.
-pub(super) const REMOTE_MIN_PASSWORD: usize = 12;
 
 pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     // The setting goes to the config file of the running server, if any.
@@ -30,7 +27,7 @@ pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     if !cpa_config::secret::verify_password(&password, view.secret()) {
         return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
     }
-    if password.len() < REMOTE_MIN_PASSWORD {
+    if password.len() < REMOTE_MIN_BYTES {
         return Err(ctx.fail(Msg::RemoteNeedsLongKey));
     }
     // The prompt ran without the lock; the file is re-read by the writer.
