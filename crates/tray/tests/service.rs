@@ -1038,18 +1038,7 @@ fn write_script(path: &Path, text: &str) {
 /// line to `runs` each time it starts.
 #[cfg(unix)]
 fn assert_restart_reruns(home: &TrayHome, engine: &Path, runs: &Path) {
-    let output = home.run(
-        &[
-            "start",
-            "--engine",
-            engine.to_str().unwrap(),
-            "--password-stdin",
-            "--no-open",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_success(&output);
-    let first = home.recorded_pid().unwrap();
+    let first = start_with_engine(home, engine);
 
     let output = home.run(&["restart", "--no-open"], "");
     assert_success(&output);
@@ -1141,6 +1130,24 @@ fn install_cellar_version(root: &Path, version: &str) -> std::path::PathBuf {
     link
 }
 
+/// Starts the server with `engine` as the program (setting the password)
+/// and returns the recorded pid.
+#[cfg(unix)]
+fn start_with_engine(home: &TrayHome, engine: &Path) -> u32 {
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            engine.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    home.recorded_pid().unwrap()
+}
+
 #[cfg(unix)]
 #[test]
 fn restart_follows_an_upgraded_symlink() {
@@ -1154,18 +1161,7 @@ fn restart_follows_an_upgraded_symlink() {
     home.write_config(cpa_testkit::free_port(), "");
     let brew = tempfile::tempdir().unwrap();
     let link = install_cellar_version(brew.path(), "1.0");
-    let output = home.run(
-        &[
-            "start",
-            "--engine",
-            link.to_str().unwrap(),
-            "--password-stdin",
-            "--no-open",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_success(&output);
-    let first = home.recorded_pid().unwrap();
+    let first = start_with_engine(&home, &link);
 
     // The upgrade points the link at 1.1 and removes 1.0.
     install_cellar_version(brew.path(), "1.1");
@@ -1195,18 +1191,7 @@ fn restart_keeps_server_when_program_is_gone() {
     home.write_config(cpa_testkit::free_port(), "");
     let brew = tempfile::tempdir().unwrap();
     let link = install_cellar_version(brew.path(), "1.0");
-    let output = home.run(
-        &[
-            "start",
-            "--engine",
-            link.to_str().unwrap(),
-            "--password-stdin",
-            "--no-open",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_success(&output);
-    let first = home.recorded_pid().unwrap();
+    let first = start_with_engine(&home, &link);
 
     // An uninstall removes the target and leaves the link dangling.
     std::fs::remove_dir_all(brew.path().join("cellar")).unwrap();
