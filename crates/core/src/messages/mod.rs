@@ -552,7 +552,7 @@ pub enum Msg<'a> {
     },
     ForegroundRestartInterrupted,
 
-    // Service fixes: restarts, status and prompts.
+    // Service: restarts, status and prompts.
     RelaunchProgramMissing {
         program: &'a str,
         pid: u32,
@@ -564,7 +564,7 @@ pub enum Msg<'a> {
         port: u16,
     },
 
-    // Releases fixes: settings values.
+    // Settings values.
     SettingsUnknownValue {
         path: &'a str,
         field: &'a str,
@@ -980,7 +980,7 @@ impl Msg<'_> {
                 "Remote management is on in {path}, and it needs a password of at least {min} characters. Nothing was changed. Choose a longer password, or run `cpa-tray remote disable` first."
             ),
 
-            // Service fixes: restarts, status and prompts.
+            // Service: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
                 "Restart failed: the server program {program} does not exist or is not a file. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
             ),
@@ -990,7 +990,7 @@ impl Msg<'_> {
             StatusConfigMissing { path, explicit: true, .. } => format!(
                 "The config file {path} given with --config does not exist, so `cpa-tray start` with it would fail. Check the path, or leave out --config: `cpa-tray start` then creates the home folder's config.yaml from the built-in template."
             ),
-            // Releases fixes: settings values.
+            // Settings values.
             SettingsUnknownValue {
                 path,
                 field,
@@ -1371,7 +1371,7 @@ impl Msg<'_> {
                 "{path} 中已开启远程管理，它需要至少 {min} 个字符的密码。未做任何更改。请选择更长的密码，或先运行 `cpa-tray remote disable`。"
             ),
 
-            // Service fixes: restarts, status and prompts.
+            // Service: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
                 "重启失败：服务程序 {program} 不存在或不是文件。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
             ),
@@ -1381,7 +1381,7 @@ impl Msg<'_> {
             StatusConfigMissing { path, explicit: true, .. } => format!(
                 "通过 --config 指定的配置文件 {path} 不存在，因此用它运行 `cpa-tray start` 会失败。请检查路径，或去掉 --config：这样 `cpa-tray start` 会用内置模板创建主文件夹中的 config.yaml。"
             ),
-            // Releases fixes: settings values.
+            // Settings values.
             SettingsUnknownValue {
                 path,
                 field,
