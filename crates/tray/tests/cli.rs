@@ -1165,10 +1165,8 @@ fn config_error_reads_in_chinese() {
 
     assert!(!output.status.success());
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        text.contains(&format!("{}:2:1", config.display())),
-        "{text}"
-    );
+    // Under Wine the path reads as Windows sees it (Z:\...), so only its end is checked.
+    assert!(text.contains("config.yaml:2:1"), "{text}");
     assert!(text.contains("映射键 \"port\" 已在第 1 行定义过"), "{text}");
     assert!(!text.contains("already defined"), "{text}");
     assert_eq!(

@@ -11,6 +11,12 @@ fn run(args: &[&str]) -> Output {
         .expect("run cpa-tray")
 }
 
+/// Returns the output as text, with the program named `cpa-tray` as on Unix:
+/// clap takes the name from the executable, `cpa-tray.exe` on Windows.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace("cpa-tray.exe", "cpa-tray")
+}
+
 const CLAP_ENGLISH: &[&str] = &[
     "Usage:",
     "Commands:",
@@ -26,7 +32,7 @@ const CLAP_ENGLISH: &[&str] = &[
 fn start_help_in_chinese() {
     let output = run(&["--lang", "zh-CN", "start", "--help"]);
     assert!(output.status.success(), "{output:?}");
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = text(&output.stdout);
     for chinese in [
         "启动服务",
         "用法：cpa-tray start",
@@ -47,7 +53,7 @@ fn start_help_in_chinese() {
 fn top_level_help_in_chinese() {
     let output = run(&["--lang=zh-CN", "--help"]);
     assert!(output.status.success(), "{output:?}");
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = text(&output.stdout);
     for chinese in ["命令:", "检查 CLIProxyAPI 是否有新版本", "显示此帮助"] {
         assert!(help.contains(chinese), "missing {chinese:?} in:\n{help}");
     }
@@ -60,7 +66,7 @@ fn top_level_help_in_chinese() {
 fn english_help_stays_clap_english() {
     let output = run(&["--lang", "en", "start", "--help"]);
     assert!(output.status.success(), "{output:?}");
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = text(&output.stdout);
     assert!(help.contains("Usage: cpa-tray start [OPTIONS]"), "{help}");
     assert!(
         help.contains("Do not open the WebUI in a browser"),
@@ -75,7 +81,7 @@ fn invalid_value_error_in_chinese() {
     let output = run(&["--lang", "zh-CN", "versions", "prune", "--keep", "abc"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(output.stdout.is_empty(), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = text(&output.stderr);
     assert!(
         stderr.starts_with("错误：参数 '--keep <N>' 的值 'abc' 无效：需要一个非负整数"),
         "{stderr}"
@@ -87,7 +93,7 @@ fn invalid_value_error_in_chinese() {
 fn unknown_argument_error_in_chinese() {
     let output = run(&["--lang", "zh-CN", "start", "--no-opn"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = text(&output.stderr);
     assert!(
         stderr.starts_with("错误：无法识别的参数 '--no-opn'"),
         "{stderr}"
@@ -106,7 +112,7 @@ fn unknown_argument_error_in_chinese() {
 fn english_error_stays_clap_english() {
     let output = run(&["--lang", "en", "versions", "prune", "--keep", "abc"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = text(&output.stderr);
     assert!(
         stderr.starts_with("error: invalid value 'abc' for '--keep <N>'"),
         "{stderr}"
@@ -124,7 +130,7 @@ fn language_setting_chooses_chinese_help() {
     let home_arg = home.path().to_str().expect("UTF-8 temporary path");
     let output = run(&["--home", home_arg, "stop", "--help"]);
     assert!(output.status.success(), "{output:?}");
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = text(&output.stdout);
     assert!(help.contains("用法：cpa-tray stop"), "{help}");
     assert!(help.contains("停止此托盘启动的服务"), "{help}");
 }

@@ -1214,6 +1214,112 @@ fn restart_keeps_server_when_program_is_gone() {
     assert_success(&home.run(&["stop"], ""));
 }
 
+/// Runs `restart` and `password set --restart` and checks that each fails
+/// before stopping the server `first`, with `expected` in its message.
+#[cfg(unix)]
+fn assert_restart_refused(home: &TrayHome, first: u32, expected: &str) {
+    let config = std::fs::read(home.path().join("config.yaml")).unwrap();
+    for args in [
+        &["restart", "--no-open"][..],
+        &["password", "set", "--restart", "--password-stdin"][..],
+    ] {
+        let output = home.run(args, "New-password-9\n");
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let message = stderr(&output);
+        assert!(message.contains(expected), "{args:?}: {message}");
+        assert!(alive(first), "{args:?} stopped the server");
+        assert_eq!(home.recorded_pid(), Some(first));
+        let now = std::fs::read(home.path().join("config.yaml")).unwrap();
+        assert!(now == config, "{args:?} changed config.yaml");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn restart_keeps_server_when_program_cannot_run() {
+    if skip_under_runner(
+        "restart_keeps_server_when_program_cannot_run",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let program = home.path().join("cli-proxy-api");
+    std::fs::copy(test_server(), &program).unwrap();
+    let first = start_with_engine(&home, &program);
+
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    assert_restart_refused(&home, first, "cannot be run");
+    assert_success(&home.run(&["stop"], ""));
+}
+
+/// A record written before records kept the program as spawned names only
+/// the process image: for a wrapper script without `exec`, the shell.
+#[cfg(unix)]
+#[test]
+fn restart_refuses_an_interpreter_from_an_old_record() {
+    if skip_under_runner(
+        "restart_refuses_an_interpreter_from_an_old_record",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let script = home.path().join("engine.sh");
+    write_script(
+        &script,
+        &format!("#!/bin/sh\n\"{}\" \"$@\"\n", test_server().display()),
+    );
+    let first = start_with_engine(&home, &script);
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.pid_file()).unwrap()).unwrap();
+    record.as_object_mut().unwrap().remove("program");
+    std::fs::write(home.pid_file(), serde_json::to_vec(&record).unwrap()).unwrap();
+
+    assert_restart_refused(&home, first, "recorded only the running executable");
+    assert_success(&home.run(&["stop"], ""));
+}
+
+/// `password set --restart` checks the restart before writing: a port the
+/// server cannot use leaves config.yaml and the running server as they were.
+#[cfg(unix)]
+#[test]
+fn password_restart_with_bad_port_writes_nothing() {
+    if skip_under_runner(
+        "password_restart_with_bad_port_writes_nothing",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let first = start_with_engine(&home, test_server());
+    let config = home.path().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&format!("port: {port}"), "port: 70000"),
+    )
+    .unwrap();
+    let before = std::fs::read(&config).unwrap();
+
+    let output = home.run(
+        &["password", "set", "--restart", "--password-stdin"],
+        "New-password-9\n",
+    );
+
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("70000"), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+    assert!(alive(first));
+    assert_success(&home.run(&["stop"], ""));
+}
+
 #[test]
 fn rejected_password_blames_only_passed_env() {
     if skip_under_runner(

@@ -557,6 +557,10 @@ pub enum Msg<'a> {
         program: &'a str,
         pid: u32,
     },
+    RelaunchProgramUnrecorded {
+        exe: &'a str,
+        pid: u32,
+    },
     StatusConfigMissing {
         path: &'a str,
         explicit: bool,
@@ -982,7 +986,10 @@ impl Msg<'_> {
 
             // Service: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
-                "Restart failed: the server program {program} does not exist or is not a file. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
+                "Restart failed: the server program {program} does not exist, is not a file or cannot be run. The running server (pid {pid}) was left running. Name the program with `cpa-tray restart --engine PATH`, or run `cpa-tray install` to install the official release."
+            ),
+            RelaunchProgramUnrecorded { exe, pid } => format!(
+                "Restart failed: the server (pid {pid}) was started by an earlier cpa-tray, which recorded only the running executable {exe}. For a wrapper script that is the interpreter, not your program, so it is not run again. The server was left running. Run `cpa-tray stop`, then `cpa-tray start --engine PATH`."
             ),
             StatusConfigMissing { path, explicit: false, port } => format!(
                 "The config file {path} does not exist. `cpa-tray start` creates it from the built-in template (port {port}) and asks for a management password."
@@ -1373,7 +1380,10 @@ impl Msg<'_> {
 
             // Service: restarts, status and prompts.
             RelaunchProgramMissing { program, pid } => format!(
-                "重启失败：服务程序 {program} 不存在或不是文件。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
+                "重启失败：服务程序 {program} 不存在、不是文件或无法运行。正在运行的服务（pid {pid}）未被停止。请用 `cpa-tray restart --engine 路径` 指定程序，或运行 `cpa-tray install` 安装官方版本。"
+            ),
+            RelaunchProgramUnrecorded { exe, pid } => format!(
+                "重启失败：该服务（pid {pid}）由较早版本的 cpa-tray 启动，它只记录了正在运行的可执行文件 {exe}。如果你用的是包装脚本，这会是解释器而不是你的程序，因此不会再次运行它。服务未被停止。请运行 `cpa-tray stop`，然后运行 `cpa-tray start --engine 路径`。"
             ),
             StatusConfigMissing { path, explicit: false, port } => format!(
                 "配置文件 {path} 不存在。`cpa-tray start` 会用内置模板（端口 {port}）创建它，并要求设置管理密码。"

@@ -48,6 +48,7 @@ const PHRASES: &[(&str, &str)] = &[
     ),
     ("Connection refused", "连接被拒绝"),
     ("Connection reset by peer", "连接被对方重置"),
+    ("Peer disconnected", "对方断开了连接"),
     ("Connection timed out", "连接超时"),
     ("Operation timed out", "操作超时"),
     ("timed out", "超时"),

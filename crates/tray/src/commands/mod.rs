@@ -388,13 +388,52 @@ pub fn engine_from_record(record: &EngineRecord) -> Engine {
 /// is not a file any more (removed, or a symlink whose target is gone), so
 /// the running server is not stopped without a replacement.
 pub fn check_relaunchable(ctx: &Context, engine: &Engine, record: &EngineRecord) -> CommandResult {
-    if engine.program.is_file() {
+    if record.program.is_none()
+        && engine.kind == EngineKind::External
+        && !looks_like_the_server(ctx, &record.exe)
+    {
+        return Err(ctx.fail(Msg::RelaunchProgramUnrecorded {
+            exe: &display(&record.exe),
+            pid: record.pid,
+        }));
+    }
+    if is_runnable(&engine.program) {
         return Ok(());
     }
     Err(ctx.fail(Msg::RelaunchProgramMissing {
         program: &display(&engine.program),
         pid: record.pid,
     }))
+}
+
+/// Returns whether `path` is a file this user may run (on Unix: any
+/// execute bit, which is what counts for root as well).
+fn is_runnable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// Returns whether `exe`, the resolved executable in a record written before
+/// records kept the program as spawned, is the server program itself rather
+/// than the interpreter of a wrapper script: an installed release under
+/// `versions/`, or a file named like CLIProxyAPI's binary.
+fn looks_like_the_server(ctx: &Context, exe: &Path) -> bool {
+    if exe.starts_with(ctx.home.versions_dir()) {
+        return true;
+    }
+    exe.file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|name| name.contains("cli-proxy-api") || name.contains("cliproxyapi"))
 }
 
 /// Stops the recorded server if it is ours; prints what happened to a

@@ -29,10 +29,8 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
     require_config(ctx)?;
     // Remote management exposes the key to guessing from the network, so a
     // short password is refused while it is on, as `remote enable` does.
-    let remote = view(ctx, &load_config(ctx)?)?
-        .allow_remote
-        .value
-        .unwrap_or(false);
+    let current = view(ctx, &load_config(ctx)?)?;
+    let remote = current.allow_remote.value.unwrap_or(false);
     if remote && password.len() < REMOTE_MIN_BYTES {
         let path = ctx.config_display();
         return Err(ctx.fail(Msg::PasswordTooShortForRemote {
@@ -40,24 +38,30 @@ pub fn set(ctx: &Context, args: &PasswordSetArgs) -> CommandResult {
             min: REMOTE_MIN_BYTES,
         }));
     }
+    // A restart that cannot happen (a bad port, a program gone) is reported
+    // before the password is written, so a failure changes nothing.
+    let restart = match &running {
+        Some(record) if args.restart => {
+            let address = server_address(ctx, &current)?;
+            let engine = engine_from_record(record);
+            super::check_relaunchable(ctx, &engine, record)?;
+            Some((address, engine))
+        }
+        _ => None,
+    };
     store_password(ctx, &password)?;
 
-    let Some(record) = running else {
+    if running.is_none() {
         if args.restart {
             ctx.say(Msg::PasswordNotRunningNoRestart);
         }
         return Ok(());
-    };
-    if !args.restart {
+    }
+    // Restart with the same engine and version, and the config as it is now.
+    let Some((address, engine)) = restart else {
         ctx.say(Msg::PasswordRestartHint);
         return Ok(());
-    }
-
-    // Restart with the same engine and version, and the config as it is now.
-    let doc = load_config(ctx)?;
-    let address = server_address(ctx, &view(ctx, &doc)?)?;
-    let engine = engine_from_record(&record);
-    super::check_relaunchable(ctx, &engine, &record)?;
+    };
     stop_previous(ctx)?;
     let started = start_server(ctx, &engine, &address, supervisor::DEFAULT_READY_TIMEOUT)?;
     if started.ready_after.is_none() {
