@@ -20,8 +20,14 @@ done
 
 work=$(mktemp -d)
 cleanup() {
-  [ -n "${tray:-}" ] && kill "$tray" 2>/dev/null || true
-  [ -f "$work/home/run/engine.json" ] && kill "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$work/home/run/engine.json")" 2>/dev/null || true
+  if [ -n "${tray:-}" ]; then
+    # SIGTERM makes the tray stop the server it started before it exits.
+    kill "$tray" 2>/dev/null || true
+    wait "$tray" 2>/dev/null || true
+  fi
+  # A server the tray left behind (it died first) is stopped here.
+  server=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$work/home/run/engine.json" 2>/dev/null || true)
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
   [ -n "${bus_pid:-}" ] && kill "$bus_pid" 2>/dev/null || true
   rm -rf "$work"
 }
