@@ -384,9 +384,9 @@ pub fn engine_from_record(record: &EngineRecord) -> Engine {
     }
 }
 
-/// Fails, before anything is stopped, when the program a restart would run
-/// is not a file any more (removed, or a symlink whose target is gone), so
-/// the running server is not stopped without a replacement.
+/// Fails, before anything is stopped, when a restart could not run the
+/// program again: it is gone, not a file or not executable, or an older
+/// record names only an interpreter. The running server then stays up.
 pub fn check_relaunchable(ctx: &Context, engine: &Engine, record: &EngineRecord) -> CommandResult {
     if record.program.is_none()
         && engine.kind == EngineKind::External
@@ -423,10 +423,10 @@ fn is_runnable(path: &Path) -> bool {
     }
 }
 
-/// Returns whether `exe`, the resolved executable in a record written before
-/// records kept the program as spawned, is the server program itself rather
-/// than the interpreter of a wrapper script: an installed release under
-/// `versions/`, or a file named like CLIProxyAPI's binary.
+/// Returns whether `exe` is the server program itself rather than the
+/// interpreter of a wrapper script. Records written before the spawned path
+/// was kept name only `exe`. It passes when it is an installed release under
+/// `versions/` or is named like CLIProxyAPI's binary.
 fn looks_like_the_server(ctx: &Context, exe: &Path) -> bool {
     if exe.starts_with(ctx.home.versions_dir()) {
         return true;
