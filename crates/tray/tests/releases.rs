@@ -714,6 +714,56 @@ fn first_start_cancel_on_fresh_home_writes_nothing() {
     assert!(setup.home.recorded_pid().is_none());
 }
 
+/// The answer to the engine question is stored only once the password is
+/// written: cancelling the password prompt that follows it leaves no
+/// settings.json and config.yaml unchanged, and the next start asks again.
+#[test]
+fn first_start_answer_waits_for_the_password() {
+    if skip("first_start_answer_waits_for_the_password") {
+        return;
+    }
+    let setup = Setup::new();
+    setup.fake.publish("v6.9.1", Stand::Engine, Sums::Correct);
+    setup.home.write_config(setup.port, "");
+    let config = setup.home.path().join("config.yaml");
+    let before = std::fs::read(&config).expect("read config.yaml");
+
+    let Some(mut script) = common::on_terminal(
+        setup.command(&[]).env("PATH", PLAIN_PATH),
+        &["start", "--no-open"],
+        "",
+        "",
+    ) else {
+        return;
+    };
+    // `b` answers the engine question; the empty line cancels the password.
+    let shown = common::type_on_terminal(&mut script, &[(1500, b"b\n"), (1500, b"\n")]);
+    assert!(shown.contains("Choose the server program"), "{shown}");
+    assert!(shown.contains("New management password"), "{shown}");
+    assert!(shown.contains("Start cancelled"), "{shown}");
+    assert_eq!(setup.settings(), serde_json::Value::Null, "{shown}");
+    assert_eq!(std::fs::read(&config).expect("read config.yaml"), before);
+    assert!(setup.home.recorded_pid().is_none());
+
+    // Asked again, and stored once the password is written.
+    let Some(mut script) = common::on_terminal(
+        setup.command(&[]).env("PATH", PLAIN_PATH),
+        &["start", "--no-open"],
+        "",
+        "",
+    ) else {
+        return;
+    };
+    let password: &[u8] = b"first-start-secret\n";
+    let shown = common::type_on_terminal(
+        &mut script,
+        &[(1500, b"b\n"), (1500, password), (1000, password)],
+    );
+    assert!(shown.contains("Choose the server program"), "{shown}");
+    assert_eq!(setup.settings()["engine"], "builtin", "{shown}");
+    assert_eq!(get_status(setup.port, "/healthz", &[]), 200, "{shown}");
+}
+
 #[test]
 fn first_start_without_terminal_uses_builtin() {
     if skip("first_start_without_terminal_uses_builtin") {

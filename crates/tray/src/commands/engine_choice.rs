@@ -5,7 +5,8 @@
 //! On a terminal the user picks: download the latest CLIProxyAPI release
 //! (tag, platform and size shown), the built-in engine, a CLIProxyAPI binary
 //! found on `PATH`, or cancel (also an empty line or end of input). The
-//! answer is stored as the `engine` setting, so the question is asked once. Without a terminal (or with
+//! answer is stored as the `engine` setting once the start has written the
+//! password ([`Selection::commit`]), so the question is asked once. Without a terminal (or with
 //! `--password-stdin`) nothing waits for input: the built-in engine runs,
 //! with a notice naming `cpa-tray install`, and nothing is recorded, so a
 //! later start on a terminal still asks. The same notice follows when the
@@ -61,11 +62,49 @@ impl Interaction {
     }
 }
 
+/// An engine chosen for a start, and the `engine` setting the choice
+/// stores once the start has passed its checks and written the password.
+///
+/// Storing waits, so a password prompt cancelled after the first-start
+/// question leaves settings.json as it was; the question is then asked
+/// again. A release the answer downloaded stays installed.
+#[derive(Debug)]
+pub struct Selection {
+    pub engine: Engine,
+    pending: Option<EngineSetting>,
+}
+
+impl Selection {
+    /// Returns a selection that stores nothing.
+    pub fn settled(engine: Engine) -> Selection {
+        Selection {
+            engine,
+            pending: None,
+        }
+    }
+
+    /// Returns a selection that stores `setting` when committed.
+    pub fn to_record(engine: Engine, setting: EngineSetting) -> Selection {
+        Selection {
+            engine,
+            pending: Some(setting),
+        }
+    }
+
+    /// Stores the pending `engine` setting, if any, and returns the engine.
+    pub fn commit(self, ctx: &Context) -> Result<Engine, Failure> {
+        if let Some(setting) = &self.pending {
+            record_engine(ctx, setting)?;
+        }
+        Ok(self.engine)
+    }
+}
+
 /// Chooses the engine of a first start, asking when `interaction` allows it.
-pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure> {
+pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Selection, Failure> {
     if !interaction.can_prompt() {
         ctx.warn(Msg::EngineBuiltinNotice);
-        return builtin_engine(ctx);
+        return builtin_engine(ctx).map(Selection::settled);
     }
     let platform = match Platform::current() {
         Ok(platform) => platform,
@@ -74,7 +113,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
             let detail = err.to_string();
             ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
             ctx.warn(Msg::EngineBuiltinNotice);
-            return builtin_engine(ctx);
+            return builtin_engine(ctx).map(Selection::settled);
         }
     };
     let offer = releases::first_start_offer(&release_cmd::release_source(ctx), platform);
@@ -89,7 +128,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
     }
     if download.is_none() && on_path.is_none() {
         ctx.warn(Msg::EngineBuiltinNotice);
-        return builtin_engine(ctx);
+        return builtin_engine(ctx).map(Selection::settled);
     }
 
     let platform_label = platform.label();
@@ -126,20 +165,26 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Engine, Failure
             "d" | "download" => {
                 if let Some((release, asset)) = download {
                     let installed = install_release(ctx, release, &asset.name, platform)?;
-                    record_engine(ctx, &EngineSetting::Official)?;
-                    return Ok(release_engine(installed));
+                    return Ok(Selection::to_record(
+                        release_engine(installed),
+                        EngineSetting::Official,
+                    ));
                 }
             }
             "b" | "builtin" | "built-in" => {
-                record_engine(ctx, &EngineSetting::Builtin)?;
                 ctx.warn(Msg::EngineBuiltinNotice);
-                return builtin_engine(ctx);
+                return Ok(Selection::to_record(
+                    builtin_engine(ctx)?,
+                    EngineSetting::Builtin,
+                ));
             }
             "p" | "path" => {
                 if let Some(path) = &on_path {
                     let engine = external_engine(ctx, path)?;
-                    record_engine(ctx, &EngineSetting::Path(path.clone()))?;
-                    return Ok(engine);
+                    return Ok(Selection::to_record(
+                        engine,
+                        EngineSetting::Path(path.clone()),
+                    ));
                 }
             }
             "c" | "cancel" | "" => return Err(ctx.fail(Msg::EngineChoiceCancelled)),

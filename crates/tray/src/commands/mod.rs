@@ -20,7 +20,7 @@ use cpa_core::supervisor::{self, Engine, EngineKind, EngineRecord, ServerAddress
 use cpa_core::template;
 
 use crate::context::{CommandResult, Context, Failure, display};
-use engine_choice::Interaction;
+use engine_choice::{Interaction, Selection};
 
 /// Environment variable naming the server program; overrides the `engine`
 /// setting (tests point it at a stand-in server).
@@ -217,16 +217,17 @@ pub fn store_password(ctx: &Context, password: &str) -> Result<(), Failure> {
 /// Chooses the server program without asking: the tray, and anything else
 /// that must not wait for terminal input. See [`select_engine_for_start`].
 pub fn select_engine(ctx: &Context, flag: Option<&str>) -> Result<Engine, Failure> {
-    choose_engine(ctx, flag, Interaction::Never)
+    choose_engine(ctx, flag, Interaction::Never)?.commit(ctx)
 }
 
 /// Chooses the server program of `cpa-tray start`, asking on a terminal at
-/// a first start unless the password comes from standard input.
+/// a first start unless the password comes from standard input. The caller
+/// commits the selection once the password is written.
 pub fn select_engine_for_start(
     ctx: &Context,
     flag: Option<&str>,
     password_stdin: bool,
-) -> Result<Engine, Failure> {
+) -> Result<Selection, Failure> {
     choose_engine(ctx, flag, Interaction::for_start(password_stdin))
 }
 
@@ -247,7 +248,7 @@ fn choose_engine(
     ctx: &Context,
     flag: Option<&str>,
     interaction: Interaction,
-) -> Result<Engine, Failure> {
+) -> Result<Selection, Failure> {
     if let Some(value) = flag {
         let engine = match value.trim() {
             EngineSetting::OFFICIAL => engine_choice::official_or_install(ctx)?,
@@ -256,21 +257,22 @@ fn choose_engine(
         let chosen = EngineSetting::parse(value);
         let current = ctx.settings.engine().map(EngineSetting::parse);
         if !matches!(chosen, EngineSetting::Path(_)) && current.as_ref() != Some(&chosen) {
-            engine_choice::record_engine(ctx, &chosen)?;
+            return Ok(Selection::to_record(engine, chosen));
         }
-        return Ok(engine);
+        return Ok(Selection::settled(engine));
     }
     let env = std::env::var(ENGINE_PROGRAM_ENV)
         .ok()
         .filter(|value| !value.is_empty());
     if let Some(value) = env.as_deref() {
-        return engine_for_value(ctx, value, ENGINE_PROGRAM_ENV);
+        return engine_for_value(ctx, value, ENGINE_PROGRAM_ENV).map(Selection::settled);
     }
     if let Some(value) = ctx.settings.engine() {
-        return engine_for_value(ctx, value, "the `engine` setting in settings.json");
+        return engine_for_value(ctx, value, "the `engine` setting in settings.json")
+            .map(Selection::settled);
     }
     match installed_release(ctx) {
-        Some(engine) => Ok(engine),
+        Some(engine) => Ok(Selection::settled(engine)),
         None => engine_choice::choose(ctx, interaction),
     }
 }

@@ -11,9 +11,9 @@
 //! password's hash → stop our previous server → start → wait until it
 //! responds → print where the WebUI and the management API are → optionally
 //! open the WebUI. A failure at any step leaves nothing half done: nothing
-//! is written before a password passed the rules (except an answer to the
-//! first-start question and the release it downloads), and a server that
-//! exits during start-up leaves no record.
+//! is written before a password passed the rules (except a release the
+//! first-start answer downloads; the answer itself is stored after the
+//! password), and a server that exits during start-up leaves no record.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use cpa_core::password;
 use cpa_core::releases::EngineSetting;
 use cpa_core::supervisor::{self, Engine, ServerAddress, logfile};
 
+use super::engine_choice::Selection;
 use super::{
     ensure_writable, env_password_active, follow_running, load_config, prepare_config,
     require_config, server_address, start_server, stop_previous, store_password, view,
@@ -85,7 +86,9 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     let choose_first = !recorded_later
         && super::engine_choice::Interaction::for_start(args.password_stdin).can_prompt();
     let early_engine = match &running {
-        Some(record) if restart && args.engine.is_none() => Some(super::engine_from_record(record)),
+        Some(record) if restart && args.engine.is_none() => {
+            Some(Selection::settled(super::engine_from_record(record)))
+        }
         _ if choose_first => Some(super::select_engine_for_start(
             ctx,
             args.engine.as_deref(),
@@ -141,9 +144,8 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
     if running.is_none() {
         super::check_port_free(ctx, &address)?;
     }
-    // The engine chosen here may be stored in settings.json.
-    let engine = match early_engine {
-        Some(engine) => engine,
+    let selection = match early_engine {
+        Some(selection) => selection,
         None => super::select_engine_for_start(ctx, args.engine.as_deref(), args.password_stdin)?,
     };
     prepare_config(ctx)?;
@@ -151,6 +153,9 @@ pub fn run(ctx: &Context, args: &StartArgs, restart: bool) -> CommandResult {
         ensure_writable(ctx)?;
         store_password(ctx, &password)?;
     }
+    // The engine choice is stored only now, so a cancelled password prompt
+    // or a failed check leaves settings.json as it was.
+    let engine = selection.commit(ctx)?;
     if let Some(record) = &running {
         super::check_relaunchable(ctx, &engine, record)?;
     }
