@@ -724,19 +724,39 @@ fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
     match dialog_exit_code(shared, invocation) {
         Ok(code) if code == i32::from(EXIT_ACCEPTED) => DialogResult::Accepted,
         Ok(code) if code == i32::from(EXIT_CANCELLED) => DialogResult::Cancelled,
-        Ok(code) => DialogResult::Failed(format!("the dialog process exited with status {code}")),
+        Ok(code) => DialogResult::Failed(unexpected_exit(code, invocation.lang)),
         Err(detail) => DialogResult::Failed(detail),
     }
 }
 
+/// Says, in `lang`, that a dialog process exited with a `code` it does not
+/// use for any answer.
+pub(crate) fn unexpected_exit(code: i32, lang: Lang) -> String {
+    let status = cpa_core::messages::exit_code_text(code, lang);
+    Text::DialogExitStatus { status: &status }.text(lang)
+}
+
+/// Says, in `lang`, that the dialog `program` could not be started.
+fn dialog_not_run(program: &std::path::Path, err: &std::io::Error, lang: Lang) -> String {
+    let program = program.display().to_string();
+    let detail = err.to_string();
+    Text::DialogNotRun {
+        program: &program,
+        detail: &detail,
+    }
+    .text(lang)
+}
+
 /// Runs a dialog as a child process and returns its exit status. A dialog
-/// that Exit ended returns [`EXIT_CANCELLED`].
+/// that Exit ended returns [`EXIT_CANCELLED`]. The error is in the
+/// invocation's language.
 fn dialog_exit_code(shared: &Shared, invocation: &Invocation) -> Result<i32, String> {
     let options = &shared.options;
+    let lang = invocation.lang;
     let child = dialog_command(options, invocation)
         .stdin(Stdio::null())
         .spawn()
-        .map_err(|err| format!("failed to run {}: {err}", options.dialog_program.display()))?;
+        .map_err(|err| dialog_not_run(&options.dialog_program, &err, lang))?;
     register_dialog(shared, child);
     // Polls, so Exit can take the lock and end the dialog meanwhile.
     let status = loop {
@@ -752,7 +772,8 @@ fn dialog_exit_code(shared: &Shared, invocation: &Invocation) -> Result<i32, Str
             Ok(None) => std::thread::sleep(DIALOG_POLL_INTERVAL),
             Err(err) => {
                 unregister_dialog(shared);
-                return Err(format!("failed to wait for the dialog: {err}"));
+                let detail = err.to_string();
+                return Err(Text::DialogWaitFailed { detail: &detail }.text(lang));
             }
         }
     };
@@ -760,9 +781,10 @@ fn dialog_exit_code(shared: &Shared, invocation: &Invocation) -> Result<i32, Str
     if shared.exiting.load(Ordering::SeqCst) && status.code() != Some(0) {
         return Ok(i32::from(EXIT_CANCELLED));
     }
-    status
-        .code()
-        .ok_or_else(|| format!("the dialog process ended without a status ({status})"))
+    status.code().ok_or_else(|| {
+        let status = cpa_core::messages::exit_status_text(status, lang);
+        Text::DialogExitStatus { status: &status }.text(lang)
+    })
 }
 
 /// Creates the config from the template when it is missing.
@@ -807,28 +829,28 @@ fn min_password_bytes(view: &cpa_config::ServerView) -> usize {
     }
 }
 
-pub(crate) fn load_view(path: &Path) -> Result<cpa_config::ServerView, String> {
-    let doc = cpa_config::load(path).map_err(|err| err.to_string())?;
-    doc.view().map_err(|err| err.to_string())
+/// Reads the server's view of the config at `path`; the error is in `lang`
+/// and names the file and line.
+pub(crate) fn load_view(path: &Path, lang: Lang) -> Result<cpa_config::ServerView, String> {
+    let text = |err: cpa_config::ConfigError| cpa_core::messages::config_error_text(&err, lang);
+    cpa_config::load(path)
+        .and_then(|doc| doc.view())
+        .map_err(text)
 }
 
+/// Returns where the server of `config` listens; the error is in `lang`
+/// and names the file and the fix.
 pub(crate) fn server_address(
     view: &cpa_config::ServerView,
     config: &Path,
+    lang: Lang,
 ) -> Result<ServerAddress, String> {
+    let path = config.display().to_string();
     let port = match view.port.value {
-        None | Some(0) => {
-            return Err(format!(
-                "no port is set in {}; set `port:` to a number from 1 to 65535",
-                config.display()
-            ));
+        None | Some(0) => return Err(Msg::PortNotSet { path: &path }.text(lang)),
+        Some(port) => {
+            u16::try_from(port).map_err(|_| Msg::PortInvalid { path: &path, port }.text(lang))?
         }
-        Some(port) => u16::try_from(port).map_err(|_| {
-            format!(
-                "port {port} in {} is invalid; use a number from 1 to 65535",
-                config.display()
-            )
-        })?,
     };
     Ok(ServerAddress {
         host: view.host.value.clone().unwrap_or_default(),
@@ -856,7 +878,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
     if let Err(detail) = ensure_config(home, lang) {
         return fail(&detail);
     }
-    let mut view = match load_view(home.config_path()) {
+    let mut view = match load_view(home.config_path(), lang) {
         Ok(view) => view,
         Err(detail) => return fail(&detail),
     };
@@ -899,12 +921,12 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
                 return None;
             }
         }
-        view = match load_view(home.config_path()) {
+        view = match load_view(home.config_path(), lang) {
             Ok(view) => view,
             Err(detail) => return fail(&detail),
         };
     }
-    let address = match server_address(&view, home.config_path()) {
+    let address = match server_address(&view, home.config_path(), lang) {
         Ok(address) => address,
         Err(detail) => return fail(&detail),
     };
@@ -1111,7 +1133,7 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
         return;
     }
     // A config that cannot be read is reported by the dialog's save.
-    let min_bytes = load_view(home.config_path())
+    let min_bytes = load_view(home.config_path(), lang)
         .map(|view| min_password_bytes(&view))
         .unwrap_or(REMOTE_MIN_BYTES);
     let invocation = Invocation {
@@ -1133,8 +1155,8 @@ fn reset_flow(shared: &Arc<Shared>, lang: Lang, running: bool) {
             return;
         }
         PasswordResult::SaveFailed(detail) => {
-            let text = format!("{}: {detail}", Text::PasswordUpdateFailed.text(lang));
-            notify::notify(Level::Error, text);
+            let text = Text::PasswordWriteFailed { detail: &detail };
+            notify::notify(Level::Error, text.text(lang));
             finish(false);
             return;
         }
@@ -1290,6 +1312,7 @@ fn end_dialog(shared: &Shared) {
 /// password (and, with `check_key`, waits for the check request) or ended.
 fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResult {
     let options = &shared.options;
+    let lang = invocation.lang;
     let check_key = matches!(
         invocation.request,
         Request::Password {
@@ -1309,8 +1332,7 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
     let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
-            let program = options.dialog_program.display();
-            return PasswordResult::Failed(format!("failed to run {program}: {err}"));
+            return PasswordResult::Failed(dialog_not_run(&options.dialog_program, &err, lang));
         }
     };
     let stderr = child.stderr.take().map(|mut stderr| {
@@ -1322,7 +1344,7 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
     });
     let stdin = child.stdin.take();
     let Some(stdout) = child.stdout.take() else {
-        return PasswordResult::Failed("the dialog process has no stdout".into());
+        return PasswordResult::Failed(Text::DialogLost.text(lang));
     };
     let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
@@ -1330,7 +1352,7 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
     let saved = stdout.read_line(&mut line).is_ok_and(|count| count > 0)
         && line.trim() == crate::dialog::password::SAVED_LINE;
     let Some(mut child) = unregister_dialog(shared) else {
-        return PasswordResult::Failed("lost track of the dialog process".into());
+        return PasswordResult::Failed(Text::DialogLost.text(lang));
     };
     if saved {
         let pending = PendingKeyCheck {
@@ -1358,21 +1380,22 @@ fn run_password_child(shared: &Shared, invocation: &Invocation) -> PasswordResul
         .map(|line| line.trim_start_matches("cpa-tray ui: ").to_string());
     let code = match status {
         Ok(status) => status.code(),
-        Err(err) => return PasswordResult::Failed(format!("failed to wait for the dialog: {err}")),
+        Err(err) => {
+            let detail = err.to_string();
+            return PasswordResult::Failed(Text::DialogWaitFailed { detail: &detail }.text(lang));
+        }
     };
     match code.and_then(|code| u8::try_from(code).ok()) {
         Some(EXIT_ACCEPTED) => PasswordResult::Saved(None),
         Some(EXIT_CANCELLED) => PasswordResult::Cancelled,
         Some(EXIT_SAVE_FAILED) => {
-            PasswordResult::SaveFailed(reason.unwrap_or_else(|| "the dialog gave no reason".into()))
+            PasswordResult::SaveFailed(reason.unwrap_or_else(|| Text::DialogNoReason.text(lang)))
         }
-        _ => {
-            let status = code.map_or("no status".to_string(), |code| format!("status {code}"));
-            PasswordResult::Failed(match reason {
-                Some(reason) => reason,
-                None => format!("the dialog process exited with {status}"),
-            })
-        }
+        _ => PasswordResult::Failed(match (reason, code) {
+            (Some(reason), _) => reason,
+            (None, Some(code)) => unexpected_exit(code, lang),
+            (None, None) => Text::DialogNoReason.text(lang),
+        }),
     }
 }
 

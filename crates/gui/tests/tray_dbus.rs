@@ -2165,6 +2165,33 @@ fn dialog_save_failure_has_own_status() {
         "reported saved: {:?}",
         output.stdout
     );
+
+    // In Chinese the reason is Chinese too, with the path; the OS reason
+    // stays as the OS wrote it until the tray's notification translates it.
+    env.script("password:New-password-2\n");
+    let output = Command::new(HARNESS)
+        .args([
+            "ui", "password", "--mode", "reset", "--lang", "zh-CN", "--config",
+        ])
+        .arg(&config)
+        .env("CPA_GUI_HARNESS_ANSWERS", env.answers())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the harness dialog");
+    assert_eq!(output.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reason = stderr.lines().last().unwrap_or_default();
+    assert!(reason.contains(&config.display().to_string()), "{stderr}");
+    assert!(reason.contains("无法写入配置文件"), "{stderr}");
+    let notice = cpa_gui::text::Text::PasswordWriteFailed {
+        detail: reason.trim_start_matches("cpa-tray ui: "),
+    }
+    .text(cpa_core::messages::Lang::ZhCn);
+    assert!(notice.contains("不允许该操作"), "{notice}");
+    assert!(
+        !reason.contains("failed"),
+        "English in the reason: {stderr}"
+    );
 }
 
 #[test]

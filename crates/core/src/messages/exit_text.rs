@@ -16,6 +16,15 @@ pub fn exit_status_text(status: ExitStatus, lang: Lang) -> String {
     }
 }
 
+/// Describes an exit code alone, as [`exit_status_text`] would for a
+/// process that exited with `code`.
+pub fn exit_code_text(code: i32, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("exit status: {code}"),
+        Lang::ZhCn => format!("退出码 {code}"),
+    }
+}
+
 fn zh_exit_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         // Windows reports a crash as an NTSTATUS code such as 0xC0000005,

@@ -16,7 +16,7 @@ pub mod os_text;
 pub mod config_text;
 pub mod exit_text;
 pub use config_text::config_error_text;
-pub use exit_text::exit_status_text;
+pub use exit_text::{exit_code_text, exit_status_text};
 
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -172,6 +172,20 @@ pub enum TrayMsg<'a> {
         detail: &'a str,
         command: &'a str,
     },
+    /// Details of a dialog failure, shown inside `DialogFailed` and the
+    /// other failure notifications; `detail` is the OS error.
+    DialogNotRun {
+        program: &'a str,
+        detail: &'a str,
+    },
+    DialogExitStatus {
+        status: &'a str,
+    },
+    DialogWaitFailed {
+        detail: &'a str,
+    },
+    DialogLost,
+    DialogNoReason,
     TrayUnavailable {
         detail: &'a str,
     },
@@ -363,6 +377,11 @@ impl TrayMsg<'_> {
             DialogFailed { detail, command } => format!(
                 "Failed to open the dialog: {detail}. Run `{command}` in a terminal instead."
             ),
+            DialogNotRun { program, detail } => format!("failed to run {program}: {detail}"),
+            DialogExitStatus { status } => format!("the dialog process ended: {status}"),
+            DialogWaitFailed { detail } => format!("failed to wait for the dialog: {detail}"),
+            DialogLost => "lost track of the dialog process".into(),
+            DialogNoReason => "the dialog gave no reason".into(),
             TrayUnavailable { detail } => format!(
                 "No tray icon: {detail}. cpa-tray keeps running without one; use `cpa-tray status` and `cpa-tray stop` to control the server."
             ),
@@ -520,6 +539,11 @@ impl TrayMsg<'_> {
             DialogFailed { detail, command } => {
                 format!("无法打开对话框：{detail}。请在终端中运行 `{command}`。")
             }
+            DialogNotRun { program, detail } => format!("无法运行 {program}：{detail}"),
+            DialogExitStatus { status } => format!("对话框进程已结束：{status}"),
+            DialogWaitFailed { detail } => format!("无法等待对话框结束：{detail}"),
+            DialogLost => "已无法跟踪对话框进程".into(),
+            DialogNoReason => "对话框没有给出原因".into(),
             TrayUnavailable { detail } => format!(
                 "没有托盘图标：{detail}。cpa-tray 会在无图标的情况下继续运行；请用 `cpa-tray status` 和 `cpa-tray stop` 控制服务。"
             ),
@@ -648,6 +672,14 @@ mod tests {
                 detail: "x",
                 command: "x",
             },
+            DialogNotRun {
+                program: "x",
+                detail: "x",
+            },
+            DialogExitStatus { status: "x" },
+            DialogWaitFailed { detail: "x" },
+            DialogLost,
+            DialogNoReason,
             TrayUnavailable { detail: "x" },
             AlreadyRunningNotice { status: "x" },
             AlreadyRunningExit { pid: Some(3) },
@@ -727,6 +759,11 @@ mod tests {
                 Updated { .. } => {}
                 UpdateFailed { .. } => {}
                 DialogFailed { .. } => {}
+                DialogNotRun { .. } => {}
+                DialogExitStatus { .. } => {}
+                DialogWaitFailed { .. } => {}
+                DialogLost => {}
+                DialogNoReason => {}
                 TrayUnavailable { .. } => {}
                 AlreadyRunningNotice { .. } => {}
                 AlreadyRunningExit { .. } => {}

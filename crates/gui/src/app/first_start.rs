@@ -27,7 +27,7 @@ use cpa_core::settings::Settings;
 use serde_json::Value;
 
 use super::update::{self, UpdateMode};
-use super::{Shared, dialog_exit_code};
+use super::{Shared, dialog_exit_code, unexpected_exit};
 use crate::dialog::{
     EXIT_ACCEPTED, EXIT_CANCELLED, EXIT_SECOND_CHOICE, EXIT_THIRD_CHOICE, Invocation, Request,
 };
@@ -132,14 +132,11 @@ pub(super) fn offer(shared: &Arc<Shared>, lang: Lang) -> Decision {
         Ok(EXIT_SECOND_CHOICE) => 1,
         Ok(EXIT_THIRD_CHOICE) => 2,
         Ok(EXIT_CANCELLED) => return Decision::Cancelled,
-        _ => {
-            let detail = format!("the dialog process exited with status {code}");
-            return dialog_failed(&detail, lang);
-        }
+        _ => return dialog_failed(&unexpected_exit(code, lang), lang),
     };
+    // A button the question did not have.
     let Some((_, answer)) = answers.into_iter().nth(index) else {
-        let detail = format!("the dialog process exited with status {code}, a missing button");
-        return dialog_failed(&detail, lang);
+        return dialog_failed(&unexpected_exit(code, lang), lang);
     };
     match answer {
         Answer::Download { release } => download(shared, lang, &source, &release, platform),

@@ -251,8 +251,9 @@ fn restart_on(
 ) -> Result<(), Notice> {
     let home = &shared.options.home;
     let failed = |detail: &str| Notice::error(Text::UpdateFailed { detail }.text(lang));
-    let view = load_view(home.config_path()).map_err(|detail| failed(&detail))?;
-    let address = server_address(&view, home.config_path()).map_err(|detail| failed(&detail))?;
+    let view = load_view(home.config_path(), lang).map_err(|detail| failed(&detail))?;
+    let address =
+        server_address(&view, home.config_path(), lang).map_err(|detail| failed(&detail))?;
     shared.expect_exit_of_owned();
     supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT)
         .map_err(|err| failed(&err.to_string()))?;

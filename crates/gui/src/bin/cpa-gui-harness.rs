@@ -201,16 +201,23 @@ fn ui(args: Vec<OsString>) -> ExitCode {
                 eprintln!("OK is disabled for this password; cancelling");
                 return ExitCode::from(EXIT_CANCELLED);
             }
-            match cpa_gui::dialog::password::save_password(config, password, *min_bytes) {
+            match cpa_gui::dialog::password::save_password(
+                config,
+                password,
+                *min_bytes,
+                invocation.lang,
+            ) {
                 Ok(()) => {
-                    cpa_gui::dialog::password::after_save(config, password, *check_key);
+                    cpa_gui::dialog::password::after_save(
+                        config,
+                        password,
+                        *check_key,
+                        invocation.lang,
+                    );
                     ExitCode::from(EXIT_ACCEPTED)
                 }
                 Err(reason) => {
-                    eprintln!(
-                        "cpa-tray ui: failed to save the password to {}: {reason}",
-                        config.display()
-                    );
+                    eprintln!("cpa-tray ui: {reason}");
                     ExitCode::from(EXIT_SAVE_FAILED)
                 }
             }

@@ -278,16 +278,14 @@ fn run_invocation(invocation: &Invocation) -> u8 {
                 match form.ui(ui)? {
                     Outcome::Cancelled => Some(EXIT_CANCELLED),
                     Outcome::Accepted(password) => {
-                        match password::save_password(&window_config, &password, min_bytes) {
+                        match password::save_password(&window_config, &password, min_bytes, lang) {
                             Ok(()) => {
                                 *window_saved.borrow_mut() = Some(password);
                                 Some(EXIT_ACCEPTED)
                             }
                             Err(reason) => {
-                                eprintln!(
-                                    "cpa-tray ui: failed to save the password to {}: {reason}",
-                                    window_config.display()
-                                );
+                                // The tray shows this last line to the user.
+                                eprintln!("cpa-tray ui: {reason}");
                                 Some(EXIT_SAVE_FAILED)
                             }
                         }
@@ -295,7 +293,7 @@ fn run_invocation(invocation: &Invocation) -> u8 {
                 }
             });
             if let Some(password) = saved.borrow_mut().take() {
-                password::after_save(config, &password, *check_key);
+                password::after_save(config, &password, *check_key, lang);
             }
             result
         }

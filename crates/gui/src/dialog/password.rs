@@ -251,13 +251,22 @@ impl PasswordForm {
 ///
 /// Rejects a password shorter than `min_bytes`, and shorter than
 /// [`REMOTE_MIN_BYTES`] while `config` has `allow-remote: true` right before
-/// the write, whatever the caller passed. Returns the reason on failure; the
-/// reason never contains the password.
-pub fn save_password(config: &Path, password: &str, min_bytes: usize) -> Result<(), String> {
-    password::validate(password).map_err(|problem| format!("{problem:?}"))?;
+/// the write, whatever the caller passed. Returns the reason on failure, in
+/// `lang` and naming the file where one is at fault; the reason never
+/// contains the password.
+pub fn save_password(
+    config: &Path,
+    password: &str,
+    min_bytes: usize,
+    lang: Lang,
+) -> Result<(), String> {
+    password::validate(password)
+        .map_err(|problem| cpa_core::messages::password_problem(problem).text(lang))?;
+    let config_text =
+        |err: cpa_config::ConfigError| cpa_core::messages::config_error_text(&err, lang);
     let remote = cpa_config::load(config)
         .and_then(|doc| doc.view())
-        .map_err(|err| err.to_string())?
+        .map_err(config_text)?
         .allow_remote
         .value
         .unwrap_or(false);
@@ -268,12 +277,14 @@ pub fn save_password(config: &Path, password: &str, min_bytes: usize) -> Result<
     };
     if password.len() < min {
         let path = config.display().to_string();
-        return Err(Msg::PasswordTooShortForRemote { path: &path, min }.text(Lang::En));
+        return Err(Msg::PasswordTooShortForRemote { path: &path, min }.text(lang));
     }
+    // OS reasons stay in English here: the tray's notification, which
+    // embeds this reason, translates them once.
     let hash = cpa_config::secret::hash_password(password).map_err(|err| err.to_string())?;
     cpa_config::update(config, |doc| doc.with_secret_key(&hash))
         .map(drop)
-        .map_err(|err| err.to_string())
+        .map_err(config_text)
 }
 
 /// Line the dialog prints on stdout once the password is saved.
@@ -288,7 +299,7 @@ pub const CHECK_REQUEST: &str = "check";
 /// the restarted server is ready, then sends the one authenticated request to
 /// the server that `config` describes and prints the outcome as one line.
 /// Any other line or the end of stdin ends it without a request.
-pub fn after_save(config: &Path, password: &str, check_key: bool) {
+pub fn after_save(config: &Path, password: &str, check_key: bool, lang: Lang) {
     let mut stdout = std::io::stdout().lock();
     // Without a reader the outcome would be lost, so no check is sent.
     let reported = writeln!(stdout, "{SAVED_LINE}").and_then(|()| stdout.flush());
@@ -299,8 +310,8 @@ pub fn after_save(config: &Path, password: &str, check_key: bool) {
     if std::io::stdin().read_line(&mut line).is_err() || line.trim() != CHECK_REQUEST {
         return;
     }
-    let address =
-        crate::app::load_view(config).and_then(|view| crate::app::server_address(&view, config));
+    let address = crate::app::load_view(config, lang)
+        .and_then(|view| crate::app::server_address(&view, config, lang));
     let outcome = match address {
         Ok(address) => password_check::check_management_key(&address, password),
         Err(detail) => KeyCheck::Failed { detail },
@@ -401,12 +412,12 @@ mod tests {
         std::fs::write(&config, original).unwrap();
 
         // The caller passed the general minimum; the file still decides.
-        let err = save_password(&config, "Short-p1", 8).unwrap_err();
+        let err = save_password(&config, "Short-p1", 8, Lang::En).unwrap_err();
         assert!(err.contains("at least 12 characters"), "{err}");
         assert!(!err.contains("Short-p1"), "the reason leaks the password");
         assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
 
-        save_password(&config, "Long-enough-p1", 8).unwrap();
+        save_password(&config, "Long-enough-p1", 8, Lang::En).unwrap();
         let doc = cpa_config::load(&config).unwrap();
         let stored = doc.view().unwrap().secret().to_string();
         assert!(cpa_config::secret::verify_password(
