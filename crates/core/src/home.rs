@@ -87,16 +87,14 @@ impl Home {
     /// A file in the place of one of them fails with an error naming it,
     /// instead of the OS's bare "File exists" or "Not a directory".
     pub fn create_dirs(&self) -> io::Result<()> {
-        for dir in [self.root.clone(), self.logs_dir(), self.run_dir()] {
-            if let Some(file) = file_in_place_of(&dir) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} is a file, not a folder", file.display()),
-                ));
-            }
-            create_private_dir(&dir)?;
-        }
-        Ok(())
+        create_checked(&[self.root.clone(), self.logs_dir(), self.run_dir()])
+    }
+
+    /// Creates the home folder and `run/`, which [`Home::lock`] needs, but
+    /// not `logs/`: a command that fails before it starts a server then
+    /// leaves no empty log folder behind.
+    pub fn create_lock_dirs(&self) -> io::Result<()> {
+        create_checked(&[self.root.clone(), self.run_dir()])
     }
 
     /// Returns the existing file (or other non-folder) that stands where the
@@ -189,6 +187,21 @@ impl Home {
         let _ = write_pid(&mut file);
         Ok(file)
     }
+}
+
+/// Creates each folder of `dirs` in order, private to the user; a file in
+/// the place of one fails with an error naming it.
+fn create_checked(dirs: &[PathBuf]) -> io::Result<()> {
+    for dir in dirs {
+        if let Some(file) = file_in_place_of(dir) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is a file, not a folder", file.display()),
+            ));
+        }
+        create_private_dir(dir)?;
+    }
+    Ok(())
 }
 
 fn write_pid(file: &mut std::fs::File) -> io::Result<()> {

@@ -406,6 +406,7 @@ fn port_conflict_is_reported_at_once() {
     let home = TrayHome::new();
     let port = cpa_testkit::free_port();
     home.write_config(port, "");
+    let config_before = std::fs::read(home.config()).unwrap();
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let started = std::time::Instant::now();
     let output = home.run(
@@ -429,6 +430,13 @@ fn port_conflict_is_reported_at_once() {
     assert!(home.recorded_pid().is_none());
     // Not a speed assertion: the 12 s readiness wait was never entered.
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    // Nothing half done: the password was not stored, and no empty log
+    // folder was made for a server that never ran.
+    assert_eq!(std::fs::read(home.config()).unwrap(), config_before);
+    assert!(
+        !home.path().join("logs").exists(),
+        "an empty logs/ was left"
+    );
     drop(listener);
 }
 

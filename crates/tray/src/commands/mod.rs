@@ -38,7 +38,7 @@ pub const KEEP_ENV_PASSWORD_ENV: &str = "CPA_TRAY_KEEP_MANAGEMENT_PASSWORD";
 /// `--config` naming another file is refused: writing it would not change
 /// what the running server uses.
 pub fn follow_running(ctx: &Context) -> Result<(Context, Option<EngineRecord>), Failure> {
-    if let Err(err) = ctx.home.create_dirs() {
+    if let Err(err) = ctx.home.create_lock_dirs() {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
     }
@@ -102,7 +102,7 @@ pub fn require_config(ctx: &Context) -> Result<(), Failure> {
 /// A missing file named with `--config` is an error rather than a new file,
 /// so a mistyped path does not silently start a second configuration.
 pub fn prepare_config(ctx: &Context) -> Result<ConfigDocument, Failure> {
-    if let Err(err) = ctx.home.create_dirs() {
+    if let Err(err) = ctx.home.create_lock_dirs() {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
     }
@@ -592,7 +592,7 @@ fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
 /// Takes the home folder's lock for a command that changes the server or
 /// its config; the lock is released when the returned file is dropped.
 pub fn lock_home(ctx: &Context) -> Result<std::fs::File, Failure> {
-    if let Err(err) = ctx.home.create_dirs() {
+    if let Err(err) = ctx.home.create_lock_dirs() {
         let detail = err.to_string();
         return Err(ctx.fail(Msg::HomeUnusable { detail: &detail }));
     }
