@@ -303,6 +303,22 @@ impl ReleaseError {
         }
     }
 
+    /// Returns the message followed by each cause, on one line, in `lang`.
+    pub fn chain_text(&self, lang: Lang) -> String {
+        let separator = match lang {
+            Lang::En => ": ",
+            Lang::ZhCn => "：",
+        };
+        let mut text = self.text(lang);
+        let mut cause = std::error::Error::source(self);
+        while let Some(current) = cause {
+            text.push_str(separator);
+            text.push_str(&cause_text(current, lang));
+            cause = current.source();
+        }
+        text
+    }
+
     /// Returns the next step in `lang`, if there is a useful one, naming
     /// `cpa-tray update` where the step repeats the command.
     pub fn hint_in(&self, lang: Lang) -> Option<String> {
@@ -626,4 +642,18 @@ fn token_set() -> bool {
 
 fn is_disk_full(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::StorageFull
+}
+
+/// Returns the text of one cause in a release error's chain: a release
+/// error in `lang`, an I/O error of the HTTP client without ureq's `io: `
+/// prefix, and any other error as it displays itself. OS reasons stay in
+/// English here; the message that embeds them translates them once.
+pub fn cause_text(cause: &(dyn std::error::Error + 'static), lang: Lang) -> String {
+    if let Some(release) = cause.downcast_ref::<ReleaseError>() {
+        return release.text(lang);
+    }
+    if let Some(ureq::Error::Io(io)) = cause.downcast_ref::<ureq::Error>() {
+        return io.to_string();
+    }
+    cause.to_string()
 }

@@ -464,7 +464,9 @@ pub(crate) fn status_error(url: &str, response: ureq::http::Response<ureq::Body>
     }
 }
 
-/// Extracts `message` from a GitHub error body, or a short excerpt of any other body.
+/// Extracts `message` from a GitHub error body, or a short excerpt of any
+/// other body. An HTML page (a proxy's or a mirror's error page) gives its
+/// text without the markup.
 fn github_message(body: &[u8]) -> String {
     #[derive(Deserialize)]
     struct ErrorJson {
@@ -478,8 +480,69 @@ fn github_message(body: &[u8]) -> String {
     if text.is_empty() {
         return "empty response body".to_string();
     }
-    let excerpt: String = text.chars().take(200).collect();
-    excerpt.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = if text.starts_with('<') {
+        strip_markup(text)
+    } else {
+        text.to_string()
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return "an HTML page without text".to_string();
+    }
+    words.join(" ").chars().take(200).collect()
+}
+
+/// Returns the text of an HTML page: tags, and the contents of `<head>`,
+/// `<style>` and `<script>` elements removed; the page's title when no
+/// other text remains.
+fn strip_markup(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let mut text = String::new();
+    let mut rest = html;
+    let mut rest_lower = lower.as_str();
+    // Skip whole elements whose content is not text for the reader.
+    for skipped in ["head", "style", "script"] {
+        let open = format!("<{skipped}");
+        let close = format!("</{skipped}>");
+        while let Some(start) = rest_lower.find(&open) {
+            let Some(length) = rest_lower[start..].find(&close) else {
+                break;
+            };
+            let end = start + length + close.len();
+            text.push_str(&tag_free(&rest[..start]));
+            text.push(' ');
+            rest = &rest[end..];
+            rest_lower = &rest_lower[end..];
+        }
+    }
+    text.push_str(&tag_free(rest));
+    if !text.trim().is_empty() {
+        return text;
+    }
+    let title = lower.find("<title>").and_then(|start| {
+        let start = start + "<title>".len();
+        let end = start + lower[start..].find("</title>")?;
+        Some(html[start..end].to_string())
+    });
+    title.unwrap_or_default()
+}
+
+/// Removes `<...>` tags from `html`, leaving a space in their place.
+fn tag_free(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(ch),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// Formats a Unix time as `YYYY-MM-DD HH:MM:SS UTC (in N min)`.
@@ -634,11 +697,22 @@ mod tests {
     #[test]
     fn github_message_is_extracted() {
         assert_eq!(github_message(br#"{"message":"Not Found"}"#), "Not Found");
-        assert_eq!(
-            github_message(b"<html>\n blocked </html>"),
-            "<html> blocked </html>"
-        );
+        assert_eq!(github_message(b"<html>\n blocked </html>"), "blocked");
         assert_eq!(github_message(b""), "empty response body");
+        assert_eq!(
+            github_message(b"<html></html>"),
+            "an HTML page without text"
+        );
+        assert_eq!(
+            github_message(b"<html><head><title>Blocked</title></head></html>"),
+            "Blocked"
+        );
+        // Python's http.server 404 page: the title and body text, no markup.
+        let page = b"<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>\n        <meta charset=\"utf-8\">\n        <title>Error response</title>\n    </head>\n    <body>\n        <h1>Error response</h1>\n        <p>Error code: 404</p>\n        <p>Message: File not found.</p>\n    </body>\n</html>\n";
+        assert_eq!(
+            github_message(page),
+            "Error response Error code: 404 Message: File not found."
+        );
     }
 
     #[test]

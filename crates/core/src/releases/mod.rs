@@ -78,7 +78,7 @@ pub use activation::{TOKEN_ENV, record_version, release_source, runs_release, sa
 pub use asset::{Arch, ArchiveKind, Os, Platform, select_asset};
 pub use checksums::Checksums;
 pub use download::Progress;
-pub use error::{MissingChecksum, ReleaseError};
+pub use error::{MissingChecksum, ReleaseError, cause_text};
 pub use first_start::{
     DownloadOffer, EngineSetting, FirstStartOffer, find_in_search_path, find_on_path,
     first_start_offer, needs_engine_choice, path_binary_names,
@@ -96,3 +96,9 @@ pub use store::{
 };
 pub use temp::{TEMP_PREFIX, WriterWrapper};
 pub use version::{Version, validate_tag};
+
+/// Formats a size in bytes as megabytes (10^6 bytes, as the MB shown next
+/// to it means) with one decimal: 5,189,197 bytes give `5.2`.
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
+}

@@ -95,7 +95,7 @@ fn run(shared: &Arc<Shared>, lang: Lang, mode: UpdateMode) -> Result<Option<Noti
         Err(err) if !interactive && err.is_offline() => {
             notify::log(&format!(
                 "auto update: skipped, the releases API is unreachable: {}",
-                error_chain(&err, Lang::En)
+                err.chain_text(Lang::En)
             ));
             return Ok(None);
         }
@@ -302,30 +302,16 @@ fn restart_on(
 
 /// Formats a size in bytes as MiB with one decimal, as the questions show it.
 pub(super) fn megabytes(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+    cpa_core::releases::megabytes(bytes)
 }
 
 /// Renders a release error with its causes and hint for a notification.
 fn release_failure(err: &ReleaseError, lang: Lang) -> String {
-    let mut detail = error_chain(err, lang);
+    let mut detail = err.chain_text(lang);
     if let Some(hint) = err.hint_in(lang) {
         detail.push_str(&format!(" ({hint})"));
     }
     Text::UpdateFailed { detail: &detail }.text(lang)
-}
-
-/// Joins an error and its causes with `: `.
-fn error_chain(err: &ReleaseError, lang: Lang) -> String {
-    let mut detail = err.text(lang);
-    let mut cause = std::error::Error::source(err);
-    while let Some(current) = cause {
-        match current.downcast_ref::<ReleaseError>() {
-            Some(release) => detail.push_str(&format!(": {}", release.text(lang))),
-            None => detail.push_str(&format!(": {current}")),
-        }
-        cause = current.source();
-    }
-    detail
 }
 
 /// The progress window, a dialog child process fed JSON lines on stdin. A

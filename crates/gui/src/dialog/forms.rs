@@ -247,7 +247,7 @@ impl ProgressForm {
             .lock()
             .map(|state| state.clone())
             .unwrap_or_default();
-        let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
         if !progress.started {
             return (Text::DownloadPreparing.text(self.lang), String::new(), 0.0);
         }
@@ -353,7 +353,7 @@ mod tests {
         let feed = form.feed();
         {
             let mut state = feed.state.lock().unwrap();
-            state.apply_line(r#"{"received": 1572864, "total": 3145728}"#);
+            state.apply_line(r#"{"received": 1500000, "total": 3000000}"#);
         }
         let (label, detail, fraction) = form.lines();
         assert_eq!(label, "Downloading CLIProxyAPI...");
@@ -363,7 +363,7 @@ mod tests {
         feed.state
             .lock()
             .unwrap()
-            .apply_line(r#"{"received": 2097152, "total": null}"#);
+            .apply_line(r#"{"received": 2000000, "total": null}"#);
         assert_eq!(form.lines().1, "2.0 MB downloaded");
 
         feed.state.lock().unwrap().apply_line("not json");

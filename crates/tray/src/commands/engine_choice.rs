@@ -20,10 +20,8 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use cpa_core::interrupt::ExitOnInterrupt;
-use cpa_core::messages::Msg;
-use cpa_core::releases::{
-    self, DownloadOffer, EngineSetting, InstalledVersion, Platform, ReleaseError,
-};
+use cpa_core::messages::{Lang, Msg};
+use cpa_core::releases::{self, DownloadOffer, EngineSetting, InstalledVersion, Platform};
 use cpa_core::settings::SettingsStore;
 use cpa_core::supervisor::{Engine, EngineKind};
 use serde_json::Value;
@@ -123,7 +121,7 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Selection, Fail
         _ => None,
     };
     if let Some(err) = offer.download.error() {
-        let detail = with_causes(err, ctx.lang);
+        let detail = err.chain_text(ctx.lang);
         ctx.warn(Msg::EngineChoiceNoDownload { detail: &detail });
     }
     if download.is_none() && on_path.is_none() {
@@ -154,8 +152,12 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Selection, Fail
 
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
+            let separator = match ctx.lang {
+                Lang::En => ", ",
+                Lang::ZhCn => "、",
+            };
             ctx.warn(Msg::EngineChoiceInvalid {
-                keys: &keys.join(", "),
+                keys: &keys.join(separator),
             });
         }
         let Some(answer) = ask(&prompt, &ctx.text(Msg::EngineChoiceCancelled)) else {
@@ -194,24 +196,6 @@ pub fn choose(ctx: &Context, interaction: Interaction) -> Result<Selection, Fail
     Err(ctx.fail(Msg::EngineChoiceCancelled))
 }
 
-/// Returns the error's message followed by each cause, on one line, in
-/// `lang` where the cause is a release error.
-fn with_causes(err: &ReleaseError, lang: cpa_core::messages::Lang) -> String {
-    let text_of = |err: &(dyn std::error::Error + 'static)| match err.downcast_ref::<ReleaseError>()
-    {
-        Some(release) => release.text(lang),
-        None => err.to_string(),
-    };
-    let mut text = err.text(lang);
-    let mut cause = std::error::Error::source(err);
-    while let Some(current) = cause {
-        text.push_str(": ");
-        text.push_str(&text_of(current));
-        cause = current.source();
-    }
-    text
-}
-
 /// Prints `prompt` on stderr and reads one lowercased answer from the
 /// terminal; `None` at end of input or on a read error. Ctrl+C during the
 /// read prints `cancelled` and exits with status 130, as a password prompt
@@ -222,7 +206,12 @@ fn ask(prompt: &str, cancelled: &str) -> Option<String> {
     let _ = io::stderr().flush();
     let mut answer = String::new();
     match io::stdin().lock().read_line(&mut answer) {
-        Ok(0) | Err(_) => None,
+        Ok(0) => {
+            // Ctrl+D echoes no line break, so end the prompt's line here.
+            eprintln!();
+            None
+        }
+        Err(_) => None,
         Ok(_) => Some(answer.trim().to_ascii_lowercase()),
     }
 }

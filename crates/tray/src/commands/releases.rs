@@ -508,10 +508,7 @@ pub(super) fn release_failure_with(
     let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {
         // Causes from the OS or the HTTP client keep their own wording.
-        let detail = match current.downcast_ref::<ReleaseError>() {
-            Some(release) => release.text(ctx.lang),
-            None => current.to_string(),
-        };
+        let detail = releases::cause_text(current, ctx.lang);
         lines.push(ctx.text(Msg::ReleaseCausedBy { detail: &detail }));
         cause = current.source();
     }
@@ -525,7 +522,7 @@ pub(super) fn release_failure_with(
 }
 
 pub(super) fn megabytes(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+    releases::megabytes(bytes)
 }
 
 /// A one-line text progress bar on stderr, drawn only when stderr is a
