@@ -1018,29 +1018,20 @@ fn launch(
     Ok(started.ready_after.is_some())
 }
 
-/// Renders a start failure. For a taken port it names the program that
-/// listens on it, as `cpa-tray start` does.
+/// Renders a start failure as `cpa-tray start` does: for a taken port the
+/// program that listens on it, for a server that exited the last
+/// [`NOTIFIED_LOG_LINES`] lines of its log (a notification has little room).
 fn start_error_text(err: supervisor::StartError, home: &Home, lang: Lang) -> String {
-    let config = home.config_path().display().to_string();
-    match err {
-        supervisor::StartError::PortInUse {
-            port,
-            owner: Some(owner),
-        } => Msg::PortInUseBy {
-            port,
-            pid: owner.pid,
-            name: &owner.name,
-            config: &config,
-        }
-        .text(lang),
-        supervisor::StartError::PortInUse { port, owner: None } => Msg::PortInUse {
-            port,
-            config: &config,
-        }
-        .text(lang),
-        other => other.to_string(),
-    }
+    let lines = cpa_core::messages::start_error_lines(err, home.config_path(), lang);
+    let (log_tail, mut text): (Vec<String>, Vec<String>) =
+        lines.into_iter().partition(|line| line.starts_with("  "));
+    let skipped = log_tail.len().saturating_sub(NOTIFIED_LOG_LINES);
+    text.extend(log_tail.into_iter().skip(skipped));
+    text.join("\n")
 }
+
+/// Log lines a failed start shows in its notification.
+const NOTIFIED_LOG_LINES: usize = 3;
 
 /// Warns when the config still lists upstream's example client API keys,
 /// with the same message as `cpa-tray start`.

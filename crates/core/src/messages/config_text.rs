@@ -6,7 +6,7 @@
 //!
 //! An OS reason inside (`No such file or directory (os error 2)`) stays as
 //! the OS wrote it: the Chinese text of a [`super::Msg`] that embeds this
-//! text translates such reasons once, and a second pass would nest them.
+//! text translates such reasons.
 
 use std::path::Path;
 

@@ -15,8 +15,10 @@ pub mod os_text;
 // ZH area: process exit statuses and config errors in Chinese.
 pub mod config_text;
 pub mod exit_text;
+pub mod start_text;
 pub use config_text::config_error_text;
 pub use exit_text::{exit_code_text, exit_status_text};
+pub use start_text::start_error_lines;
 
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,15 +208,17 @@ pub enum Msg<'a> {
     OpenWebUiFailed {
         detail: &'a str,
     },
+    /// `config` is `None` while the config file does not exist yet (a
+    /// first start that has not written its template).
     PortInUse {
         port: u16,
-        config: &'a str,
+        config: Option<&'a str>,
     },
     PortInUseBy {
         port: u16,
         pid: u32,
         name: &'a str,
-        config: &'a str,
+        config: Option<&'a str>,
     },
     PortUnavailable {
         port: u16,
@@ -706,10 +710,12 @@ impl Msg<'_> {
             ManagementApiAt { url } => format!("Management API: {url}"),
             OpenWebUiFailed { detail } => format!("Failed to open the WebUI in a browser: {detail}"),
             PortInUse { port, config } => format!(
-                "Port {port} is already in use by another program. Stop it, or change `port` in {config}."
+                "Port {port} is already in use by another program. {}",
+                port_next_step_en(*config)
             ),
             PortInUseBy { port, pid, name, config } => format!(
-                "Port {port} is already in use by {name} (pid {pid}). Stop it, or change `port` in {config}."
+                "Port {port} is already in use by {name} (pid {pid}). {}",
+                port_next_step_en(*config)
             ),
             PortUnavailable { port, reason } => format!(
                 "Port {port} cannot be used ({reason}). Choose another port in the config file."
@@ -1119,11 +1125,12 @@ impl Msg<'_> {
             WebUiAt { url } => format!("WebUI：   {url}"),
             ManagementApiAt { url } => format!("管理 API：{url}"),
             OpenWebUiFailed { detail } => format!("无法在浏览器中打开 WebUI：{detail}"),
-            PortInUse { port, config } => format!(
-                "端口 {port} 已被其他程序占用。请停止该程序，或修改 {config} 中的 `port`。"
-            ),
+            PortInUse { port, config } => {
+                format!("端口 {port} 已被其他程序占用。{}", port_next_step_zh(*config))
+            }
             PortInUseBy { port, pid, name, config } => format!(
-                "端口 {port} 已被 {name}（pid {pid}）占用。请停止该程序，或修改 {config} 中的 `port`。"
+                "端口 {port} 已被 {name}（pid {pid}）占用。{}",
+                port_next_step_zh(*config)
             ),
             PortUnavailable { port, reason } => {
                 format!("无法使用端口 {port}（{reason}）。请在配置文件中换一个端口。")
@@ -1426,6 +1433,25 @@ fn engine_label(engine: &str, version: &str, lang: Lang) -> String {
         ("external", tag) if tag.starts_with('v') && zh => format!("发布版本 {tag}"),
         ("external", tag) if tag.starts_with('v') => format!("release {tag}"),
         (engine, version) => format!("{engine} {version}"),
+    }
+}
+
+/// Returns the next step after a taken port: edit `port` in the config, or,
+/// before the config exists, name one with another port through `--config`.
+fn port_next_step_en(config: Option<&str>) -> String {
+    match config {
+        Some(config) => format!("Stop it, or change `port` in {config}."),
+        None => "Stop it, or start with `--config FILE` naming a config file with another `port`."
+            .to_string(),
+    }
+}
+
+fn port_next_step_zh(config: Option<&str>) -> String {
+    match config {
+        Some(config) => format!("请停止该程序，或修改 {config} 中的 `port`。"),
+        None => {
+            "请停止该程序，或用 `--config 文件` 指定一个使用其他 `port` 的配置文件。".to_string()
+        }
     }
 }
 

@@ -99,7 +99,13 @@ pub fn localize(text: &str) -> Cow<'_, str> {
             if !head.eq_ignore_ascii_case(english) {
                 continue;
             }
+            // Right after `（` the phrase is the English kept by an earlier
+            // pass, so a second pass leaves the text as it is.
             rest = &rest[english.len()..];
+            if out.ends_with('（') {
+                out.push_str(head);
+                continue 'scan;
+            }
             let (code, after) = os_error_code(rest);
             out.push_str(chinese);
             out.push('（');
@@ -157,6 +163,20 @@ mod tests {
             localized,
             "无法读取 /nonexistent/cpa-tray/config.yaml：文件或文件夹不存在（No such file or directory，os error 2）"
         );
+    }
+
+    #[test]
+    fn second_pass_changes_nothing() {
+        let text = "写入密码失败：/tmp/c.yaml：Operation not permitted (os error 1)";
+
+        let once = localize(text).into_owned();
+        let twice = localize(&once).into_owned();
+
+        assert_eq!(
+            once,
+            "写入密码失败：/tmp/c.yaml：不允许该操作（Operation not permitted，os error 1）"
+        );
+        assert_eq!(twice, once);
     }
 
     #[cfg(target_os = "linux")]

@@ -527,65 +527,9 @@ pub fn check_port_free(ctx: &Context, address: &ServerAddress) -> CommandResult 
 }
 
 fn start_failure(ctx: &Context, err: supervisor::StartError) -> Failure {
-    use supervisor::StartError;
-    let config = ctx.config_display();
-    match err {
-        StartError::PortInUse { port, owner } => match owner {
-            Some(owner) => ctx.fail(Msg::PortInUseBy {
-                port,
-                pid: owner.pid,
-                name: &owner.name,
-                config: &config,
-            }),
-            None => ctx.fail(Msg::PortInUse {
-                port,
-                config: &config,
-            }),
-        },
-        StartError::PortUnavailable { port, reason } => ctx.fail(Msg::PortUnavailable {
-            port,
-            reason: &reason,
-        }),
-        StartError::Spawn { program, source } => {
-            let detail = source.to_string();
-            ctx.fail(Msg::SpawnFailed {
-                program: &display(&program),
-                detail: &detail,
-            })
-        }
-        StartError::ExitedEarly {
-            status,
-            log_tail,
-            bad_config,
-            log_path,
-        } => {
-            let status = cpa_core::messages::exit_status_text(status, ctx.lang);
-            let mut lines = Vec::new();
-            if let Some(line) = bad_config {
-                lines.push(ctx.text(Msg::BadConfigLine { line: &line }));
-            }
-            let log = display(&log_path);
-            lines.push(ctx.text(if log_tail.is_empty() {
-                Msg::ExitedEarlyNoOutput {
-                    status: &status,
-                    log: &log,
-                }
-            } else {
-                Msg::ExitedEarly {
-                    status: &status,
-                    log: &log,
-                }
-            }));
-            lines.extend(log_tail.into_iter().map(|line| format!("  {line}")));
-            Failure {
-                lines,
-                exit_code: 1,
-            }
-        }
-        StartError::Io(err) => {
-            let detail = err.to_string();
-            ctx.fail(Msg::StartFailed { detail: &detail })
-        }
+    Failure {
+        lines: cpa_core::messages::start_error_lines(err, ctx.home.config_path(), ctx.lang),
+        exit_code: 1,
     }
 }
 
