@@ -220,6 +220,19 @@ fn password_set_then_verify() {
         "{}",
         stderr(&output)
     );
+    // An empty entry cancels instead of counting as a wrong password.
+    for args in [
+        ["password", "verify", "--password-stdin"],
+        ["remote", "enable", "--password-stdin"],
+    ] {
+        let before = std::fs::read(home.config()).unwrap();
+        let output = home.run(&args, "\n");
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let message = stderr(&output);
+        assert!(message.contains("Cancelled"), "{args:?}: {message}");
+        assert!(!message.contains("does not match"), "{args:?}: {message}");
+        assert_eq!(std::fs::read(home.config()).unwrap(), before, "{args:?}");
+    }
 
     let output = home.run(&["status", "--show-api-key"], "");
     assert_success(&output);

@@ -98,8 +98,9 @@ pub fn verify(ctx: &Context, args: &PasswordVerifyArgs) -> CommandResult {
     if stored.is_empty() {
         return Err(ctx.fail(Msg::PasswordNotConfigured { path: &path }));
     }
+    // An empty entry (or Ctrl+D) cancels rather than counting as a wrong password.
     let Some(password) = prompt::read_existing_password(ctx, args.password_stdin)? else {
-        return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
+        return Err(ctx.fail(Msg::PromptCancelled));
     };
     if cpa_config::secret::verify_password(&password, stored) {
         ctx.say(Msg::PasswordMatches { path: &path });

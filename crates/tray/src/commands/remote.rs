@@ -22,7 +22,7 @@ pub fn enable(ctx: &Context, args: &RemoteEnableArgs) -> CommandResult {
     // The stored key is a hash, so its length is known only from the
     // password itself: ask for it once and check both.
     let Some(password) = prompt::read_existing_password(ctx, args.password_stdin)? else {
-        return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
+        return Err(ctx.fail(Msg::PromptCancelled));
     };
     if !cpa_config::secret::verify_password(&password, view.secret()) {
         return Err(ctx.fail(Msg::PasswordDoesNotMatch { path: &path }));
