@@ -707,7 +707,7 @@ mod tests {
             github_message(b"<html><head><title>Blocked</title></head></html>"),
             "Blocked"
         );
-        // Python's http.server 404 page: the title and body text, no markup.
+        // Python's http.server 404 page gives its body text without markup.
         let page = b"<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>\n        <meta charset=\"utf-8\">\n        <title>Error response</title>\n    </head>\n    <body>\n        <h1>Error response</h1>\n        <p>Error code: 404</p>\n        <p>Message: File not found.</p>\n    </body>\n</html>\n";
         assert_eq!(
             github_message(page),
