@@ -66,6 +66,15 @@ impl KeyCheck {
                 env_password,
             },
             KeyCheck::Banned => Msg::ManagementBanned,
+            // Upstream CLIProxyAPI names its two other 403s in the body: a
+            // request it takes for a remote one while allow-remote is off,
+            // and a server that loaded no key at all.
+            KeyCheck::Forbidden { body } if body.contains("remote management disabled") => {
+                Msg::ManagementNotLocal
+            }
+            KeyCheck::Forbidden { body } if body.contains("remote management key not set") => {
+                Msg::ManagementKeyNotLoaded { config }
+            }
             KeyCheck::Forbidden { body } => Msg::ManagementForbidden { body },
             KeyCheck::Disabled => Msg::ManagementDisabled,
             KeyCheck::Unexpected { detail } | KeyCheck::Failed { detail } => {
@@ -164,6 +173,31 @@ mod tests {
             port,
             tls: false,
         }
+    }
+
+    /// The two 403s upstream words in its body get their causes, not the
+    /// server's JSON.
+    #[test]
+    fn worded_403s_name_their_cause() {
+        let not_local = KeyCheck::Forbidden {
+            body: "{\"error\":\"remote management disabled\"}".into(),
+        };
+        let no_key = KeyCheck::Forbidden {
+            body: "{\"error\":\"remote management key not set\"}".into(),
+        };
+        let other = KeyCheck::Forbidden {
+            body: "{\"error\":\"nope\"}".into(),
+        };
+
+        let not_local = not_local.message("/h/config.yaml", false).text(Lang::En);
+        let no_key = no_key.message("/h/config.yaml", false).text(Lang::En);
+        let other = other.message("/h/config.yaml", false).text(Lang::En);
+
+        assert!(not_local.contains("another computer"), "{not_local}");
+        assert!(!not_local.contains("{\""), "{not_local}");
+        assert!(no_key.contains("/h/config.yaml"), "{no_key}");
+        assert!(no_key.contains("cpa-tray status"), "{no_key}");
+        assert!(other.contains("nope"), "{other}");
     }
 
     #[test]

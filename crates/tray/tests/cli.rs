@@ -1354,7 +1354,7 @@ fn misshaped_section_fails_before_the_prompt() {
         assert!(!output.status.success(), "{section}");
         let err = stderr(&output);
         let expected = format!(
-            "Cannot use the config file: {}:{place}: expected a mapping (indented `key: value` lines), found {found}. Fix the file and try again.",
+            "Cannot use the config file: {}:{place}: expected a mapping (indented `key: value` lines), found {found}. Correct it, then run the command again.",
             shown(&home.config())
         );
         assert_eq!(err.trim(), expected, "{section}");

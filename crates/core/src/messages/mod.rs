@@ -167,6 +167,10 @@ pub enum Msg<'a> {
     ManagementForbidden {
         body: &'a str,
     },
+    ManagementNotLocal,
+    ManagementKeyNotLoaded {
+        config: &'a str,
+    },
     ManagementDisabled,
     PasswordCheckFailed {
         detail: &'a str,
@@ -620,7 +624,7 @@ impl Msg<'_> {
                 "Already running (pid {pid}, port {port}). Use `cpa-tray restart` to restart it."
             ),
             ConfigUnusable { detail } => {
-                format!("Cannot use the config file: {detail}. Fix the file and try again.")
+                format!("Cannot use the config file: {detail}. Correct it, then run the command again.")
             }
             ConfigNotWritable { path, detail } => format!(
                 "Cannot write the password to {path}: {detail}. Make the file writable, or copy it to a folder you own and pass --config FILE."
@@ -687,6 +691,10 @@ impl Msg<'_> {
             }
             ManagementBanned => "The server refuses management requests from this address (403) after too many failed attempts. Restarting the server clears the ban; the password was not retried.".to_string(),
             ManagementForbidden { body } => format!("The server refused the management request (403): {body}"),
+            ManagementNotLocal => "The server treated the check as a request from another computer (403 remote management disabled), so the password was not checked. It allows management from this computer only, unless `cpa-tray remote enable` is run; check that no proxy or port forward sits between cpa-tray and the server.".to_string(),
+            ManagementKeyNotLoaded { config } => format!(
+                "The server has no management key (403 remote management key not set): it does not use {config}, or has not loaded it. Check the config path with `cpa-tray status`, then run `cpa-tray restart`."
+            ),
             ManagementDisabled => "The server answered 404 for the management API: it did not load a management key. Check that it runs with the config file shown by `cpa-tray status`.".to_string(),
             PasswordCheckFailed { detail } => format!("Failed to check the new password: {detail}"),
             PasswordCheckSkippedTls => "The server uses TLS; the password was not checked with a request.".to_string(),
@@ -1044,7 +1052,7 @@ impl Msg<'_> {
             AlreadyRunning { pid, port } => format!(
                 "已在运行（pid {pid}，端口 {port}）。如需重启，请运行 `cpa-tray restart`。"
             ),
-            ConfigUnusable { detail } => format!("无法使用配置文件：{detail}。请修正该文件后重试。"),
+            ConfigUnusable { detail } => format!("无法使用配置文件：{detail}。请更正后重新运行该命令。"),
             ConfigNotWritable { path, detail } => format!(
                 "无法把密码写入 {path}：{detail}。请让该文件可写，或把它复制到你有权限的文件夹并使用 --config FILE。"
             ),
@@ -1103,6 +1111,10 @@ impl Msg<'_> {
             }
             ManagementBanned => "由于失败次数过多，服务拒绝来自本地址的管理请求（403）。重启服务即可解除封禁；未重试该密码。".to_string(),
             ManagementForbidden { body } => format!("服务拒绝了管理请求（403）：{body}"),
+            ManagementNotLocal => "服务把这次检查当作来自其他计算机的请求（403 remote management disabled），因此没有检查密码。除非运行 `cpa-tray remote enable`，服务只允许本机管理；请确认 cpa-tray 与服务之间没有代理或端口转发。".to_string(),
+            ManagementKeyNotLoaded { config } => format!(
+                "服务没有管理密钥（403 remote management key not set）：它没有使用 {config}，或尚未加载它。请用 `cpa-tray status` 查看配置路径，然后运行 `cpa-tray restart`。"
+            ),
             ManagementDisabled => "服务对管理 API 返回 404：它没有加载管理密钥。请确认它使用的是 `cpa-tray status` 显示的配置文件。".to_string(),
             PasswordCheckFailed { detail } => format!("检查新密码失败：{detail}"),
             PasswordCheckSkippedTls => "服务使用 TLS；未通过请求检查密码。".to_string(),
