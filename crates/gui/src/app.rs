@@ -729,14 +729,14 @@ fn run_dialog_child(shared: &Shared, invocation: &Invocation) -> DialogResult {
     }
 }
 
-/// Says, in `lang`, that a dialog process exited with a `code` it does not
-/// use for any answer.
+/// Returns the message, in `lang`, for a dialog process that exited with a
+/// `code` that stands for no button.
 pub(crate) fn unexpected_exit(code: i32, lang: Lang) -> String {
     let status = cpa_core::messages::exit_code_text(code, lang);
     Text::DialogExitStatus { status: &status }.text(lang)
 }
 
-/// Says, in `lang`, that the dialog `program` could not be started.
+/// Returns the message, in `lang`, for a dialog `program` that failed to start.
 fn dialog_not_run(program: &std::path::Path, err: &std::io::Error, lang: Lang) -> String {
     let program = program.display().to_string();
     let detail = err.to_string();

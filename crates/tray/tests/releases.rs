@@ -715,8 +715,8 @@ fn first_start_cancel_on_fresh_home_writes_nothing() {
 }
 
 /// The answer to the engine question is stored only once the password is
-/// written: cancelling the password prompt that follows it leaves no
-/// settings.json and config.yaml unchanged, and the next start asks again.
+/// written: cancelling the password prompt that follows it writes no
+/// settings.json and leaves config.yaml unchanged, so the next start asks again.
 #[test]
 fn first_start_answer_waits_for_the_password() {
     if skip("first_start_answer_waits_for_the_password") {
@@ -728,12 +728,17 @@ fn first_start_answer_waits_for_the_password() {
     let config = setup.home.path().join("config.yaml");
     let before = std::fs::read(&config).expect("read config.yaml");
 
-    let Some(mut script) = common::on_terminal(
-        setup.command(&[]).env("PATH", PLAIN_PATH),
-        &["start", "--no-open"],
-        "",
-        "",
-    ) else {
+    // Each run is `start` on a pseudo-terminal, without a CLIProxyAPI on PATH.
+    let start_on_terminal = || {
+        common::on_terminal(
+            setup.command(&[]).env("PATH", PLAIN_PATH),
+            &["start", "--no-open"],
+            "",
+            "",
+        )
+    };
+
+    let Some(mut script) = start_on_terminal() else {
         return;
     };
     // `b` answers the engine question; the empty line cancels the password.
@@ -746,12 +751,7 @@ fn first_start_answer_waits_for_the_password() {
     assert!(setup.home.recorded_pid().is_none());
 
     // Asked again, and stored once the password is written.
-    let Some(mut script) = common::on_terminal(
-        setup.command(&[]).env("PATH", PLAIN_PATH),
-        &["start", "--no-open"],
-        "",
-        "",
-    ) else {
+    let Some(mut script) = start_on_terminal() else {
         return;
     };
     let password: &[u8] = b"first-start-secret\n";
