@@ -239,7 +239,7 @@ fn repair_locked(path: &Path, file: &mut File) -> Result<(), ConfigError> {
         rewrite_in_place(file, old)
             .map_err(|err| io_error(ErrorKind::Write, path, IoAction::Restore, err))?;
     }
-    std::fs::remove_file(&recovery).map_err(|err| {
+    remove_recovery(&recovery).map_err(|err| {
         io_error(
             ErrorKind::Write,
             &recovery,
@@ -249,6 +249,19 @@ fn repair_locked(path: &Path, file: &mut File) -> Result<(), ConfigError> {
     })?;
     sync_dir(&parent_dir(path));
     Ok(())
+}
+
+/// Removes the recovery file; one that is already gone counts as removed.
+///
+/// The file can disappear between the read and the removal when its writer
+/// does not take our lock. Windows writers do not lock (see [`lock_mode`]).
+/// Under Wine, the wineserver finishes a killed writer's pending delete after
+/// the process has ended.
+fn remove_recovery(recovery: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(recovery) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 fn bad_recovery(recovery: &Path) -> ConfigError {
@@ -366,7 +379,7 @@ fn write_checked(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<b
         }
         return Err(io_error(ErrorKind::Write, path, IoAction::Write, err));
     }
-    std::fs::remove_file(&recovery)
+    remove_recovery(&recovery)
         .map_err(|err| io_error(ErrorKind::Write, &recovery, IoAction::RemoveRecovery, err))?;
     sync_dir(&dir);
     Ok(true)
