@@ -968,12 +968,16 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         notify::log("start abandoned after the stop: the tray is exiting");
         return None;
     }
-    let ready = match launch(shared, &engine, &address, lang) {
-        Ok(ready) => ready,
+    let (ready, version) = match launch(shared, &engine, &address, lang) {
+        Ok(launched) => launched,
         Err(detail) => return fail(&detail),
     };
     if ready {
         notify::notify(Level::Info, Text::Started.text(lang));
+        let checks = supervisor::checks::check(address.probe(), address.tls);
+        for line in cpa_core::messages::server_check_lines(home.config_path(), checks, lang) {
+            notify::notify(Level::Warning, line);
+        }
         if settings.auto_open_webui() && desktop::has_display() {
             open_target(&format!("{}/management.html", address.local_url()), lang);
         }
@@ -982,7 +986,7 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
     }
     Some(Started {
         server: ServerState::Running {
-            version: engine.version,
+            version,
             builtin: engine.kind == EngineKind::Builtin,
             port: address.port,
         },
@@ -992,18 +996,20 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
 }
 
 /// Starts `engine` as the server this tray owns and watches its exit.
-/// Returns whether it became ready. The caller holds the home lock.
+/// Returns whether it became ready and its version (the one a binary of
+/// unknown version printed). The caller holds the home lock.
 fn launch(
     shared: &Arc<Shared>,
     engine: &Engine,
     address: &ServerAddress,
     lang: Lang,
-) -> Result<bool, String> {
+) -> Result<(bool, String), String> {
     let home = &shared.options.home;
     let options = supervisor::StartOptions::default();
     let mut started = supervisor::start(home, engine, address, &options)
         .map_err(|err| start_error_text(err, home, lang))?;
     let pid = started.record.pid;
+    let version = started.record.version.clone();
     if let Ok(mut owned) = shared.owned.lock() {
         *owned = Some((pid, Instant::now()));
     }
@@ -1015,7 +1021,7 @@ fn launch(
         };
         watcher.send(Event::ServerExited { pid, status });
     });
-    Ok(started.ready_after.is_some())
+    Ok((started.ready_after.is_some(), version))
 }
 
 /// Renders a start failure as `cpa-tray start` does: for a taken port the

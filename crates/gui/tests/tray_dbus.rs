@@ -2310,6 +2310,18 @@ fn example_api_keys_warn_at_start() {
     assert!(warning.contains("(your-api-key-1)"), "{warning}");
     assert!(!warning.contains("my-own-key-123"), "{warning}");
     tray.wait_status("Running");
+    // The warning above predicts safe mode from the config; this one is the
+    // running server's own answer.
+    let safe_mode = wait_notification_where(
+        &received,
+        Duration::from_secs(15),
+        "the safe-mode notice",
+        |body| body.starts_with("The server runs in safe mode"),
+    );
+    assert!(
+        safe_mode.contains(&config.display().to_string()),
+        "{safe_mode}"
+    );
 }
 
 #[test]

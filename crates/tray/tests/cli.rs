@@ -862,6 +862,47 @@ fn start_warns_about_example_api_keys() {
     let err = stderr(&output);
     assert!(err.contains("your-api-key-1, your-api-key-2"), "{err}");
     assert!(err.contains("安全模式"), "{err}");
+    // Said before the start from the config, and after it from the server.
+    assert!(err.contains("服务正以安全模式运行"), "{err}");
+
+    let status_json = || {
+        let output = home.run(&["status", "--json"], "");
+        assert_success(&output);
+        serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()
+    };
+    let value = status_json();
+    assert_eq!(value["safeMode"], true, "{value}");
+    // In safe mode the page is served with `?safe-mode=configure`.
+    assert_eq!(value["webui"], "served", "{value}");
+    let output = home.run(&["status"], "");
+    assert!(
+        stdout(&output).contains("The server runs in safe mode"),
+        "{}",
+        stdout(&output)
+    );
+
+    // As the message says, replacing the keys ends safe mode without a restart.
+    let text = std::fs::read_to_string(home.config()).unwrap();
+    std::fs::write(
+        home.config(),
+        text.replace("your-api-key-1", "own-key-1")
+            .replace("your-api-key-2", "own-key-2"),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut value = status_json();
+    while value["safeMode"] != false && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        value = status_json();
+    }
+    assert_eq!(value["safeMode"], false, "{value}");
+    assert_eq!(value["state"], "running", "{value}");
+    let output = home.run(&["status"], "");
+    assert!(
+        !stdout(&output).contains("safe mode"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 /// Runs `cpa-tray ARGS` with stdout a pipe whose reading end is already

@@ -310,6 +310,67 @@ fn logs_print_the_server_output() {
 }
 
 #[test]
+fn started_binary_names_its_version_and_missing_webui() {
+    if skip_under_runner(
+        "started_binary_names_its_version_and_missing_webui",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    // The test server prints upstream's version line and answers 404 on
+    // /management.html, like a CLIProxyAPI whose panel download failed.
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+    let mut command = home.command();
+    command
+        .args(["start", "--password-stdin", "--no-open"])
+        .env_remove("MANAGEMENT_STATIC_PATH")
+        .env_remove("WRITABLE_PATH");
+    let output = common::run(with_test_server(&mut command, ""), &format!("{PASSWORD}\n"));
+    assert_success(&output);
+    let page = home.path().join("static").join("management.html");
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "The WebUI page is missing: the server answers 404 on /management.html because {} does not exist",
+            page.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("safe mode"), "{err}");
+    assert!(
+        stdout(&output).contains("test-server"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = home.run(&["status", "--json"], "");
+    assert_success(&output);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["version"], "test-server", "{value}");
+    assert_eq!(value["webui"], "missing", "{value}");
+    assert_eq!(value["safeMode"], false, "{value}");
+
+    // A config that switches the page off is named instead of the download.
+    let text = std::fs::read_to_string(home.config()).unwrap();
+    let text = text.replace(
+        "remote-management:\n",
+        "remote-management:\n  disable-control-panel: true\n",
+    );
+    std::fs::write(home.config(), text).unwrap();
+    let output = home.run(&["status"], "");
+    assert_success(&output);
+    let printed = stdout(&output);
+    assert!(
+        printed.contains("The WebUI page is switched off:")
+            && printed.contains("disable-control-panel to true"),
+        "{printed}"
+    );
+    assert!(!printed.contains("version unknown"), "{printed}");
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[test]
 fn open_webui_needs_a_running_server() {
     if skip_under_runner(
         "open_webui_needs_a_running_server",

@@ -18,7 +18,7 @@ pub mod exit_text;
 pub mod start_text;
 pub use config_text::config_error_text;
 pub use exit_text::{exit_code_text, exit_status_text};
-pub use start_text::start_error_lines;
+pub use start_text::{server_check_lines, start_error_lines};
 
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,6 +511,18 @@ pub enum Msg<'a> {
         pid: u32,
         port: u16,
     },
+    /// The running server answers `/` with upstream's safe-mode page.
+    SafeModeActive {
+        path: &'a str,
+    },
+    /// The running server answers 404 on `/management.html`.
+    WebUiPageMissing {
+        page: &'a str,
+    },
+    /// The WebUI page is switched off in the config.
+    WebUiDisabled {
+        path: &'a str,
+    },
     StatusSuspended {
         pid: u32,
     },
@@ -949,6 +961,15 @@ impl Msg<'_> {
             StatusPortServed { port, config } => format!(
                 "Port {port} is served by another process, which cpa-tray did not start and does not control. Stop that program, or change `port` in {config}."
             ),
+            SafeModeActive { path } => format!(
+                "The server runs in safe mode: its proxy API answers 403 because api-keys in {path} still lists an example key. Replace the example keys with keys of your own; the server picks up the change without a restart."
+            ),
+            WebUiPageMissing { page } => format!(
+                "The WebUI page is missing: the server answers 404 on /management.html because {page} does not exist and could not be downloaded. The management API still works. Check the network and proxy-url in the config, or put management.html at that path."
+            ),
+            WebUiDisabled { path } => format!(
+                "The WebUI page is switched off: {path} sets remote-management.disable-control-panel to true."
+            ),
             StatusNotResponding { pid, port } => format!(
                 "The server (pid {pid}) is running but not responding on port {port}. Run `cpa-tray restart` to replace it, or `cpa-tray stop` to end it."
             ),
@@ -1349,6 +1370,15 @@ impl Msg<'_> {
             ),
             StatusPortServed { port, config } => format!(
                 "端口 {port} 由另一个进程提供服务，它不是 cpa-tray 启动的，cpa-tray 也无法控制它。请停止该程序，或修改 {config} 中的 `port`。"
+            ),
+            SafeModeActive { path } => format!(
+                "服务正以安全模式运行：{path} 的 api-keys 中仍有示例密钥，所以代理 API 一律返回 403。请把示例密钥换成你自己的密钥；服务会自动读取改动，无需重启。"
+            ),
+            WebUiPageMissing { page } => format!(
+                "WebUI 页面缺失：{page} 不存在，也无法下载，所以服务对 /management.html 返回 404。管理 API 仍可使用。请检查网络和配置中的 proxy-url，或把 management.html 放到该路径。"
+            ),
+            WebUiDisabled { path } => format!(
+                "WebUI 页面已关闭：{path} 把 remote-management.disable-control-panel 设为 true。"
             ),
             StatusNotResponding { pid, port } => format!(
                 "服务（pid {pid}）正在运行，但在端口 {port} 上没有响应。请运行 `cpa-tray restart` 替换它，或运行 `cpa-tray stop` 结束它。"

@@ -1,10 +1,12 @@
-//! Start failures in the user's language, shared by the command line and
-//! the tray so both name the same port, program, file and next step.
+//! Start failures and the warnings about a started server, in the user's
+//! language, shared by the command line and the tray so both name the same
+//! port, program, file and next step.
 
 use std::path::Path;
 
 use super::{Lang, Msg, exit_status_text};
 use crate::supervisor::StartError;
+use crate::supervisor::checks::{self, ServerChecks, WebUi};
 
 /// Describes a failed start as lines in `lang`: the reason with its next
 /// step, then for a server that exited during start-up its config error
@@ -80,6 +82,35 @@ pub fn start_error_lines(err: StartError, config: &Path, lang: Lang) -> Vec<Stri
             vec![Msg::StartFailed { detail: &detail }.text(lang)]
         }
     }
+}
+
+/// Returns lines in `lang` that explain what a server that passes `/healthz`
+/// still does not offer: its proxy API (safe mode) or its WebUI page. `config` is
+/// the config file the server runs with. Empty when all is well or nothing
+/// could be checked.
+pub fn server_check_lines(config: &Path, checks: Option<ServerChecks>, lang: Lang) -> Vec<String> {
+    let Some(checks) = checks else {
+        return Vec::new();
+    };
+    let path = config.display().to_string();
+    let mut lines = Vec::new();
+    if checks.safe_mode == Some(true) {
+        lines.push(Msg::SafeModeActive { path: &path }.text(lang));
+    }
+    if checks.webui == WebUi::Missing {
+        // A config that turns the page off gets the same 404.
+        let switched_off = cpa_config::load(config)
+            .ok()
+            .and_then(|doc| doc.view().ok())
+            .is_some_and(|view| view.disable_control_panel.value == Some(true));
+        lines.push(if switched_off {
+            Msg::WebUiDisabled { path: &path }.text(lang)
+        } else {
+            let page = checks::webui_page_path(config).display().to_string();
+            Msg::WebUiPageMissing { page: &page }.text(lang)
+        });
+    }
+    lines
 }
 
 #[cfg(test)]

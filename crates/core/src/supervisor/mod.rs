@@ -15,6 +15,7 @@
 //! `status` or tray find a server whose tray crashed, and act on it only when
 //! pid, start time and executable still match.
 
+pub mod checks;
 pub mod http;
 pub mod logfile;
 pub mod port;
@@ -262,6 +263,7 @@ pub fn start(
     ) {
         readiness::Readiness::Ready { elapsed } => {
             refresh_identity(&pid_file, &mut record);
+            learn_version(&pid_file, &mut record, &log_path, log.start_offset);
             Ok(Started {
                 child,
                 record,
@@ -304,6 +306,41 @@ fn refresh_identity(pid_file: &Path, record: &mut EngineRecord) {
     // On failure the old record stays, and status reports the server as not
     // ours rather than acting on a wrong identity.
     let _ = record::write(pid_file, record);
+}
+
+/// Version a server of unknown version printed at start-up, from
+/// upstream's `CLIProxyAPI Version: <v>, Commit: …` line.
+pub const VERSION_LINE_PREFIX: &str = "CLIProxyAPI Version: ";
+
+/// Records the version the server printed when the engine did not name one
+/// (a binary started by path rather than installed under `versions/`).
+fn learn_version(pid_file: &Path, record: &mut EngineRecord, log_path: &Path, offset: u64) {
+    if !(record.version.is_empty() || record.version == UNKNOWN_VERSION) {
+        return;
+    }
+    let Some(version) = version_from_output(&logfile::read_since(log_path, offset)) else {
+        return;
+    };
+    record.version = version;
+    // On failure the record keeps `unknown`, which is still true.
+    let _ = record::write(pid_file, record);
+}
+
+/// The version an engine has when nothing names it.
+pub const UNKNOWN_VERSION: &str = "unknown";
+
+/// Finds upstream's start-up version line in `output` and returns the version.
+fn version_from_output(output: &str) -> Option<String> {
+    let line = output
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix(VERSION_LINE_PREFIX))?;
+    let version = line.split(',').next()?.trim();
+    let plausible = !version.is_empty()
+        && version.len() <= 64
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'));
+    plausible.then(|| version.to_string())
 }
 
 fn exited_early(status: ExitStatus, log_path: &Path, offset: u64) -> StartError {
@@ -710,3 +747,33 @@ pub fn forward_interrupts(pid: u32) {
 /// Forwards Ctrl+C to the server (not implemented on this platform).
 #[cfg(not(any(unix, windows)))]
 pub fn forward_interrupts(_pid: u32) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_comes_from_the_start_up_line() {
+        let output = "cpa-tray: starting external engine unknown: /x --config /c\n\
+                      CLIProxyAPI Version: 6.9.1, Commit: abc123, BuiltAt: 2026-06-01\n\
+                      API server started successfully on: 127.0.0.1:8317\n";
+        assert_eq!(version_from_output(output).as_deref(), Some("6.9.1"));
+        assert_eq!(
+            version_from_output("CLIProxyAPI Version: v7.2.0-rc1, Commit: x").as_deref(),
+            Some("v7.2.0-rc1")
+        );
+    }
+
+    #[test]
+    fn odd_version_lines_are_ignored() {
+        assert_eq!(version_from_output("no such line\n"), None);
+        assert_eq!(
+            version_from_output("CLIProxyAPI Version: , Commit: x"),
+            None
+        );
+        assert_eq!(
+            version_from_output("CLIProxyAPI Version: 1.0 <script>, Commit: x"),
+            None
+        );
+    }
+}

@@ -258,8 +258,8 @@ fn restart_on(
     supervisor::stop(home, supervisor::DEFAULT_STOP_TIMEOUT)
         .map_err(|err| failed(&err.to_string()))?;
     match launch(shared, engine, &address, lang) {
-        Ok(true) => return Ok(()),
-        Ok(false) => {
+        Ok((true, _)) => return Ok(()),
+        Ok((false, _)) => {
             // Not ready in time: stop it before the previous version takes
             // the port back.
             shared.expect_exit_of_owned();

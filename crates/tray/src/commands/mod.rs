@@ -360,7 +360,7 @@ fn version_from_path(ctx: &Context, program: &Path) -> String {
         .ok()
         .and_then(|rest| rest.components().next())
         .map(|tag| tag.as_os_str().to_string_lossy().into_owned())
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(|| supervisor::UNKNOWN_VERSION.to_string())
 }
 
 /// Returns the engine a recorded server ran, so a restart keeps engine and version.
@@ -491,7 +491,8 @@ pub fn start_server(
         pid: started.record.pid,
         port: address.port,
         engine: engine.kind.as_str(),
-        version: &engine.version,
+        // The record's version, which a binary of unknown version printed.
+        version: &started.record.version,
         millis: elapsed.as_millis(),
     });
     let base = address.local_url();
@@ -501,6 +502,11 @@ pub fn start_server(
     ctx.say(Msg::ManagementApiAt {
         url: &format!("{base}/v0/management"),
     });
+    let checks = supervisor::checks::check(address.probe(), address.tls);
+    let lines = cpa_core::messages::server_check_lines(&started.record.config, checks, ctx.lang);
+    for line in lines {
+        crate::context::eprint_line(&line);
+    }
     Ok(started)
 }
 

@@ -13,6 +13,10 @@
 //!   start the server again after a crash;
 //! - `stopped`: none of the above.
 //!
+//! A running server is also asked whether it runs in safe mode and serves
+//! its WebUI page (`safeMode`, `webui`: `served`, `missing` or `unknown`;
+//! both `null` when it was not asked), see [`supervisor::checks`].
+//!
 //! The text output carries the same facts. `engine` is `builtin` or
 //! `external`, and `engineChoice` distinguishes an installed release
 //! (`official`) from another program (`path`).
@@ -91,6 +95,12 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         (None, None, None) => "stopped",
     };
 
+    // Only a server that answers can be asked what it offers.
+    let checks = running
+        .filter(|_| status.serving)
+        .and_then(|record| Some((record, record.probe.parse().ok()?)))
+        .and_then(|(record, addr)| supervisor::checks::check(addr, record.tls));
+
     if args.json {
         let owner = foreign.as_ref().and_then(Option::as_ref);
         let mut object = json!({
@@ -110,6 +120,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             "exitedPid": status.stale.as_ref().filter(|_| running.is_none()).map(|record| record.pid),
             "logTail": log_tail,
             "portOwner": owner.map(|owner| json!({"pid": owner.pid, "name": owner.name})),
+            "safeMode": checks.and_then(|checks| checks.safe_mode),
+            "webui": checks.map(|checks| checks.webui.as_str()),
             "restartPending": pending.map(|pending| json!({
                 "supervisorPid": pending.supervisor_pid,
                 "inSeconds": pending_seconds,
@@ -140,6 +152,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                     pid: record.pid,
                     port: record.port,
                 });
+            }
+            let lines = cpa_core::messages::server_check_lines(&record.config, checks, ctx.lang);
+            for line in lines {
+                crate::context::print_line(&line);
             }
         }
         None => {
