@@ -13,6 +13,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -179,8 +180,45 @@ pub fn parse(args: Vec<OsString>) -> Cli {
             eprint!("{}", zh_error(&err));
             std::process::exit(err.exit_code());
         }
+        Err(err) if lang == Lang::ZhCn => {
+            // Help and version output, rendered by clap with its
+            // hard-coded English parts translated.
+            let styled = err.render();
+            let to_terminal = if err.use_stderr() {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            let text = if to_terminal {
+                styled.ansi().to_string()
+            } else {
+                styled.to_string()
+            };
+            let text = zh_polish(&text);
+            // A closed pipe (`cpa-tray --help | head -1`) is not an error.
+            let _ = if err.use_stderr() {
+                std::io::stderr().lock().write_all(text.as_bytes())
+            } else {
+                std::io::stdout().lock().write_all(text.as_bytes())
+            };
+            std::process::exit(err.exit_code());
+        }
         Err(err) => err.exit(),
     }
+}
+
+/// Translates the parts of help and usage text that clap hard-codes: the
+/// `[OPTIONS]` placeholder and the ASCII colon after each heading.
+fn zh_polish(text: &str) -> String {
+    let mut text = text.replace("[OPTIONS]", &format!("[{ZH_HEADING_OPTIONS}]"));
+    for heading in [
+        ZH_HEADING_COMMANDS,
+        ZH_HEADING_ARGUMENTS,
+        ZH_HEADING_OPTIONS,
+    ] {
+        text = text.replace(&format!("{heading}:"), &format!("{heading}："));
+    }
+    text
 }
 
 /// Returns whether `err` reports a bad command line. Help and version output,
@@ -236,7 +274,8 @@ fn localize_built(mut command: clap::Command, path: &str) -> clap::Command {
         } else {
             ZH_TEMPLATE_NO_ARGS
         })
-        .subcommand_help_heading(ZH_HEADING_COMMANDS);
+        .subcommand_help_heading(ZH_HEADING_COMMANDS)
+        .subcommand_value_name(ZH_HEADING_COMMANDS);
     for_each_subcommand(command, path, localize_built)
 }
 
@@ -264,6 +303,17 @@ fn localize_arg(arg: clap::Arg, help: Option<&str>) -> clap::Arg {
     {
         let _ = write!(text, " [环境变量：{}]", env.to_string_lossy());
     }
+    let value_names: Vec<clap::builder::Str> = arg
+        .get_value_names()
+        .unwrap_or_default()
+        .iter()
+        .map(|name| zh_value_name(name.as_str()).map_or_else(|| name.clone(), Into::into))
+        .collect();
+    let arg = if value_names.is_empty() {
+        arg
+    } else {
+        arg.value_names(value_names)
+    };
     let heading = if arg.is_positional() {
         ZH_HEADING_ARGUMENTS
     } else {
@@ -275,6 +325,21 @@ fn localize_arg(arg: clap::Arg, help: Option<&str>) -> clap::Arg {
         .hide_env(true)
         .hide_possible_values(true)
         .help_heading(heading)
+}
+
+/// Returns the Chinese placeholder for a value name such as `FILE`, or
+/// `None` for a name that stays as it is (such as `N`).
+fn zh_value_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "DIR" => "目录",
+        "FILE" => "文件",
+        "LANG" => "语言",
+        "ENGINE" => "引擎",
+        "SECONDS" => "秒",
+        "TAG" => "标签",
+        "TARGET" => "目标",
+        _ => return None,
+    })
 }
 
 /// Applies `localize` to each subcommand of `command` at `path`.
@@ -438,7 +503,7 @@ fn zh_error(err: &clap::Error) -> String {
     if let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) {
         let usage = usage.to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim();
-        let _ = writeln!(out, "\n用法：{usage}");
+        let _ = writeln!(out, "\n用法：{}", zh_polish(usage));
     }
     out.push_str("\n更多信息请使用 '--help'。\n");
     out
@@ -592,6 +657,13 @@ mod tests {
             "[env:",
             "[possible values:",
             "Possible values:",
+            "[OPTIONS]",
+            "[COMMAND]",
+            "<COMMAND>",
+            "<FILE>",
+            "命令:",
+            "选项:",
+            "参数:",
         ];
         let mut command = zh_command();
         let mut paths = Vec::new();
@@ -604,7 +676,7 @@ mod tests {
                     .expect("walked path exists");
             }
             for help in [target.render_help(), target.render_long_help()] {
-                let help = help.to_string();
+                let help = zh_polish(&help.to_string());
                 assert!(help.contains("用法："), "`{path}` help:\n{help}");
                 for word in english {
                     assert!(
@@ -705,7 +777,7 @@ mod tests {
             .expect_err("browser is not a target");
         let text = zh_error(&err);
         assert!(
-            text.starts_with("错误：参数 '<TARGET>' 的值 'browser' 无效"),
+            text.starts_with("错误：参数 '<目标>' 的值 'browser' 无效"),
             "{text}"
         );
         assert!(
@@ -735,10 +807,7 @@ mod tests {
         assert!(text.starts_with("错误：无法识别的子命令 'strat'"), "{text}");
         assert!(text.contains("提示：有几个相似的写法："), "{text}");
         assert!(text.contains("'start'"), "{text}");
-        assert!(
-            text.contains("用法：cpa-tray [OPTIONS] [COMMAND]"),
-            "{text}"
-        );
+        assert!(text.contains("用法：cpa-tray [选项] [命令]"), "{text}");
     }
 
     #[test]

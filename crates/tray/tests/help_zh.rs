@@ -26,6 +26,11 @@ const CLAP_ENGLISH: &[&str] = &[
     "Print version",
     "[default:",
     "[env:",
+    "[OPTIONS]",
+    "[COMMAND]",
+    "<DIR>",
+    "选项:",
+    "命令:",
 ];
 
 #[test]
@@ -35,8 +40,9 @@ fn start_help_in_chinese() {
     let help = text(&output.stdout);
     for chinese in [
         "启动服务",
-        "用法：cpa-tray start",
-        "选项:",
+        "用法：cpa-tray start [选项]",
+        "\n选项：\n",
+        "--ready-timeout <秒>",
         "不在浏览器中打开 WebUI",
         "[默认值：12]",
         "[环境变量：CPA_TRAY_HOME]",
@@ -54,7 +60,13 @@ fn top_level_help_in_chinese() {
     let output = run(&["--lang=zh-CN", "--help"]);
     assert!(output.status.success(), "{output:?}");
     let help = text(&output.stdout);
-    for chinese in ["命令:", "检查 CLIProxyAPI 是否有新版本", "显示此帮助"] {
+    for chinese in [
+        "用法：cpa-tray [选项] [命令]",
+        "\n命令：\n",
+        "--home <目录>",
+        "检查 CLIProxyAPI 是否有新版本",
+        "显示此帮助",
+    ] {
         assert!(help.contains(chinese), "missing {chinese:?} in:\n{help}");
     }
     for english in CLAP_ENGLISH {
