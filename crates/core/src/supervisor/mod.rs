@@ -436,6 +436,11 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
                 StopMethod::KilledUndelivered
             };
             process::force_kill(pid);
+        } else if process::group_alive(pid) {
+            // The recorded process exited, but a child it started in its
+            // group (the server under a wrapper script) did not.
+            method = StopMethod::KilledAfterTimeout;
+            process::kill_group(pid);
         }
         if !wait_until_gone(&record, Duration::from_secs(2)) {
             return Err(StopError::StillRunning { pid });
@@ -588,11 +593,14 @@ pub fn finish_restart(home: &Home) {
 }
 
 /// Polls every 10 ms until the recorded process has exited (see
-/// [`EngineRecord::has_exited`]).
+/// [`EngineRecord::has_exited`]) and no other live process remains in its
+/// process group (see [`process::group_alive`]).
 fn wait_until_gone(record: &EngineRecord, timeout: Duration) -> bool {
     let started = Instant::now();
     loop {
-        if record.has_exited() {
+        // The rest of the group is checked too, because the recorded process
+        // may be a wrapper whose child, the server, still holds the port.
+        if record.has_exited() && !process::group_alive(record.pid) {
             return true;
         }
         if started.elapsed() >= timeout {

@@ -47,6 +47,23 @@ pub fn force_kill(pid: u32) -> bool {
     os::force_kill(pid)
 }
 
+/// Returns whether a process that is not a zombie remains in the process
+/// group that `pid` led, also after `pid` itself has exited.
+///
+/// A wrapper script that starts the server without `exec` is the recorded
+/// process, and the server is its child in the same group. When the shell
+/// exits first, the server may still hold the port for a moment. Windows has
+/// no process groups here, so it returns false there.
+pub fn group_alive(pid: u32) -> bool {
+    os::group_alive(pid)
+}
+
+/// Kills what remains of the process group that `pid` led, and nothing else
+/// (Unix). Returns whether the kill was delivered.
+pub fn kill_group(pid: u32) -> bool {
+    os::kill_group(pid)
+}
+
 #[cfg(unix)]
 mod os {
     use super::ProcessInfo;
@@ -69,6 +86,70 @@ mod os {
 
     pub fn force_kill(pid: u32) -> bool {
         signal_group(pid, libc::SIGKILL)
+    }
+
+    pub fn group_alive(pid: u32) -> bool {
+        let Ok(group) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        if group <= 1 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the group exists and may be
+        // signalled. The group's id cannot be reused while a member exists.
+        let exists = unsafe { libc::kill(-group, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        exists && has_live_member(group)
+    }
+
+    pub fn kill_group(pid: u32) -> bool {
+        let Ok(group) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: as in `signal_group`, without the fallback to the single
+        // process, whose pid may be free again once it has exited.
+        group > 1 && unsafe { libc::kill(-group, libc::SIGKILL) } == 0
+    }
+
+    /// Returns whether a member of `group` is not a zombie. A zombie has
+    /// already closed its sockets. In a container whose first process does
+    /// not reap orphans, a zombie would otherwise count as running forever.
+    #[cfg(target_os = "linux")]
+    fn has_live_member(group: libc::pid_t) -> bool {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return true;
+        };
+        entries.flatten().any(|entry| {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                return false;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the parenthesized command name: state (field 3), parent
+            // (field 4) and process group (field 5).
+            let Some(end) = stat.rfind(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = stat[end + 1..].split_whitespace().take(3).collect();
+            match fields.as_slice() {
+                [state, _, pgrp] => {
+                    pgrp.parse::<libc::pid_t>() == Ok(group) && !matches!(*state, "Z" | "X" | "x")
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Counts zombie members as alive. Orphans are reparented to the init
+    /// process (launchd on macOS), which reaps them.
+    #[cfg(not(target_os = "linux"))]
+    fn has_live_member(_group: libc::pid_t) -> bool {
+        true
     }
 
     fn signal_group(pid: u32, signal: libc::c_int) -> bool {
@@ -320,5 +401,15 @@ mod os {
         };
         // SAFETY: a valid process handle with PROCESS_TERMINATE access.
         unsafe { TerminateProcess(handle.0, 1) != 0 }
+    }
+
+    // NOTE: Windows has no process group to wait for here. A server that a
+    // batch file starts is a child of cmd.exe, so a forced stop ends cmd.exe only.
+    pub fn group_alive(_pid: u32) -> bool {
+        false
+    }
+
+    pub fn kill_group(_pid: u32) -> bool {
+        false
     }
 }
