@@ -930,7 +930,6 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         Ok(address) => address,
         Err(detail) => return fail(&detail),
     };
-    warn_example_keys(&view, home, lang);
     let mut settings = shared.settings();
     if shared.options.offer_engine_choice && first_start::needed(home, &settings) {
         match first_start::offer(shared, lang) {
@@ -972,17 +971,23 @@ fn start_flow(shared: &Arc<Shared>, lang: Lang) -> Option<Started> {
         Ok(launched) => launched,
         Err(detail) => return fail(&detail),
     };
-    if ready {
-        notify::notify(Level::Info, Text::Started.text(lang));
-        let checks = supervisor::checks::check(address.probe(), address.tls);
-        for line in cpa_core::messages::server_check_lines(home.config_path(), checks, lang) {
-            notify::notify(Level::Warning, line);
-        }
-        if settings.auto_open_webui() && desktop::has_display() {
-            open_target(&format!("{}/management.html", address.local_url()), lang);
-        }
+    let (level, text) = if ready {
+        (Level::Info, Text::Started)
     } else {
-        notify::notify(Level::Warning, Text::StartedNotReady.text(lang));
+        (Level::Warning, Text::StartedNotReady)
+    };
+    notify::notify(level, text.text(lang));
+    // The server reports safe mode and its WebUI page itself; one that is
+    // not ready yet gets only the warnings the config allows.
+    let checks = ready
+        .then(|| supervisor::checks::check(address.probe(), address.tls))
+        .flatten();
+    let page = supervisor::checks::webui_page_path(home.config_path());
+    for line in cpa_core::messages::server_check_lines(home.config_path(), &page, checks, lang) {
+        notify::notify(Level::Warning, line);
+    }
+    if ready && settings.auto_open_webui() && desktop::has_display() {
+        open_target(&format!("{}/management.html", address.local_url()), lang);
     }
     Some(Started {
         server: ServerState::Running {
@@ -1038,21 +1043,6 @@ fn start_error_text(err: supervisor::StartError, home: &Home, lang: Lang) -> Str
 
 /// Log lines a failed start shows in its notification.
 const NOTIFIED_LOG_LINES: usize = 3;
-
-/// Warns when the config still lists upstream's example client API keys,
-/// with the same message as `cpa-tray start`.
-fn warn_example_keys(view: &cpa_config::ServerView, home: &Home, lang: Lang) {
-    let keys = view.client_api_keys.value.clone().unwrap_or_default();
-    let examples = cpa_core::password::example_api_keys(&keys);
-    if !examples.is_empty() {
-        let path = home.config_path().display().to_string();
-        let text = Msg::ExampleApiKeys {
-            path: &path,
-            keys: &examples.join(", "),
-        };
-        notify::notify(Level::Warning, text.text(lang));
-    }
-}
 
 /// Starts the size checks of `logs/engine.log`: one check per [`logfile::ROTATE_CHECK_INTERVAL`] (or the seconds
 /// in [`LOG_CHECK_SECONDS_ENV`]), rotating the log past

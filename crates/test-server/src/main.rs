@@ -17,7 +17,10 @@
 //! - `--bad-config`: prints upstream's `failed to load config` line and exits
 //!   with status 0, as CLIProxyAPI does on a config it cannot load;
 //! - `--management-status N`: responds to `/v0/management/...` with HTTP status N
-//!   (for example 401, as a server that rejects the password does).
+//!   (for example 401, as a server that rejects the password does);
+//! - `--safe-mode-page`: responds to `GET /` with an HTML page, as upstream
+//!   does in safe mode;
+//! - `--version V`: prints `V` in upstream's version line instead of `test-server`.
 //!
 //! When listening it responds to `GET /healthz` with 200 and everything else with
 //! 404 (or the `--management-status` status), and prints upstream's
@@ -42,6 +45,8 @@ struct Options {
     write_bytes: u64,
     tick_ms: Option<u64>,
     management_status: Option<u16>,
+    safe_mode_page: bool,
+    version: Option<String>,
 }
 
 fn parse(args: Vec<String>) -> Result<Options, String> {
@@ -64,6 +69,8 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             "management-status" => {
                 options.management_status = Some(number(&value("management-status")?)?)
             }
+            "safe-mode-page" => options.safe_mode_page = true,
+            "version" => options.version = Some(value("version")?),
             "" => {}
             other => return Err(format!("unknown flag --{other}")),
         }
@@ -111,7 +118,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("CLIProxyAPI Version: test-server, Commit: none, BuiltAt: unknown");
+    let version = options.version.as_deref().unwrap_or("test-server");
+    println!("CLIProxyAPI Version: {version}, Commit: none, BuiltAt: unknown");
     println!("cpa-test-server: pid {}", std::process::id());
     if let Ok(cwd) = std::env::current_dir() {
         println!("cpa-test-server: cwd {}", cwd.display());
@@ -178,8 +186,9 @@ fn main() -> ExitCode {
         std::thread::spawn(move || tick(interval));
     }
     let management_status = options.management_status;
+    let safe_mode_page = options.safe_mode_page;
     for stream in listener.incoming().flatten() {
-        std::thread::spawn(move || serve(stream, management_status));
+        std::thread::spawn(move || serve(stream, management_status, safe_mode_page));
     }
     ExitCode::SUCCESS
 }
@@ -205,7 +214,7 @@ fn tick(interval: u64) {
     }
 }
 
-fn serve(stream: TcpStream, management_status: Option<u16>) {
+fn serve(stream: TcpStream, management_status: Option<u16>, safe_mode_page: bool) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(clone) => clone,
         Err(_) => return,
@@ -219,6 +228,16 @@ fn serve(stream: TcpStream, management_status: Option<u16>) {
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    if safe_mode_page && path == "/" {
+        let body = "<!doctype html><title>Example API key detected</title>";
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = stream;
+        let _ = stream.write_all(response.as_bytes());
+        return;
+    }
     let (status, body) = match management_status {
         _ if path == "/healthz" => ("200 OK".to_string(), r#"{"status":"ok"}"#),
         Some(code) if path.starts_with("/v0/management/") => {

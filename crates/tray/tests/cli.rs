@@ -349,6 +349,8 @@ fn record_for(pid: u32, start_time: u64, exe: std::path::PathBuf, home: &TrayHom
         port: 1,
         engine: "builtin".to_string(),
         version: "0".to_string(),
+        version_printed: false,
+        webui_page: None,
         probe: "127.0.0.1:1".to_string(),
         tls: false,
         started_at: 0,
@@ -862,8 +864,12 @@ fn start_warns_about_example_api_keys() {
     let err = stderr(&output);
     assert!(err.contains("your-api-key-1, your-api-key-2"), "{err}");
     assert!(err.contains("安全模式"), "{err}");
-    // Said before the start from the config, and after it from the server.
+    // Said once, by the running server, not also predicted from the config.
     assert!(err.contains("服务正以安全模式运行"), "{err}");
+    assert!(
+        !err.contains("较新的 CLIProxyAPI 会因此进入安全模式"),
+        "{err}"
+    );
 
     let status_json = || {
         let output = home.run(&["status", "--json"], "");

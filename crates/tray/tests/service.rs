@@ -317,39 +317,58 @@ fn started_binary_names_its_version_and_missing_webui() {
     ) {
         return;
     }
-    // The test server prints upstream's version line and answers 404 on
-    // /management.html, like a CLIProxyAPI whose panel download failed.
+    // The test server prints upstream's version line, then (here) 100 kB
+    // before it serves, and answers 404 on /management.html, like a
+    // CLIProxyAPI whose panel download failed.
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
+    let panel = home.path().join("panel");
     let mut command = home.command();
     command
         .args(["start", "--password-stdin", "--no-open"])
-        .env_remove("MANAGEMENT_STATIC_PATH")
+        .env("MANAGEMENT_STATIC_PATH", &panel)
         .env_remove("WRITABLE_PATH");
-    let output = common::run(with_test_server(&mut command, ""), &format!("{PASSWORD}\n"));
+    let output = common::run(
+        with_test_server(&mut command, "--version 6.9.1 --write-bytes 100000"),
+        &format!("{PASSWORD}\n"),
+    );
     assert_success(&output);
-    let page = home.path().join("static").join("management.html");
+    let page = panel.join("management.html");
+    let missing = format!(
+        "The WebUI page is missing: the server answers 404 on /management.html because {} does not exist",
+        page.display()
+    );
     let err = stderr(&output);
-    assert!(
-        err.contains(&format!(
-            "The WebUI page is missing: the server answers 404 on /management.html because {} does not exist",
-            page.display()
-        )),
-        "{err}"
-    );
+    assert!(err.contains(&missing), "{err}");
     assert!(!err.contains("safe mode"), "{err}");
-    assert!(
-        stdout(&output).contains("test-server"),
-        "{}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).contains("6.9.1"), "{}", stdout(&output));
 
-    let output = home.run(&["status", "--json"], "");
+    // status runs without the variable, and still names the page the
+    // server reads.
+    let mut command = home.command();
+    command
+        .args(["status", "--json"])
+        .env_remove("MANAGEMENT_STATIC_PATH");
+    let output = common::run(&mut command, "");
     assert_success(&output);
     let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(value["version"], "test-server", "{value}");
+    assert_eq!(value["version"], "6.9.1", "{value}");
     assert_eq!(value["webui"], "missing", "{value}");
     assert_eq!(value["safeMode"], false, "{value}");
+    let mut command = home.command();
+    command.arg("status").env_remove("MANAGEMENT_STATIC_PATH");
+    let printed = stdout(&common::run(&mut command, ""));
+    assert!(printed.contains(&missing), "{printed}");
+
+    // The binary at the same path was replaced: restart reads the version
+    // the new run prints.
+    let mut command = home.command();
+    command.args(["restart", "--no-open"]);
+    let output = common::run(with_test_server(&mut command, "--version 8.0.0"), "");
+    assert_success(&output);
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["version"], "8.0.0", "{value}");
 
     // A config that switches the page off is named instead of the download.
     let text = std::fs::read_to_string(home.config()).unwrap();
@@ -366,7 +385,56 @@ fn started_binary_names_its_version_and_missing_webui() {
             && printed.contains("disable-control-panel to true"),
         "{printed}"
     );
-    assert!(!printed.contains("version unknown"), "{printed}");
+    assert_success(&home.run(&["stop"], ""));
+}
+
+#[test]
+fn safe_mode_is_told_by_what_the_config_lists() {
+    if skip_under_runner(
+        "safe_mode_is_told_by_what_the_config_lists",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    let home = TrayHome::new();
+    home.write_config(cpa_testkit::free_port(), "");
+
+    // In safe mode with no example key in the file: the server did not
+    // take up the change, so the message names logs and restart.
+    let mut command = home.command();
+    command.args(["start", "--password-stdin", "--no-open"]);
+    let output = common::run(
+        with_test_server(&mut command, "--safe-mode-page"),
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains("The server still runs in safe mode, although api-keys in")
+            && err.contains("lists no example key"),
+        "{err}"
+    );
+    assert!(err.contains("`cpa-tray restart`"), "{err}");
+    assert_success(&home.run(&["stop"], ""));
+
+    // Example keys, but a server without safe mode (an older CLIProxyAPI):
+    // the warning is about the next version.
+    let text = std::fs::read_to_string(home.config()).unwrap();
+    std::fs::write(
+        home.config(),
+        text.replace("sk-test-client-key", "your-api-key-2"),
+    )
+    .unwrap();
+    let mut command = home.command();
+    command.args(["start", "--no-open"]);
+    let output = common::run(with_test_server(&mut command, ""), "");
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains("still lists upstream's example client API keys (your-api-key-2)"),
+        "{err}"
+    );
+    assert!(!err.contains("The server runs in safe mode"), "{err}");
     assert_success(&home.run(&["stop"], ""));
 }
 

@@ -514,6 +514,12 @@ pub enum Msg<'a> {
     /// The running server answers `/` with upstream's safe-mode page.
     SafeModeActive {
         path: &'a str,
+        keys: &'a str,
+    },
+    /// The running server is in safe mode although the config lists no
+    /// example key.
+    SafeModeWithoutExampleKeys {
+        path: &'a str,
     },
     /// The running server answers 404 on `/management.html`.
     WebUiPageMissing {
@@ -961,8 +967,11 @@ impl Msg<'_> {
             StatusPortServed { port, config } => format!(
                 "Port {port} is served by another process, which cpa-tray did not start and does not control. Stop that program, or change `port` in {config}."
             ),
-            SafeModeActive { path } => format!(
-                "The server runs in safe mode: its proxy API answers 403 because api-keys in {path} still lists an example key. Replace the example keys with keys of your own; the server picks up the change without a restart."
+            SafeModeActive { path, keys } => format!(
+                "The server runs in safe mode: its proxy API answers 403 because api-keys in {path} still lists upstream's example keys ({keys}). Replace them with keys of your own; the server picks up the change without a restart."
+            ),
+            SafeModeWithoutExampleKeys { path } => format!(
+                "The server still runs in safe mode, although api-keys in {path} lists no example key. It may not have reloaded the file: check `cpa-tray logs`, or run `cpa-tray restart`."
             ),
             WebUiPageMissing { page } => format!(
                 "The WebUI page is missing: the server answers 404 on /management.html because {page} does not exist and could not be downloaded. The management API still works. Check the network and proxy-url in the config, or put management.html at that path."
@@ -1371,8 +1380,11 @@ impl Msg<'_> {
             StatusPortServed { port, config } => format!(
                 "端口 {port} 由另一个进程提供服务，它不是 cpa-tray 启动的，cpa-tray 也无法控制它。请停止该程序，或修改 {config} 中的 `port`。"
             ),
-            SafeModeActive { path } => format!(
-                "服务正以安全模式运行：{path} 的 api-keys 中仍有示例密钥，所以代理 API 一律返回 403。请把示例密钥换成你自己的密钥；服务会自动读取改动，无需重启。"
+            SafeModeActive { path, keys } => format!(
+                "服务正以安全模式运行：{path} 的 api-keys 中仍有上游的示例密钥（{keys}），所以代理 API 一律返回 403。请把它们换成你自己的密钥；服务会自动读取改动，无需重启。"
+            ),
+            SafeModeWithoutExampleKeys { path } => format!(
+                "服务仍以安全模式运行，但 {path} 的 api-keys 中已没有示例密钥。服务可能没有重新加载该文件：请查看 `cpa-tray logs`，或运行 `cpa-tray restart`。"
             ),
             WebUiPageMissing { page } => format!(
                 "WebUI 页面缺失：{page} 不存在，也无法下载，所以服务对 /management.html 返回 404。管理 API 仍可使用。请检查网络和配置中的 proxy-url，或把 management.html 放到该路径。"

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Lang, Msg, exit_status_text};
 use crate::supervisor::StartError;
-use crate::supervisor::checks::{self, ServerChecks, WebUi};
+use crate::supervisor::checks::{ServerChecks, WebUi};
 
 /// Describes a failed start as lines in `lang`: the reason with its next
 /// step, then for a server that exited during start-up its config error
@@ -84,29 +84,59 @@ pub fn start_error_lines(err: StartError, config: &Path, lang: Lang) -> Vec<Stri
     }
 }
 
-/// Returns lines in `lang` that explain what a server that passes `/healthz`
-/// still does not offer: its proxy API (safe mode) or its WebUI page. `config` is
-/// the config file the server runs with. Empty when all is well or nothing
-/// could be checked.
-pub fn server_check_lines(config: &Path, checks: Option<ServerChecks>, lang: Lang) -> Vec<String> {
-    let Some(checks) = checks else {
-        return Vec::new();
-    };
+/// Returns lines in `lang` that explain what a started server does not
+/// offer: its proxy API (safe mode) or its WebUI page. `config` is the
+/// config file the server runs with, and `page` the WebUI page it reads.
+///
+/// Upstream's example client keys in the config are always named. When the
+/// server is in safe mode, the line confirms it. Otherwise, for example when
+/// `checks` is `None` (a TLS server, or one not ready yet), the line warns
+/// about newer CLIProxyAPI versions. Empty when all is well.
+pub fn server_check_lines(
+    config: &Path,
+    page: &Path,
+    checks: Option<ServerChecks>,
+    lang: Lang,
+) -> Vec<String> {
     let path = config.display().to_string();
+    let view = cpa_config::load(config)
+        .ok()
+        .and_then(|doc| doc.view().ok());
+    let keys = view
+        .as_ref()
+        .and_then(|view| view.client_api_keys.value.clone())
+        .unwrap_or_default();
+    let examples = crate::password::example_api_keys(&keys).join(", ");
     let mut lines = Vec::new();
-    if checks.safe_mode == Some(true) {
-        lines.push(Msg::SafeModeActive { path: &path }.text(lang));
+    match checks.and_then(|checks| checks.safe_mode) {
+        Some(true) if !examples.is_empty() => lines.push(
+            Msg::SafeModeActive {
+                path: &path,
+                keys: &examples,
+            }
+            .text(lang),
+        ),
+        // The file has no example key left, but the server did not take up
+        // the change (a reload that failed, or an edit it did not see).
+        Some(true) => lines.push(Msg::SafeModeWithoutExampleKeys { path: &path }.text(lang)),
+        _ if !examples.is_empty() => lines.push(
+            Msg::ExampleApiKeys {
+                path: &path,
+                keys: &examples,
+            }
+            .text(lang),
+        ),
+        _ => {}
     }
-    if checks.webui == WebUi::Missing {
+    if checks.is_some_and(|checks| checks.webui == WebUi::Missing) {
         // A config that turns the page off gets the same 404.
-        let switched_off = cpa_config::load(config)
-            .ok()
-            .and_then(|doc| doc.view().ok())
+        let switched_off = view
+            .as_ref()
             .is_some_and(|view| view.disable_control_panel.value == Some(true));
         lines.push(if switched_off {
             Msg::WebUiDisabled { path: &path }.text(lang)
         } else {
-            let page = checks::webui_page_path(config).display().to_string();
+            let page = page.display().to_string();
             Msg::WebUiPageMissing { page: &page }.text(lang)
         });
     }

@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A parsed response.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ impl Response {
 }
 
 /// Sends `GET path` on an open connection and reads the response.
+///
+/// `timeout` bounds the whole exchange, not each read, so a server that
+/// sends its response a byte at a time cannot hold the caller longer.
 pub fn get_on(
     mut stream: TcpStream,
     addr: SocketAddr,
@@ -35,6 +38,7 @@ pub fn get_on(
     extra_headers: &[(&str, &str)],
     timeout: Duration,
 ) -> io::Result<Response> {
+    let deadline = Instant::now() + timeout;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.set_nodelay(true)?;
@@ -48,9 +52,29 @@ pub fn get_on(
     stream.write_all(request.as_bytes())?;
 
     let mut raw = Vec::new();
-    stream.take(1024 * 1024).read_to_end(&mut raw)?;
+    let mut buffer = [0u8; 8192];
+    while raw.len() < MAX_RESPONSE_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the response did not finish in time",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let want = buffer.len().min(MAX_RESPONSE_BYTES - raw.len());
+        match stream.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(read) => raw.extend_from_slice(&buffer[..read]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
     parse(&raw)
 }
+
+/// Maximum number of response bytes read; the rest is ignored.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Connects to `addr` and sends `GET path`.
 pub fn get(
@@ -118,4 +142,52 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = data.get(size + 2..).unwrap_or_default();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Serves one connection: the response head at once, then one body byte
+    /// every 100 ms for `drip_bytes` bytes, then closes.
+    fn dripping_server(drip_bytes: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let handle = std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+            for _ in 0..drip_bytes {
+                if stream.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        (addr, handle)
+    }
+
+    #[test]
+    fn slow_body_hits_the_deadline() {
+        // 50 bytes take 5 s, ten times the timeout; each byte alone arrives
+        // well within it.
+        let (addr, server) = dripping_server(50);
+        let result = get(addr, "/", &[], Duration::from_millis(500));
+        let err = result.expect_err("a response slower than the timeout");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        drop(server);
+    }
+
+    #[test]
+    fn response_within_the_deadline_is_read() {
+        let (addr, server) = dripping_server(3);
+        let response = get(addr, "/", &[], Duration::from_secs(10)).expect("response");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, "xxx");
+        server.join().expect("server thread");
+    }
 }

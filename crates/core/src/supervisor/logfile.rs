@@ -97,6 +97,24 @@ pub fn read_since(path: &Path, offset: u64) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// Reads what was written to the log after `offset`, lossily as UTF-8, up
+/// to `max` bytes from that point: the beginning of a run's output, where
+/// the server prints its version.
+pub fn read_head_since(path: &Path, offset: u64, max: u64) -> String {
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
+    let end = file.seek(SeekFrom::End(0)).unwrap_or(0);
+    // A log shorter than `offset` was rotated since: all of it is newer.
+    let offset = if offset > end { 0 } else { offset };
+    if file.seek(SeekFrom::Start(offset)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.take(max).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Returns the last `count` non-empty lines of `text`.
 pub fn last_lines(text: &str, count: usize) -> Vec<String> {
     let lines: Vec<&str> = text

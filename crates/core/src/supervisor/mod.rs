@@ -243,6 +243,8 @@ pub fn start(
         port: address.port,
         engine: engine.kind.as_str().to_string(),
         version: engine.version.clone(),
+        version_printed: false,
+        webui_page: Some(checks::webui_page_path(config)),
         probe: address.probe().to_string(),
         tls: address.tls,
         started_at: unix_seconds(),
@@ -318,10 +320,14 @@ fn learn_version(pid_file: &Path, record: &mut EngineRecord, log_path: &Path, of
     if !(record.version.is_empty() || record.version == UNKNOWN_VERSION) {
         return;
     }
-    let Some(version) = version_from_output(&logfile::read_since(log_path, offset)) else {
+    // The line comes first in upstream's output, and a server may write a
+    // lot before it is ready.
+    let head = logfile::read_head_since(log_path, offset, 64 * 1024);
+    let Some(version) = version_from_output(&head) else {
         return;
     };
     record.version = version;
+    record.version_printed = true;
     // On failure the record keeps `unknown`, which is still true.
     let _ = record::write(pid_file, record);
 }

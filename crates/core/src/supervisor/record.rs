@@ -33,6 +33,14 @@ pub struct EngineRecord {
     /// `builtin` or `external`.
     pub engine: String,
     pub version: String,
+    /// Whether `version` comes from the server's own start-up output rather
+    /// than from the engine, so a restart reads it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub version_printed: bool,
+    /// Path of the WebUI page the server reads, from the environment it was
+    /// started with. Records written before this field existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webui_page: Option<PathBuf>,
     /// Address probed for readiness and status, e.g. `127.0.0.1:8317`.
     pub probe: String,
     pub tls: bool,

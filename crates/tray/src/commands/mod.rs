@@ -382,7 +382,13 @@ pub fn engine_from_record(record: &EngineRecord) -> Engine {
         } else {
             EngineKind::External
         },
-        version: record.version.clone(),
+        // A version the server printed is read again from the new run: the
+        // binary at the same path may have been replaced meanwhile.
+        version: if record.version_printed {
+            supervisor::UNKNOWN_VERSION.to_string()
+        } else {
+            record.version.clone()
+        },
     }
 }
 
@@ -478,6 +484,11 @@ pub fn start_server(
     });
     let started = supervisor::start(&ctx.home, engine, address, &options)
         .map_err(|err| start_failure(ctx, err))?;
+    let page = started
+        .record
+        .webui_page
+        .clone()
+        .unwrap_or_else(|| supervisor::checks::webui_page_path(&started.record.config));
     let Some(elapsed) = started.ready_after else {
         // Nothing serves the addresses yet; the caller names status, logs
         // and stop instead.
@@ -485,6 +496,11 @@ pub fn start_server(
             port: address.port,
             log: &display(&ctx.home.engine_log_path()),
         });
+        let lines =
+            cpa_core::messages::server_check_lines(&started.record.config, &page, None, ctx.lang);
+        for line in lines {
+            crate::context::eprint_line(&line);
+        }
         return Ok(started);
     };
     ctx.say(Msg::StartedServer {
@@ -503,7 +519,8 @@ pub fn start_server(
         url: &format!("{base}/v0/management"),
     });
     let checks = supervisor::checks::check(address.probe(), address.tls);
-    let lines = cpa_core::messages::server_check_lines(&started.record.config, checks, ctx.lang);
+    let lines =
+        cpa_core::messages::server_check_lines(&started.record.config, &page, checks, ctx.lang);
     for line in lines {
         crate::context::eprint_line(&line);
     }

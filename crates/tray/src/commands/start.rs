@@ -200,9 +200,10 @@ fn template_address(ctx: &Context) -> Result<ServerAddress, Failure> {
     server_address(ctx, &view(ctx, &doc)?)
 }
 
-/// Warns about a stored management key that no password can match, and
-/// about upstream's example client API keys; fails for a key the server
-/// cannot load at all (over 72 bytes), naming the next step.
+/// Warns about a stored management key that no password can match; fails
+/// for a key the server cannot load at all (over 72 bytes), naming the next
+/// step. Upstream's example client API keys are named once the server runs
+/// (see [`super::start_server`]).
 fn check_stored_key(ctx: &Context, view: &cpa_config::ServerView) -> CommandResult {
     let path = ctx.config_display();
     if let Some(problem) = password::stored_key_problem(view.secret()) {
@@ -214,14 +215,6 @@ fn check_stored_key(ctx: &Context, view: &cpa_config::ServerView) -> CommandResu
             return Err(ctx.fail(msg));
         }
         ctx.warn(msg);
-    }
-    let keys = view.client_api_keys.value.clone().unwrap_or_default();
-    let examples = password::example_api_keys(&keys);
-    if !examples.is_empty() {
-        ctx.warn(Msg::ExampleApiKeys {
-            path: &path,
-            keys: &examples.join(", "),
-        });
     }
     Ok(())
 }

@@ -153,7 +153,14 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                     port: record.port,
                 });
             }
-            let lines = cpa_core::messages::server_check_lines(&record.config, checks, ctx.lang);
+            // The page the server reads depends on the environment it was
+            // started with, which the record keeps.
+            let page = record
+                .webui_page
+                .clone()
+                .unwrap_or_else(|| supervisor::checks::webui_page_path(&record.config));
+            let lines =
+                cpa_core::messages::server_check_lines(&record.config, &page, checks, ctx.lang);
             for line in lines {
                 crate::context::print_line(&line);
             }
