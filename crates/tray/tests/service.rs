@@ -758,6 +758,71 @@ fn stop_kills_a_server_its_wrapper_left() {
     assert!(home.recorded_pid().is_none());
 }
 
+#[cfg(unix)]
+#[test]
+fn stop_ends_a_server_whose_wrapper_exited() {
+    if skip_under_runner(
+        "stop_ends_a_server_whose_wrapper_exited",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    // The wrapper, the recorded process, starts the server in the
+    // background and exits a second later; the server stays in its group.
+    let home = TrayHome::new();
+    let port = cpa_testkit::free_port();
+    home.write_config(port, "");
+    let script = home.path().join("engine.sh");
+    write_script(
+        &script,
+        &format!(
+            "#!/bin/sh\n\"{}\" \"$@\" &\nsleep 1\nexit 0\n",
+            test_server().display()
+        ),
+    );
+    let output = home.run(
+        &[
+            "start",
+            "--engine",
+            script.to_str().unwrap(),
+            "--password-stdin",
+            "--no-open",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_success(&output);
+    let wrapper = home.recorded_pid().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(wrapper) {
+        assert!(Instant::now() < deadline, "the wrapper did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let output = home.run(&["status", "--json"], "");
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["state"], "exited", "{value}");
+    assert_eq!(value["exitedGroupRunning"], true, "{value}");
+    let printed = stdout(&home.run(&["status"], ""));
+    assert!(
+        printed.contains("Run `cpa-tray stop` to end them."),
+        "{printed}"
+    );
+    assert!(!printed.contains("did not start"), "{printed}");
+
+    let output = home.run(&["stop"], "");
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains(&format!("Stopped (pid {wrapper})")),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server still listens after stop"
+    );
+    assert!(home.recorded_pid().is_none());
+}
+
 #[test]
 fn foreground_run_ends_cleanly_on_stop() {
     if skip_under_runner(

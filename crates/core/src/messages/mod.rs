@@ -192,6 +192,11 @@ pub enum Msg<'a> {
     StoppedPrevious {
         pid: u32,
     },
+    /// The previous server ignored the graceful stop and was killed.
+    StoppedPreviousForced {
+        pid: u32,
+        seconds: u64,
+    },
     StartedServer {
         pid: u32,
         port: u16,
@@ -511,6 +516,10 @@ pub enum Msg<'a> {
         pid: u32,
         port: u16,
     },
+    /// The recorded process exited, but processes it started still run.
+    StatusExitedGroupRunning {
+        pid: u32,
+    },
     /// The running server answers `/` with upstream's safe-mode page.
     SafeModeActive {
         path: &'a str,
@@ -725,6 +734,9 @@ impl Msg<'_> {
             EnvPasswordRemoved => "MANAGEMENT_PASSWORD is set here but not passed to the server, because it would add a second management key and force remote management on. Set CPA_TRAY_KEEP_MANAGEMENT_PASSWORD=1 to pass it.".to_string(),
 
             StoppedPrevious { pid } => format!("Stopped the previous server (pid {pid})."),
+            StoppedPreviousForced { pid, seconds } => format!(
+                "Stopped the previous server (pid {pid}); it ignored the request to shut down for {seconds} s and was killed."
+            ),
             StartedServer { pid, port, engine, version, millis } => format!(
                 "Started CLIProxyAPI ({}, pid {pid}) on port {port}; ready after {millis} ms.",
                 engine_label(engine, version, Lang::En)
@@ -771,6 +783,9 @@ impl Msg<'_> {
             ),
 
             Stopped { pid } => format!("Stopped (pid {pid})."),
+            StoppedForced { pid, seconds: 0 } => format!(
+                "Stopped (pid {pid}); it was killed at once, as `--timeout 0` asks."
+            ),
             StoppedForced { pid, seconds } => format!(
                 "Stopped (pid {pid}); it ignored the request to shut down for {seconds} s and was killed."
             ),
@@ -967,6 +982,9 @@ impl Msg<'_> {
             StatusPortServed { port, config } => format!(
                 "Port {port} is served by another process, which cpa-tray did not start and does not control. Stop that program, or change `port` in {config}."
             ),
+            StatusExitedGroupRunning { pid } => format!(
+                "Processes that it started still run in its process group (pid {pid}), for example the server under a wrapper script. Run `cpa-tray stop` to end them."
+            ),
             SafeModeActive { path, keys } => format!(
                 "The server runs in safe mode: its proxy API answers 403 because api-keys in {path} still lists upstream's example keys ({keys}). Replace them with keys of your own; the server picks up the change without a restart."
             ),
@@ -1157,6 +1175,9 @@ impl Msg<'_> {
             EnvPasswordRemoved => "此处设置了 MANAGEMENT_PASSWORD，但不会传给服务，因为它会增加第二个管理密钥并强制开启远程管理。如需传递，请设置 CPA_TRAY_KEEP_MANAGEMENT_PASSWORD=1。".to_string(),
 
             StoppedPrevious { pid } => format!("已停止之前的服务（pid {pid}）。"),
+            StoppedPreviousForced { pid, seconds } => format!(
+                "已停止之前的服务（pid {pid}）；它在 {seconds} 秒内未响应关闭请求，已被强制结束。"
+            ),
             StartedServer { pid, port, engine, version, millis } => format!(
                 "已启动 CLIProxyAPI（{}，pid {pid}），端口 {port}；{millis} 毫秒后就绪。",
                 engine_label(engine, version, Lang::ZhCn)
@@ -1198,6 +1219,9 @@ impl Msg<'_> {
             AutoRestartGaveUp { attempts } => format!("服务反复退出；重启 {attempts} 次后放弃。"),
 
             Stopped { pid } => format!("已停止（pid {pid}）。"),
+            StoppedForced { pid, seconds: 0 } => {
+                format!("已停止（pid {pid}）；按 `--timeout 0` 的要求，已立即强制结束。")
+            }
             StoppedForced { pid, seconds } => {
                 format!("已停止（pid {pid}）；它在 {seconds} 秒内未响应关闭请求，已被强制结束。")
             }
@@ -1380,6 +1404,9 @@ impl Msg<'_> {
             StatusPortServed { port, config } => format!(
                 "端口 {port} 由另一个进程提供服务，它不是 cpa-tray 启动的，cpa-tray 也无法控制它。请停止该程序，或修改 {config} 中的 `port`。"
             ),
+            StatusExitedGroupRunning { pid } => format!(
+                "它启动的进程仍在其进程组（pid {pid}）中运行，例如包装脚本启动的服务。请运行 `cpa-tray stop` 结束它们。"
+            ),
             SafeModeActive { path, keys } => format!(
                 "服务正以安全模式运行：{path} 的 api-keys 中仍有上游的示例密钥（{keys}），所以代理 API 一律返回 403。请把它们换成你自己的密钥；服务会自动读取改动，无需重启。"
             ),
@@ -1486,6 +1513,8 @@ fn engine_label(engine: &str, version: &str, lang: Lang) -> String {
         ("external", "unknown") => "external program, version unknown".to_string(),
         ("external", tag) if tag.starts_with('v') && zh => format!("发布版本 {tag}"),
         ("external", tag) if tag.starts_with('v') => format!("release {tag}"),
+        ("external", version) if zh => format!("外部程序 {version}"),
+        ("external", version) => format!("external program {version}"),
         (engine, version) => format!("{engine} {version}"),
     }
 }
@@ -1566,6 +1595,27 @@ mod tests {
         assert!(status("builtin", "0.1.0").ends_with(", built-in engine 0.1.0"));
         assert!(status("external", "v9.9.9").ends_with(", release v9.9.9"));
         assert!(status("external", "unknown").ends_with(", external program, version unknown"));
+        assert!(status("external", "6.9.1").ends_with(", external program 6.9.1"));
+        let zh = Msg::StatusRunning {
+            pid: 1,
+            port: 2,
+            engine: "external",
+            version: "6.9.1",
+        }
+        .text(Lang::ZhCn);
+        assert!(zh.contains("外部程序 6.9.1"), "{zh}");
+    }
+
+    #[test]
+    fn zero_timeout_kill_is_not_called_ignoring() {
+        let text = Msg::StoppedForced { pid: 7, seconds: 0 }.text(Lang::En);
+        assert!(text.contains("killed at once"), "{text}");
+        assert!(!text.contains("ignored"), "{text}");
+        let text = Msg::StoppedForced { pid: 7, seconds: 5 }.text(Lang::En);
+        assert!(
+            text.contains("ignored the request to shut down for 5 s"),
+            "{text}"
+        );
     }
 
     #[test]

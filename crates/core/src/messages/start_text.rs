@@ -106,7 +106,8 @@ pub fn server_check_lines(
         .as_ref()
         .and_then(|view| view.client_api_keys.value.clone())
         .unwrap_or_default();
-    let examples = crate::password::example_api_keys(&keys).join(", ");
+    let separator = if lang == Lang::ZhCn { "、" } else { ", " };
+    let examples = crate::password::example_api_keys(&keys).join(separator);
     let mut lines = Vec::new();
     match checks.and_then(|checks| checks.safe_mode) {
         Some(true) if !examples.is_empty() => lines.push(

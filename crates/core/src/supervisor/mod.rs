@@ -310,8 +310,8 @@ fn refresh_identity(pid_file: &Path, record: &mut EngineRecord) {
     let _ = record::write(pid_file, record);
 }
 
-/// Version a server of unknown version printed at start-up, from
-/// upstream's `CLIProxyAPI Version: <v>, Commit: …` line.
+/// Start of upstream's start-up line `CLIProxyAPI Version: <v>, Commit: …`,
+/// which names the version of a binary started by path.
 pub const VERSION_LINE_PREFIX: &str = "CLIProxyAPI Version: ";
 
 /// Records the version the server printed when the engine did not name one
@@ -322,6 +322,8 @@ fn learn_version(pid_file: &Path, record: &mut EngineRecord, log_path: &Path, of
     }
     // The line comes first in upstream's output, and a server may write a
     // lot before it is ready.
+    // NOTE: a wrapper script that prints more than 64 KiB before it starts
+    // the server hides the line, and the version stays unknown.
     let head = logfile::read_head_since(log_path, offset, 64 * 1024);
     let Some(version) = version_from_output(&head) else {
         return;
@@ -410,6 +412,11 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
         return Ok(StopOutcome::NotRunning);
     };
     match record.liveness() {
+        // The recorded process, a wrapper, has exited, but the server it
+        // started still runs in its process group.
+        Liveness::Gone if process::group_alive(record.pid) => {
+            return stop_leftover_group(&pid_file, &record, timeout);
+        }
         Liveness::Gone => {
             record::remove(&pid_file)?;
             return Ok(StopOutcome::AlreadyExited { pid: record.pid });
@@ -453,6 +460,34 @@ pub fn stop(home: &Home, timeout: Duration) -> Result<StopOutcome, StopError> {
         }
     }
     record::remove(&pid_file)?;
+    Ok(StopOutcome::Stopped { pid, method })
+}
+
+/// Stops what remains of the process group of a recorded process that has
+/// exited: the graceful signal, then a kill after `timeout`. Only the group
+/// is signalled. Its id cannot belong to another group while a member lives.
+fn stop_leftover_group(
+    pid_file: &Path,
+    record: &EngineRecord,
+    timeout: Duration,
+) -> Result<StopOutcome, StopError> {
+    let pid = record.pid;
+    let delivered = process::request_group_stop(pid);
+    let mut method = StopMethod::Graceful;
+    if !(delivered && wait_until_gone(record, timeout)) {
+        if process::group_alive(pid) {
+            method = if delivered {
+                StopMethod::KilledAfterTimeout
+            } else {
+                StopMethod::KilledUndelivered
+            };
+            process::kill_group(pid);
+        }
+        if !wait_until_gone(record, Duration::from_secs(2)) {
+            return Err(StopError::StillRunning { pid });
+        }
+    }
+    record::remove(pid_file)?;
     Ok(StopOutcome::Stopped { pid, method })
 }
 
@@ -605,7 +640,7 @@ fn wait_until_gone(record: &EngineRecord, timeout: Duration) -> bool {
     let started = Instant::now();
     loop {
         // The rest of the group is checked too, because the recorded process
-        // may be a wrapper whose child, the server, still holds the port.
+        // may be a wrapper whose child, the server, still has the port open.
         if record.has_exited() && !process::group_alive(record.pid) {
             return true;
         }
@@ -629,6 +664,10 @@ pub struct Status {
     /// A record left behind by a server that exited without `stop`, or
     /// whose pid now belongs to another process.
     pub stale: Option<EngineRecord>,
+    /// Whether processes that the stale record's process started still run
+    /// in its process group (the server under a wrapper that has exited).
+    /// [`stop`] ends them.
+    pub stale_group_alive: bool,
 }
 
 /// Reads the record, checks the process identity and probes the server once.
@@ -640,11 +679,14 @@ pub fn status(home: &Home) -> io::Result<Status> {
         serving: false,
         suspended: false,
         stale: None,
+        stale_group_alive: false,
     };
     let Some(record) = record::read(&home.pid_file_path())? else {
         return Ok(status);
     };
-    if record.liveness() != Liveness::Ours {
+    let liveness = record.liveness();
+    if liveness != Liveness::Ours {
+        status.stale_group_alive = liveness == Liveness::Gone && process::group_alive(record.pid);
         status.stale = Some(record);
         return Ok(status);
     }

@@ -64,6 +64,12 @@ pub fn kill_group(pid: u32) -> bool {
     os::kill_group(pid)
 }
 
+/// Asks what remains of the process group that `pid` led to shut down, and
+/// nothing else (Unix). Returns whether the request was delivered.
+pub fn request_group_stop(pid: u32) -> bool {
+    os::request_group_stop(pid)
+}
+
 #[cfg(unix)]
 mod os {
     use super::ProcessInfo;
@@ -103,12 +109,24 @@ mod os {
     }
 
     pub fn kill_group(pid: u32) -> bool {
+        signal_group_only(pid, libc::SIGKILL)
+    }
+
+    pub fn request_group_stop(pid: u32) -> bool {
+        let delivered = signal_group_only(pid, libc::SIGTERM);
+        if delivered {
+            signal_group_only(pid, libc::SIGCONT);
+        }
+        delivered
+    }
+
+    fn signal_group_only(pid: u32, signal: libc::c_int) -> bool {
         let Ok(group) = libc::pid_t::try_from(pid) else {
             return false;
         };
         // SAFETY: as in `signal_group`, without the fallback to the single
         // process, whose pid may be free again once it has exited.
-        group > 1 && unsafe { libc::kill(-group, libc::SIGKILL) } == 0
+        group > 1 && unsafe { libc::kill(-group, signal) } == 0
     }
 
     /// Returns whether a member of `group` is not a zombie. A zombie has
@@ -410,6 +428,10 @@ mod os {
     }
 
     pub fn kill_group(_pid: u32) -> bool {
+        false
+    }
+
+    pub fn request_group_stop(_pid: u32) -> bool {
         false
     }
 }

@@ -448,8 +448,16 @@ fn looks_like_the_server(ctx: &Context, exe: &Path) -> bool {
 /// previous instance only when one was stopped.
 pub fn stop_previous(ctx: &Context) -> Result<(), Failure> {
     match supervisor::stop(&ctx.home, supervisor::DEFAULT_STOP_TIMEOUT) {
-        Ok(StopOutcome::Stopped { pid, .. }) => {
-            ctx.say(Msg::StoppedPrevious { pid });
+        Ok(StopOutcome::Stopped { pid, method }) => {
+            ctx.say(match method {
+                supervisor::StopMethod::Graceful
+                | supervisor::StopMethod::GracefulWhileSuspended => Msg::StoppedPrevious { pid },
+                supervisor::StopMethod::KilledAfterTimeout => Msg::StoppedPreviousForced {
+                    pid,
+                    seconds: supervisor::DEFAULT_STOP_TIMEOUT.as_secs(),
+                },
+                supervisor::StopMethod::KilledUndelivered => Msg::StoppedKilled { pid },
+            });
             Ok(())
         }
         Ok(_) => Ok(()),

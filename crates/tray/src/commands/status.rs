@@ -6,7 +6,9 @@
 //! - `not_responding`: our server is alive but sends no HTTP response;
 //! - `suspended`: our server is stopped by a signal (Linux only);
 //! - `exited`: the record remains because the server ended without
-//!   `cpa-tray stop` (a crash, a kill or a reboot);
+//!   `cpa-tray stop` (a crash, a kill or a reboot); `exitedGroupRunning`
+//!   is true when processes it started (the server under a wrapper script)
+//!   still run, which `stop` ends;
 //! - `port_in_use`: nothing of ours runs, but another process serves the
 //!   configured port;
 //! - `restart_pending`: nothing runs, and a foreground `start` waits to
@@ -118,6 +120,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 .unwrap_or_else(|| ctx.config_display()),
             "log": display(&log_path),
             "exitedPid": status.stale.as_ref().filter(|_| running.is_none()).map(|record| record.pid),
+            "exitedGroupRunning": status.stale_group_alive,
             "logTail": log_tail,
             "portOwner": owner.map(|owner| json!({"pid": owner.pid, "name": owner.name})),
             "safeMode": checks.and_then(|checks| checks.safe_mode),
@@ -207,8 +210,15 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
                 for line in &log_tail {
                     crate::context::print_line(&format!("  {line}"));
                 }
+                if status.stale_group_alive {
+                    ctx.say(Msg::StatusExitedGroupRunning { pid: stale.pid });
+                }
             }
-            if let (Some(owner), Some(address)) = (&foreign, &config_address) {
+            // A listener left in the exited server's own group is ours, not
+            // another program's, so it is not named as one.
+            if let (Some(owner), Some(address), false) =
+                (&foreign, &config_address, status.stale_group_alive)
+            {
                 say_port_owner(ctx, address.port, owner.as_ref());
             }
         }
