@@ -703,23 +703,19 @@ fn wrapper_script_engine_is_shown_and_stopped() {
     }
 }
 
+/// Starts the test server with `flags` through a `/bin/sh` wrapper made of
+/// `body`, in which `$SERVER` is the test server's path. Returns the home and
+/// the server's port.
 #[cfg(unix)]
-#[test]
-fn stop_kills_a_server_its_wrapper_left() {
-    if skip_under_runner(
-        "stop_kills_a_server_its_wrapper_left",
-        "the test server is a Linux binary",
-    ) {
-        return;
-    }
-    // The shell exits on SIGTERM at once; its child, the server, ignores it.
+fn start_through_wrapper(body: &str, flags: &str) -> (TrayHome, u16) {
     let home = TrayHome::new();
     let port = cpa_testkit::free_port();
     home.write_config(port, "");
     let script = home.path().join("engine.sh");
+    let server = test_server().display().to_string();
     write_script(
         &script,
-        &format!("#!/bin/sh\n\"{}\" \"$@\"\n", test_server().display()),
+        &format!("#!/bin/sh\n{}", body.replace("$SERVER", &server)),
     );
     let mut command = home.command();
     command.args([
@@ -730,10 +726,24 @@ fn stop_kills_a_server_its_wrapper_left() {
         "--no-open",
     ]);
     let output = common::run(
-        with_test_server(&mut command, "--ignore-sigterm"),
+        with_test_server(&mut command, flags),
         &format!("{PASSWORD}\n"),
     );
     assert_success(&output);
+    (home, port)
+}
+
+#[cfg(unix)]
+#[test]
+fn stop_kills_a_server_its_wrapper_left() {
+    if skip_under_runner(
+        "stop_kills_a_server_its_wrapper_left",
+        "the test server is a Linux binary",
+    ) {
+        return;
+    }
+    // The shell exits on SIGTERM at once; its child, the server, ignores it.
+    let (home, port) = start_through_wrapper("\"$SERVER\" \"$@\"\n", "--ignore-sigterm");
     let shell = home.recorded_pid().unwrap();
     let log = std::fs::read_to_string(home.path().join("logs/engine.log")).unwrap();
     let server: u32 = log
@@ -769,28 +779,7 @@ fn stop_ends_a_server_whose_wrapper_exited() {
     }
     // The wrapper, the recorded process, starts the server in the
     // background and exits a second later; the server stays in its group.
-    let home = TrayHome::new();
-    let port = cpa_testkit::free_port();
-    home.write_config(port, "");
-    let script = home.path().join("engine.sh");
-    write_script(
-        &script,
-        &format!(
-            "#!/bin/sh\n\"{}\" \"$@\" &\nsleep 1\nexit 0\n",
-            test_server().display()
-        ),
-    );
-    let output = home.run(
-        &[
-            "start",
-            "--engine",
-            script.to_str().unwrap(),
-            "--password-stdin",
-            "--no-open",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_success(&output);
+    let (home, port) = start_through_wrapper("\"$SERVER\" \"$@\" &\nsleep 1\nexit 0\n", "");
     let wrapper = home.recorded_pid().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while alive(wrapper) {
