@@ -862,7 +862,7 @@ fn start_warns_about_example_api_keys() {
     );
     assert_success(&output);
     let err = stderr(&output);
-    assert!(err.contains("your-api-key-1, your-api-key-2"), "{err}");
+    assert!(err.contains("your-api-key-1、your-api-key-2"), "{err}");
     assert!(err.contains("安全模式"), "{err}");
     // Said once, by the running server, not also predicted from the config.
     assert!(err.contains("服务正以安全模式运行"), "{err}");
