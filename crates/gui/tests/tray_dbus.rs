@@ -2302,7 +2302,8 @@ fn example_api_keys_warn_at_start() {
 
     tray.click("Start");
     tray.wait_status("Running");
-    // The built-in engine runs in safe mode, as upstream does, and says so.
+    // The built-in engine runs in safe mode, as upstream does, and the tray
+    // reports it.
     let warning = wait_notification_where(
         &received,
         Duration::from_secs(15),

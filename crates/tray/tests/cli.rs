@@ -887,7 +887,7 @@ fn start_warns_about_example_api_keys() {
         stdout(&output)
     );
 
-    // As the message says, replacing the keys ends safe mode without a restart.
+    // As the message states, replacing the keys ends safe mode without a restart.
     let text = std::fs::read_to_string(home.config()).unwrap();
     std::fs::write(
         home.config(),

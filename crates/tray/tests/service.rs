@@ -317,8 +317,8 @@ fn started_binary_names_its_version_and_missing_webui() {
     ) {
         return;
     }
-    // The test server prints upstream's version line, then (here) 100 kB
-    // before it serves, and answers 404 on /management.html, like a
+    // The test server prints upstream's version line, then 100 kB of output
+    // before it serves. It returns 404 for /management.html, like a
     // CLIProxyAPI whose panel download failed.
     let home = TrayHome::new();
     home.write_config(cpa_testkit::free_port(), "");
@@ -389,9 +389,9 @@ fn started_binary_names_its_version_and_missing_webui() {
 }
 
 #[test]
-fn safe_mode_is_told_by_what_the_config_lists() {
+fn safe_mode_message_follows_config_keys() {
     if skip_under_runner(
-        "safe_mode_is_told_by_what_the_config_lists",
+        "safe_mode_message_follows_config_keys",
         "the test server is a Linux binary",
     ) {
         return;

@@ -520,7 +520,7 @@ pub enum Msg<'a> {
     StatusExitedGroupRunning {
         pid: u32,
     },
-    /// The running server answers `/` with upstream's safe-mode page.
+    /// The running server returns upstream's safe-mode page for `/`.
     SafeModeActive {
         path: &'a str,
         keys: &'a str,
@@ -530,7 +530,7 @@ pub enum Msg<'a> {
     SafeModeWithoutExampleKeys {
         path: &'a str,
     },
-    /// The running server answers 404 on `/management.html`.
+    /// The running server returns 404 for `/management.html`.
     WebUiPageMissing {
         page: &'a str,
     },

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use super::http;
 
-/// Timeout of each check request. Upstream downloads a missing panel while
-/// the page request waits (up to 15 s, at most once per 30 s), so a slow
-/// response counts as unknown instead of blocking the caller.
+/// Timeout of each check request, for the whole exchange (see
+/// [`http::get_on`]). Upstream downloads a missing panel while the page
+/// request waits (up to 15 s), so a slower response counts as unknown.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Environment variable that sets the location of upstream's WebUI page.

@@ -60,6 +60,14 @@ pub enum Liveness {
 }
 
 impl EngineRecord {
+    /// Returns the WebUI page the server reads: the path kept at start, or,
+    /// for an older record, the one this process's environment gives.
+    pub fn webui_page_path(&self) -> PathBuf {
+        self.webui_page
+            .clone()
+            .unwrap_or_else(|| super::checks::webui_page_path(&self.config))
+    }
+
     /// Checks whether the recorded process still runs.
     pub fn liveness(&self) -> Liveness {
         let Some(info) = process::inspect(self.pid) else {

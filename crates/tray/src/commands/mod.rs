@@ -492,11 +492,7 @@ pub fn start_server(
     });
     let started = supervisor::start(&ctx.home, engine, address, &options)
         .map_err(|err| start_failure(ctx, err))?;
-    let page = started
-        .record
-        .webui_page
-        .clone()
-        .unwrap_or_else(|| supervisor::checks::webui_page_path(&started.record.config));
+    let page = started.record.webui_page_path();
     let Some(elapsed) = started.ready_after else {
         // Nothing serves the addresses yet; the caller names status, logs
         // and stop instead.

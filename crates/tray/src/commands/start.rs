@@ -200,10 +200,10 @@ fn template_address(ctx: &Context) -> Result<ServerAddress, Failure> {
     server_address(ctx, &view(ctx, &doc)?)
 }
 
-/// Warns about a stored management key that no password can match; fails
-/// for a key the server cannot load at all (over 72 bytes), naming the next
-/// step. Upstream's example client API keys are named once the server runs
-/// (see [`super::start_server`]).
+/// Warns about a stored management key that no password can match, and
+/// fails for a key the server cannot load at all (over 72 bytes). Upstream's
+/// example client API keys are reported after the start (see
+/// [`super::start_server`]).
 fn check_stored_key(ctx: &Context, view: &cpa_config::ServerView) -> CommandResult {
     let path = ctx.config_display();
     if let Some(problem) = password::stored_key_problem(view.secret()) {

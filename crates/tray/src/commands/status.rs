@@ -6,9 +6,9 @@
 //! - `not_responding`: our server is alive but sends no HTTP response;
 //! - `suspended`: our server is stopped by a signal (Linux only);
 //! - `exited`: the record remains because the server ended without
-//!   `cpa-tray stop` (a crash, a kill or a reboot); `exitedGroupRunning`
-//!   is true when processes it started (the server under a wrapper script)
-//!   still run, which `stop` ends;
+//!   `cpa-tray stop` (a crash, a kill or a reboot). `exitedGroupRunning` is
+//!   true while processes it started still run (the server under a wrapper
+//!   script), and `stop` ends them;
 //! - `port_in_use`: nothing of ours runs, but another process serves the
 //!   configured port;
 //! - `restart_pending`: nothing runs, and a foreground `start` waits to
@@ -97,7 +97,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         (None, None, None) => "stopped",
     };
 
-    // Only a server that answers can be asked what it offers.
+    // Only a server that responds to HTTP is checked further.
     let checks = running
         .filter(|_| status.serving)
         .and_then(|record| Some((record, record.probe.parse().ok()?)))
@@ -158,10 +158,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
             }
             // The page the server reads depends on the environment it was
             // started with, which the record keeps.
-            let page = record
-                .webui_page
-                .clone()
-                .unwrap_or_else(|| supervisor::checks::webui_page_path(&record.config));
+            let page = record.webui_page_path();
             let lines =
                 cpa_core::messages::server_check_lines(&record.config, &page, checks, ctx.lang);
             for line in lines {
